@@ -1,0 +1,69 @@
+# Small helpers so each folder declares one library and its tests in a few lines.
+#
+#   mpic_library(NAME resolver HDRS resolver.h SRCS unbound_resolver.cc DEPS mpic::common)
+#   mpic_test(NAME resolver_test SRCS resolver_test.cc DEPS mpic::resolver LABELS unit)
+
+set(MPIC_WARNINGS -Wall -Wextra -Wpedantic -Wshadow -Wnon-virtual-dtor -Wold-style-cast
+    -Wcast-align -Wunused -Woverloaded-virtual -Wnull-dereference -Wformat=2
+    -Wimplicit-fallthrough)
+if(MPIC_WERROR)
+  list(APPEND MPIC_WARNINGS -Werror)
+endif()
+
+if(MPIC_SANITIZE)
+  add_compile_options(-fsanitize=address,undefined -fno-omit-frame-pointer
+                      -fno-sanitize-recover=undefined)
+  add_link_options(-fsanitize=address,undefined)
+endif()
+
+function(mpic_apply_options target)
+  target_compile_options(${target} PRIVATE ${MPIC_WARNINGS})
+  # Boost 1.74 Asio with g++ 12 needs <utility> first; see common/asio.h. Include roots at repo.
+  target_include_directories(${target} PUBLIC ${PROJECT_SOURCE_DIR} ${PROJECT_BINARY_DIR})
+endfunction()
+
+function(mpic_library)
+  cmake_parse_arguments(L "" "NAME" "HDRS;SRCS;DEPS;PRIVATE_DEPS" ${ARGN})
+  set(target mpic_${L_NAME})
+  if(L_SRCS)
+    add_library(${target} STATIC ${L_SRCS} ${L_HDRS})
+    mpic_apply_options(${target})
+    target_link_libraries(${target} PUBLIC ${L_DEPS} PRIVATE ${L_PRIVATE_DEPS})
+  else()
+    add_library(${target} INTERFACE ${L_HDRS})
+    target_include_directories(${target} INTERFACE ${PROJECT_SOURCE_DIR} ${PROJECT_BINARY_DIR})
+    target_link_libraries(${target} INTERFACE ${L_DEPS})
+  endif()
+  add_library(mpic::${L_NAME} ALIAS ${target})
+endfunction()
+
+function(mpic_executable)
+  cmake_parse_arguments(E "" "NAME;OUTPUT_NAME" "SRCS;DEPS" ${ARGN})
+  add_executable(${E_NAME} ${E_SRCS})
+  mpic_apply_options(${E_NAME})
+  target_link_libraries(${E_NAME} PRIVATE ${E_DEPS})
+  if(E_OUTPUT_NAME)
+    set_target_properties(${E_NAME} PROPERTIES OUTPUT_NAME ${E_OUTPUT_NAME})
+  endif()
+  set_target_properties(${E_NAME} PROPERTIES RUNTIME_OUTPUT_DIRECTORY ${PROJECT_BINARY_DIR}/bin)
+endfunction()
+
+# LABELS: unit | integration | netsim. Integration tests get the binary dir in MPIC_BIN_DIR.
+function(mpic_test)
+  cmake_parse_arguments(T "" "NAME;TIMEOUT" "SRCS;DEPS;LABELS" ${ARGN})
+  if(NOT BUILD_TESTING)
+    return()
+  endif()
+  add_executable(${T_NAME} ${T_SRCS})
+  mpic_apply_options(${T_NAME})
+  target_link_libraries(${T_NAME} PRIVATE ${T_DEPS} GTest::gtest GTest::gmock GTest::gtest_main)
+  if(NOT T_LABELS)
+    set(T_LABELS unit)
+  endif()
+  if(NOT T_TIMEOUT)
+    set(T_TIMEOUT 300)
+  endif()
+  add_test(NAME ${T_NAME} COMMAND ${T_NAME})
+  set_tests_properties(${T_NAME} PROPERTIES LABELS "${T_LABELS}" TIMEOUT ${T_TIMEOUT}
+    ENVIRONMENT "MPIC_SOURCE_DIR=${PROJECT_SOURCE_DIR};MPIC_BIN_DIR=${PROJECT_BINARY_DIR}/bin")
+endfunction()

@@ -1,0 +1,14 @@
+// The one way to include Boost.Asio in mpic. Boost 1.74's Asio needs <utility> before it with
+// g++ 12 ("exchange is not a member of std", LAB-NOTES #2).
+//
+//   #include "common/asio.h"
+//   mpic::asio::io_context io;
+#pragma once
+
+#include <utility>
+
+#include <boost/asio.hpp>
+
+namespace mpic {
+namespace asio = boost::asio;
+}  // namespace mpic
