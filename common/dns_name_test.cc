@@ -15,7 +15,7 @@ TEST(DnsName, NormalizesCaseAndTrailingDot) {
 }
 
 TEST(DnsName, RejectsBadNames) {
-  for (std::string_view bad : {"", "..", "a..b", ".a", "a b.com", "ex\xc3\xa9.com", "a/b.com",
+  for (std::string_view bad : std::initializer_list<std::string_view>{"", "..", "a..b", ".a", "a b.com", "ex\xc3\xa9.com", "a/b.com",
                                std::string_view("a\0b.com", 7)}) {
     auto r = NormalizeDnsName(bad);
     ASSERT_FALSE(r.has_value()) << bad;
