@@ -4,7 +4,7 @@
 #   mpic_test(NAME resolver_test SRCS resolver_test.cc DEPS mpic::resolver LABELS unit)
 
 set(MPIC_WARNINGS -Wall -Wextra -Wpedantic -Wshadow -Wnon-virtual-dtor -Wold-style-cast
-    -Wcast-align -Wunused -Woverloaded-virtual -Wnull-dereference -Wformat=2
+    -Wcast-align -Wunused -Woverloaded-virtual -Wformat=2
     -Wimplicit-fallthrough)
 if(MPIC_WERROR)
   list(APPEND MPIC_WARNINGS -Werror)

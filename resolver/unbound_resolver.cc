@@ -1,0 +1,273 @@
+#include "resolver/unbound_resolver.h"
+
+#include <unbound.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <map>
+#include <optional>
+
+#include "common/dns_name.h"
+#include "resolver/internal/answer.h"
+
+namespace mpic::resolver {
+namespace {
+
+struct UbCtxDeleter {
+  void operator()(ub_ctx* ctx) const { ub_ctx_delete(ctx); }
+};
+using UbCtxPtr = std::unique_ptr<ub_ctx, UbCtxDeleter>;
+
+// libunbound logs through a FILE*; with val-log-level 2 (needed for why_bogus) it would write
+// to stderr. Reasons reach us in ub_result instead.
+FILE* DevNull() {
+  static FILE* f = std::fopen("/dev/null", "w");
+  return f;
+}
+
+Error UbError(std::string_view what, int code) {
+  return Error{ProblemType::kServerInternal,
+               "libunbound " + std::string(what) + ": " + ub_strerror(code)};
+}
+
+Result<UbCtxPtr> MakeContext(const UnboundConfig& config, bool async) {
+  UbCtxPtr ctx(ub_ctx_create());
+  if (!ctx) return Fail(ProblemType::kServerInternal, "libunbound: cannot create a context");
+  // LAB-NOTES #4: must be the first call, or libunbound forks instead of threading.
+  if (async) {
+    if (int r = ub_ctx_async(ctx.get(), 1); r != 0) return Fail(UbError("async", r));
+  }
+  ub_ctx_debugout(ctx.get(), DevNull());
+  const std::pair<const char*, std::string> options[] = {
+      {"root-hints:", config.root_hints_file},
+      {"do-not-query-localhost:", config.allow_loopback_servers ? "no" : "yes"},
+      {"do-ip6:", config.use_ipv6 ? "yes" : "no"},
+      {"val-log-level:", "2"},  // fills ub_result::why_bogus
+      {"verbosity:", "0"},
+      // Strict validation defaults, spelled out: stripped signatures and DS denial are bogus.
+      {"harden-dnssec-stripped:", "yes"},
+      {"harden-below-nxdomain:", "yes"},
+  };
+  for (const auto& [name, value] : options) {
+    if (int r = ub_ctx_set_option(ctx.get(), name, value.c_str()); r != 0) {
+      return Fail(UbError(std::string("option ") + name + " " + value, r));
+    }
+  }
+  if (int r = ub_ctx_add_ta_file(ctx.get(), config.trust_anchor_file.c_str()); r != 0) {
+    return Fail(UbError("trust anchor " + config.trust_anchor_file, r));
+  }
+  return ctx;
+}
+
+struct Pending;
+
+// Everything a session's asynchronous operations touch; kept alive by their handlers.
+struct State : std::enable_shared_from_this<State> {
+  State(asio::any_io_executor ex, UbCtxPtr c) : executor(std::move(ex)), ctx(std::move(c)) {}
+  ~State() {
+    // LAB-NOTES #8: the fd belongs to libunbound; give it back before deleting the context.
+    if (fd) fd->release();
+  }
+
+  void Arm();
+  void Complete(uint64_t id, LookupResult result);
+  void CancelAll();
+
+  asio::any_io_executor executor;
+  UbCtxPtr ctx;
+  std::optional<asio::posix::stream_descriptor> fd;
+  bool waiting = false;
+  bool cancelled = false;
+  std::map<uint64_t, std::unique_ptr<Pending>> pending;
+  uint64_t next_id = 1;
+};
+
+struct Pending {
+  Pending(asio::any_io_executor ex, std::string n, uint16_t t, LookupCallback cb)
+      : name(std::move(n)), type(t), callback(std::move(cb)), timer(std::move(ex)) {}
+
+  std::string name;
+  uint16_t type;
+  LookupCallback callback;
+  asio::steady_timer timer;
+  Clock::time_point start = Clock::now();
+  int async_id = 0;
+  uint64_t id = 0;
+  State* state = nullptr;
+};
+
+std::chrono::microseconds Since(Clock::time_point start) {
+  return std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - start);
+}
+
+LookupResult FromUbResult(const Pending& p, int err, ub_result* result) {
+  if (err != 0) {
+    return tl::unexpected(LookupError{
+        Error{ProblemType::kDns, "resolving " + p.name + ": " + ub_strerror(err)}, std::nullopt});
+  }
+  Answer answer;
+  answer.name = p.name;
+  answer.type = p.type;
+  answer.rcode = static_cast<uint16_t>(result->rcode);
+  answer.dnssec = result->bogus    ? DnssecStatus::kBogus
+                  : result->secure ? DnssecStatus::kSecure
+                                   : DnssecStatus::kInsecure;
+  if (result->why_bogus) answer.why_bogus = result->why_bogus;
+  if (answer.dnssec == DnssecStatus::kBogus && answer.why_bogus.empty()) {
+    answer.why_bogus = "validation failed";
+  }
+  answer.elapsed = Since(p.start);
+  std::span<const uint8_t> packet;
+  if (result->answer_packet && result->answer_len > 0) {
+    packet = std::span(static_cast<const uint8_t*>(result->answer_packet),
+                       static_cast<size_t>(result->answer_len));
+  }
+  if (auto st = internal::FillFromPacket(packet, &answer); !st) {
+    return tl::unexpected(LookupError{st.error(), std::move(answer)});
+  }
+  // The packet's rcode is what the validator concluded; keep unbound's if they differ.
+  answer.rcode = static_cast<uint16_t>(result->rcode);
+  return internal::Classify(std::move(answer));
+}
+
+void OnUbResult(void* data, int err, ub_result* result) {
+  auto* p = static_cast<Pending*>(data);
+  LookupResult r = FromUbResult(*p, err, result);
+  if (result) ub_resolve_free(result);
+  p->state->Complete(p->id, std::move(r));
+}
+
+void State::Arm() {
+  if (waiting || pending.empty() || cancelled) return;
+  waiting = true;
+  fd->async_wait(asio::posix::stream_descriptor::wait_read,
+                 [self = shared_from_this()](const boost::system::error_code& ec) {
+                   self->waiting = false;
+                   if (ec || self->cancelled) return;
+                   // Runs our callbacks (OnUbResult) synchronously, on this thread.
+                   ub_process(self->ctx.get());
+                   self->Arm();
+                 });
+}
+
+void State::Complete(uint64_t id, LookupResult result) {
+  auto it = pending.find(id);
+  if (it == pending.end()) return;
+  std::unique_ptr<Pending> owned = std::move(it->second);
+  pending.erase(it);
+  owned->timer.cancel();
+  // Never call user code from inside ub_process: the user may destroy the session.
+  asio::post(executor, [cb = std::move(owned->callback), r = std::move(result)]() mutable {
+    cb(std::move(r));
+  });
+}
+
+void State::CancelAll() {
+  cancelled = true;
+  while (!pending.empty()) {
+    Pending* p = pending.begin()->second.get();
+    ub_cancel(ctx.get(), p->async_id);
+    Complete(p->id, tl::unexpected(internal::CancelledError(p->name, p->type)));
+  }
+  if (fd) fd->cancel();
+}
+
+class UnboundSession final : public Session {
+ public:
+  UnboundSession(asio::any_io_executor executor, Result<UbCtxPtr> ctx)
+      : executor_(executor), init_error_(ctx ? std::nullopt : std::optional(ctx.error())) {
+    if (ctx) state_ = std::make_shared<State>(std::move(executor), std::move(*ctx));
+  }
+  ~UnboundSession() override { Cancel(); }
+
+  void Lookup(std::string_view name, uint16_t type, Deadline deadline,
+              LookupCallback callback) override {
+    auto fail = [this](LookupCallback cb, LookupError e) {
+      asio::post(executor_, [cb = std::move(cb), e = std::move(e)]() mutable {
+        cb(tl::unexpected(std::move(e)));
+      });
+    };
+    auto normalized = NormalizeDnsName(name);
+    if (!normalized) return fail(std::move(callback), {normalized.error(), std::nullopt});
+    if (init_error_) return fail(std::move(callback), {*init_error_, std::nullopt});
+    if (!state_ || state_->cancelled) {
+      return fail(std::move(callback), internal::CancelledError(Fqdn(*normalized), type));
+    }
+    if (!state_->fd) {
+      state_->fd.emplace(state_->executor, ub_fd(state_->ctx.get()));
+    }
+    auto owned = std::make_unique<Pending>(executor_, Fqdn(*normalized), type,
+                                           std::move(callback));
+    Pending* p = owned.get();
+    p->state = state_.get();
+    p->id = state_->next_id++;
+    int r = ub_resolve_async(state_->ctx.get(), p->name.c_str(), type, 1 /* IN */, p,
+                             &OnUbResult, &p->async_id);
+    if (r != 0) {
+      return fail(std::move(p->callback), {UbError("resolve " + p->name, r), std::nullopt});
+    }
+    state_->pending.emplace(p->id, std::move(owned));
+    p->timer.expires_at(deadline);
+    p->timer.async_wait([weak = std::weak_ptr<State>(state_), id = p->id](const auto& ec) {
+      if (ec) return;
+      auto state = weak.lock();
+      if (!state) return;
+      auto it = state->pending.find(id);
+      if (it == state->pending.end()) return;
+      Pending* timed_out = it->second.get();
+      ub_cancel(state->ctx.get(), timed_out->async_id);
+      auto timeout = internal::TimeoutError(timed_out->name, timed_out->type, Since(timed_out->start));
+      state->Complete(id, tl::unexpected(std::move(timeout)));
+    });
+    state_->Arm();
+  }
+
+  void Cancel() override {
+    if (state_) state_->CancelAll();
+  }
+
+ private:
+  asio::any_io_executor executor_;
+  std::optional<Error> init_error_;
+  std::shared_ptr<State> state_;
+};
+
+}  // namespace
+
+Result<std::unique_ptr<UnboundResolver>> UnboundResolver::Create(asio::any_io_executor executor,
+                                                                  UnboundConfig config) {
+  for (const auto* path : {&config.root_hints_file, &config.trust_anchor_file}) {
+    if (access(path->c_str(), R_OK) != 0) {
+      return Fail(ProblemType::kServerInternal, "cannot read " + *path);
+    }
+  }
+  // Finalize one synchronous context: "localhost." is answered from unbound's built-in local
+  // zone, so this parses the root hints and trust anchor without sending a packet.
+  auto probe = MakeContext(config, /*async=*/false);
+  if (!probe) return tl::unexpected(probe.error());
+  ub_result* result = nullptr;
+  int r = ub_resolve(probe->get(), "localhost.", dns::kA, 1, &result);
+  if (result) ub_resolve_free(result);
+  if (r != 0) {
+    return Fail(ProblemType::kServerInternal,
+                std::string("resolver configuration rejected (root hints ") +
+                    config.root_hints_file + ", trust anchor " + config.trust_anchor_file +
+                    "): " + ub_strerror(r));
+  }
+  return std::unique_ptr<UnboundResolver>(
+      new UnboundResolver(std::move(executor), std::move(config)));
+}
+
+UnboundResolver::UnboundResolver(asio::any_io_executor executor, UnboundConfig config)
+    : executor_(std::move(executor)), config_(std::move(config)) {}
+
+std::unique_ptr<Session> UnboundResolver::NewSession() {
+  return std::make_unique<UnboundSession>(executor_, MakeContext(config_, /*async=*/true));
+}
+
+std::string UnboundResolver::Describe() const {
+  return "unbound(root-hints=" + config_.root_hints_file +
+         ", trust-anchor=" + config_.trust_anchor_file + ")";
+}
+
+}  // namespace mpic::resolver

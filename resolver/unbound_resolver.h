@@ -1,0 +1,47 @@
+// The default backend: libunbound doing full recursion from the configured root hints and
+// validating DNSSEC against the configured trust anchor. Every session gets a brand-new
+// ub_ctx, so no answer, key or delegation learned by one validation can serve another
+// (LAB-NOTES #5: only a fresh context is cache-free). Results are delivered on the executor.
+//
+//   UnboundConfig config;  // defaults: the real root from Debian's dns-root-data
+//   config.root_hints_file = lab.root_hints_file();
+//   config.trust_anchor_file = lab.trust_anchor_file();
+//   config.allow_loopback_servers = true;  // the lab's servers live on 127.0.0.0/8
+//   auto resolver = UnboundResolver::Create(io.get_executor(), config);
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "common/asio.h"
+#include "resolver/resolver.h"
+
+namespace mpic::resolver {
+
+struct UnboundConfig {
+  std::string root_hints_file = "/usr/share/dns/root.hints";
+  std::string trust_anchor_file = "/usr/share/dns/root.key";  // DS or DNSKEY, presentation
+  // Lets unbound query servers on 127.0.0.0/8 and ::1 (the lab); off in production.
+  bool allow_loopback_servers = false;
+  // IPv6 transport to authoritative servers.
+  bool use_ipv6 = true;
+};
+
+class UnboundResolver final : public Resolver {
+ public:
+  // Checks the configuration by building and finalizing one context (reads the root hints and
+  // the trust anchor; no query leaves the machine). A bad file is an error, not a crash.
+  [[nodiscard]] static Result<std::unique_ptr<UnboundResolver>> Create(
+      asio::any_io_executor executor, UnboundConfig config);
+
+  std::unique_ptr<Session> NewSession() override;
+  std::string Describe() const override;
+
+ private:
+  UnboundResolver(asio::any_io_executor executor, UnboundConfig config);
+
+  asio::any_io_executor executor_;
+  UnboundConfig config_;
+};
+
+}  // namespace mpic::resolver
