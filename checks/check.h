@@ -1,0 +1,146 @@
+// One interface for the four checks a perspective performs (ACME HTTP-01, DNS-01, TLS-ALPN-01:
+// RFC 8555 §8.3-8.4, RFC 8737; and CAA: RFC 8659/8657). A check returns a verdict AND the
+// evidence behind it, so that a primary can compare perspectives, not just booleans
+// (BR §3.2.2.9: remote results must let the CA assess the expected value).
+//
+//   CheckDeps deps{resolver, dialer, clock, metrics};
+//   CheckRequest req{.method = Method::kDns01, .identifier = "example.com",
+//                    .key_authorization = ka, .deadline = Clock::now() + 10s};
+//   RunCheck(io.get_executor(), deps, req, [](CheckResult r) { print(ToJson(r)); });
+#pragma once
+
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "checks/address_policy.h"
+#include "common/asio.h"
+#include "common/error.h"
+#include "resolver/resolver.h"
+
+namespace mpic::checks {
+
+enum class Method { kHttp01, kDns01, kTlsAlpn01, kCaa };
+
+// "http-01", "dns-01", "tls-alpn-01", "caa"
+[[nodiscard]] std::string_view MethodName(Method method);
+[[nodiscard]] Result<Method> ParseMethod(std::string_view text);
+
+using Clock = std::chrono::steady_clock;
+using Deadline = Clock::time_point;
+
+struct CheckRequest {
+  Method method = Method::kHttp01;
+  std::string identifier;         // a DNS name, or an IP literal (RFC 8738) for http/tls-alpn
+  std::string token;              // HTTP-01: the path segment
+  std::string key_authorization;  // token "." base64url(JWK thumbprint), RFC 8555 §8.1
+  // CAA (RFC 8659/8657):
+  std::vector<std::string> caa_issuer_domains;  // the CA's own issuer domain names
+  std::string account_uri;                      // compared with accounturi=
+  std::string caa_validation_method;            // the DCV method for validationmethods=
+  bool wildcard = false;                        // the certificate will be for *.identifier
+  Deadline deadline = Clock::now() + std::chrono::seconds(10);
+};
+
+// One DNS lookup as seen by the check, with its DNSSEC status.
+struct DnsLookupEvidence {
+  std::string name;
+  std::string type;
+  std::string rcode;                 // "" when the lookup produced no response
+  std::string dnssec;                // "secure" | "insecure" | "bogus" | ""
+  std::string why_bogus;
+  std::vector<std::string> cname_chain;
+  std::vector<std::string> records;  // presentation format
+  std::string error;                 // empty on success
+  double elapsed_ms = 0;
+};
+
+struct HttpHopEvidence {
+  std::string url;
+  std::string address;   // the address connected to, "" if none
+  int status = 0;        // HTTP status, 0 if none
+  std::string location;  // redirect target as received
+  std::string error;
+};
+
+struct Evidence {
+  std::vector<DnsLookupEvidence> lookups;
+  std::vector<std::string> addresses_resolved;  // every A/AAAA address the check saw
+  std::string address_used;                     // the one the verdict came from
+  std::vector<HttpHopEvidence> http_hops;       // HTTP-01 request and each redirect
+  std::string http_body;                        // the (limited, trimmed) body received
+  std::vector<std::string> txt_values;          // DNS-01: every TXT value seen
+  std::string caa_name;                         // CAA: where the relevant RRset was found
+  std::vector<std::string> caa_records;         // CAA: that RRset, presentation format
+  std::vector<std::string> cert_sans;           // TLS-ALPN-01: the certificate's SANs
+  std::string cert_sha256;                      // TLS-ALPN-01: certificate fingerprint, hex
+  std::string acme_identifier_hex;              // TLS-ALPN-01: the extension's digest, hex
+  std::string alpn;                             // TLS-ALPN-01: the negotiated protocol
+};
+
+struct CheckResult {
+  Method method = Method::kHttp01;
+  std::string identifier;
+  bool valid = false;
+  std::optional<Error> problem;  // set exactly when !valid
+  Evidence evidence;
+  std::chrono::microseconds duration{0};
+};
+
+[[nodiscard]] nlohmann::ordered_json ToJson(const CheckResult& result);
+[[nodiscard]] nlohmann::ordered_json ToJson(const Evidence& evidence);
+
+// Records a resolver outcome into evidence.
+void RecordLookup(const resolver::LookupResult& result, std::string_view name, uint16_t type,
+                  Evidence* evidence);
+
+// Time source for checks (tests may substitute one).
+class TimeSource {
+ public:
+  virtual ~TimeSource() = default;
+  virtual Clock::time_point Now() const { return Clock::now(); }
+  virtual std::chrono::system_clock::time_point WallNow() const {
+    return std::chrono::system_clock::now();
+  }
+};
+
+// Counters and timings a check reports; the fleet binds them to Prometheus.
+class CheckMetrics {
+ public:
+  virtual ~CheckMetrics() = default;
+  virtual void ObserveCheck(Method /*method*/, bool /*valid*/, double /*seconds*/) {}
+  virtual void ObserveRefusedAddress() {}
+};
+
+// Opens TCP connections for checks. The address policy is enforced immediately before each
+// connect (defeats DNS rebinding between filtering and use). Ports: 80/443 unless a lab
+// configuration overrides them.
+class Dialer {
+ public:
+  using ConnectCallback = std::function<void(Result<asio::ip::tcp::socket>)>;
+  virtual ~Dialer() = default;
+  virtual void Connect(const asio::ip::address& address, uint16_t port, Deadline deadline,
+                       ConnectCallback callback) = 0;
+  virtual const AddressPolicy& policy() const = 0;
+  virtual uint16_t http_port() const { return 80; }
+  virtual uint16_t tls_port() const { return 443; }
+};
+
+struct CheckDeps {
+  resolver::Resolver& resolver;
+  Dialer& dialer;
+  const TimeSource& clock;
+  CheckMetrics& metrics;
+};
+
+// Runs one check; `done` is called exactly once on `executor`, by the request's deadline
+// (plus scheduling slack). Never throws.
+void RunCheck(asio::any_io_executor executor, CheckDeps deps, CheckRequest request,
+              std::function<void(CheckResult)> done);
+
+}  // namespace mpic::checks
