@@ -244,9 +244,10 @@ Status DecodeRdata(std::span<const uint8_t> packet, size_t rdata_start, uint16_t
     return {};
   };
   auto rest = [&]() -> std::span<const uint8_t> {
-    auto b = packet.subspan(r.pos(), end - r.pos());
-    wire.insert(wire.end(), b.begin(), b.end());
-    return b;
+    auto b = r.Bytes(end - r.pos());  // cannot fail: end is inside the packet
+    if (!b) return {};
+    wire.insert(wire.end(), b->begin(), b->end());
+    return *b;
   };
 
   switch (type) {

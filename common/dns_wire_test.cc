@@ -145,6 +145,24 @@ TEST(DnsWire, CaaAndUnknownPresentation) {
   EXPECT_EQ(ToPresentation(msg->answers[0]), "example. 300 IN TYPE65 \\# 2 abcd");
 }
 
+TEST(DnsWire, RrsigPresentation) {
+  auto p = Header(0x8000, 1);
+  Name(&p, "example");
+  U16(&p, kRrsig);
+  U16(&p, 1);
+  std::vector<uint8_t> rdata = {0, 1, 13, 1, 0, 0, 0, 60,  // A, alg 13, 1 label, ttl 60
+                                0x65, 0x00, 0x00, 0x00,   // expiration 2023-09-12 06:06:56
+                                0x64, 0x00, 0x00, 0x00,   // inception
+                                0x12, 0x34};              // key tag 4660
+  rdata.insert(rdata.end(), {7, 'e', 'x', 'a', 'm', 'p', 'l', 'e', 0});
+  rdata.insert(rdata.end(), {1, 2, 3});
+  Rr(&p, {7, 'e', 'x', 'a', 'm', 'p', 'l', 'e', 0}, kRrsig, rdata);
+  auto msg = ParseMessage(p);
+  ASSERT_TRUE(msg) << msg.error().detail;
+  EXPECT_EQ(msg->answers[0].rdata_text,
+            "A 13 1 60 20230912060656 20230302014640 4660 example. AQID");
+}
+
 TEST(DnsWire, TypesAndRcodes) {
   EXPECT_EQ(ParseRrType("aaaa"), kAaaa);
   EXPECT_EQ(ParseRrType("CAA"), kCaa);

@@ -11,27 +11,42 @@ packages=(
   libgrpc++-dev libprotobuf-dev protobuf-compiler protobuf-compiler-grpc
   prometheus-cpp-dev libexpected-dev nlohmann-json3-dev libgtest-dev libgmock-dev libbenchmark-dev
   # the DNS lab and interop peers
-  nsd bind9-utils bind9-dnsutils dns-root-data pebble openssl
+  nsd unbound bind9-utils bind9-dnsutils dns-root-data pebble openssl
   # netsim
   iproute2 nftables gnuplot-nox
 )
 
 missing=()
+SUDO=""
+[[ $(id -u) -eq 0 ]] || SUDO="sudo"
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q '^install ok installed$' || missing+=("$p")
 done
 
 if ((${#missing[@]})); then
-  SUDO=""
-  [[ $(id -u) -eq 0 ]] || SUDO="sudo"
   echo "setup: installing ${#missing[@]} package(s): ${missing[*]}" >&2
   export DEBIAN_FRONTEND=noninteractive
+  # Installing nsd or unbound must not start them as services (they would bind port 53 on
+  # every address, and unbound's start-up would fetch the real root's trust anchor).
+  policy=/usr/sbin/policy-rc.d
+  created_policy=0
+  if [[ ! -e $policy ]]; then
+    printf '#!/bin/sh\nexit 101\n' | $SUDO tee "$policy" >/dev/null
+    $SUDO chmod +x "$policy"
+    created_policy=1
+  fi
+  trap '[[ $created_policy == 1 ]] && $SUDO rm -f "$policy"' EXIT
   $SUDO apt-get update -q
   $SUDO apt-get install -y -q --no-install-recommends "${missing[@]}"
 fi
 
-# NSD must never run as a system service here: the lab starts its own instances.
-if command -v systemctl >/dev/null 2>&1 && systemctl is-active --quiet nsd 2>/dev/null; then
-  systemctl stop nsd || true
+# The lab starts its own NSD and unbound instances; system services must not hold port 53.
+if command -v systemctl >/dev/null 2>&1; then
+  for service in nsd unbound; do
+    if systemctl is-active --quiet "$service" 2>/dev/null; then
+      ${SUDO:-} systemctl stop "$service" || true
+    fi
+    ${SUDO:-} systemctl disable "$service" >/dev/null 2>&1 || true
+  done
 fi
 echo "setup: all packages present" >&2
