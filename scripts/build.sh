@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# Configures and builds mpic. Usage: scripts/build.sh [--sanitize] [BUILD_DIR]
+#   default BUILD_DIR: build (or build-asan with --sanitize)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+sanitize=OFF
+dir=""
+for arg in "$@"; do
+  case "$arg" in
+    --sanitize) sanitize=ON ;;
+    -*) echo "build.sh: unknown option $arg" >&2; exit 2 ;;
+    *) dir=$arg ;;
+  esac
+done
+[[ -n $dir ]] || { [[ $sanitize == ON ]] && dir=build-asan || dir=build; }
+
+jobs=$(nproc 2>/dev/null || echo 2)
+cmake -S . -B "$dir" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DMPIC_SANITIZE=$sanitize \
+  >"$dir.configure.log" 2>&1 || { cat "$dir.configure.log" >&2; exit 1; }
+cmake --build "$dir" -j "$jobs"
