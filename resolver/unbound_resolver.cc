@@ -47,6 +47,19 @@ Result<UbCtxPtr> MakeContext(const UnboundConfig& config, bool async) {
       // Strict validation defaults, spelled out: stripped signatures and DS denial are bogus.
       {"harden-dnssec-stripped:", "yes"},
       {"harden-below-nxdomain:", "yes"},
+      // A context lives for one validation: small caches and port tables make it cheap to
+      // create (the defaults size them for a long-lived server).
+      {"msg-cache-size:", "256k"},
+      {"rrset-cache-size:", "256k"},
+      {"key-cache-size:", "256k"},
+      {"neg-cache-size:", "64k"},
+      {"infra-cache-numhosts:", "128"},
+      {"msg-cache-slabs:", "1"},
+      {"rrset-cache-slabs:", "1"},
+      {"key-cache-slabs:", "1"},
+      {"infra-cache-slabs:", "1"},
+      {"outgoing-range:", "64"},
+      {"num-queries-per-thread:", "32"},
   };
   for (const auto& [name, value] : options) {
     if (int r = ub_ctx_set_option(ctx.get(), name, value.c_str()); r != 0) {
