@@ -66,6 +66,18 @@ void BM_FreshContext_InsecureA(benchmark::State& s) { Run(s, "www.insecure.lab",
 void BM_FreshContext_Nxdomain(benchmark::State& s) { Run(s, "nx.secure.lab", 1, true); }
 void BM_WarmContext_SecureA(benchmark::State& s) { Run(s, "www.secure.lab", 1, false); }
 
+// Creating (and destroying) a configured context, without a lookup: the fixed cost of
+// pristine state.
+void BM_ContextCreateOnly(benchmark::State& state) {
+  Fixture f;
+  for (auto _ : state) {
+    auto session = f.resolver->NewSession();
+    benchmark::DoNotOptimize(session.get());
+  }
+  state.SetItemsProcessed(state.iterations());
+}
+
+BENCHMARK(BM_ContextCreateOnly)->MeasureProcessCPUTime()->UseRealTime()->Unit(benchmark::kMicrosecond);
 BENCHMARK(BM_FreshContext_SecureA)->MeasureProcessCPUTime()->UseRealTime()->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_FreshContext_CnameChain3)->MeasureProcessCPUTime()->UseRealTime()->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_FreshContext_InsecureA)->MeasureProcessCPUTime()->UseRealTime()->Unit(benchmark::kMillisecond);
