@@ -3,14 +3,23 @@
 #include <iostream>
 #include <string_view>
 
+#include "tools/check_command.h"
+#include "tools/fleet_command.h"
 #include "tools/resolve_command.h"
+#include "tools/validate_command.h"
 
 namespace {
 
 constexpr const char* kUsage =
     "usage: mpic COMMAND [ARGS]\n"
     "commands:\n"
-    "  resolve NAME TYPE   one DNSSEC-validated lookup, printed as JSON\n";
+    "  resolve NAME TYPE   one DNSSEC-validated lookup, printed as JSON\n"
+    "  check --method M --identifier NAME ...\n"
+    "                      one check (http-01, dns-01, tls-alpn-01, caa), printed as JSON\n"
+    "  validate --primary ADDR --method M --identifier NAME ...\n"
+    "                      ask a va-primary for a corroborated decision (mTLS gRPC)\n"
+    "  fleet up [--remotes N] [--keep-running]\n"
+    "                      a complete local fleet: DNS lab, responder, primary, remotes\n";
 
 }  // namespace
 
@@ -22,6 +31,13 @@ int main(int argc, char** argv) {
   }
   std::string_view command = argv[1];
   if (command == "resolve") return mpic::tools::RunResolve(argc, argv, 2, std::cout, std::cerr);
+  if (command == "check") {
+    return mpic::tools::RunCheckCommand(argc, argv, 2, std::cout, std::cerr);
+  }
+  if (command == "validate") {
+    return mpic::tools::RunValidate(argc, argv, 2, std::cout, std::cerr);
+  }
+  if (command == "fleet") return mpic::tools::RunFleet(argc, argv, 2, std::cout, std::cerr);
   if (command == "help" || command == "--help" || command == "-h") {
     std::cout << kUsage;
     return 0;

@@ -1,0 +1,12 @@
+# DNS-01 and CAA (included by checks/CMakeLists.txt). Tests: dns_tests.cmake; fuzz targets for
+# the pure parts below live in tests/fuzz.
+list(APPEND CHECKS_HDRS
+  internal/caa_eval.h
+  internal/dns_text.h
+  internal/dns_txt.h)
+list(APPEND CHECKS_SRCS
+  dns01.cc
+  caa.cc
+  internal/caa_eval.cc
+  internal/dns_text.cc
+  internal/dns_txt.cc)

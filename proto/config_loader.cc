@@ -1,0 +1,358 @@
+#include "proto/config_loader.h"
+
+#include <google/protobuf/util/json_util.h>
+#include <openssl/bio.h>
+#include <openssl/err.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
+
+#include <cmath>
+#include <fstream>
+#include <memory>
+
+#include "checks/address_policy.h"
+#include "resolver/cares_resolver.h"
+#include "resolver/unbound_resolver.h"
+
+namespace mpic::proto {
+namespace {
+
+std::string Join(std::string_view a, std::string_view b) {
+  if (a.empty()) return std::string(b);
+  return std::string(a) + "." + std::string(b);
+}
+
+tl::unexpected<Error> Bad(std::string_view field, std::string detail) {
+  return Fail(ProblemType::kMalformed, std::string(field) + ": " + detail);
+}
+
+template <typename Message>
+Result<Message> ParseJson(std::string_view json, std::string_view origin) {
+  Message message;
+  google::protobuf::util::JsonParseOptions options;
+  options.ignore_unknown_fields = false;  // a misspelt field must not silently mean "default"
+  auto status = google::protobuf::util::JsonStringToMessage(
+      google::protobuf::StringPiece(json.data(), json.size()), &message, options);
+  if (!status.ok()) {
+    return Fail(
+        ProblemType::kMalformed,
+        std::string(origin) + ": " + std::string(status.message().data(), status.message().size()));
+  }
+  return message;
+}
+
+template <typename Message>
+Result<Message> LoadJson(const std::string& path) {
+  auto text = ReadSmallFile(path);
+  if (!text) return Fail(text.error());
+  return ParseJson<Message>(*text, path);
+}
+
+struct BioDeleter {
+  void operator()(BIO* b) const { BIO_free(b); }
+};
+struct X509Deleter {
+  void operator()(X509* x) const { X509_free(x); }
+};
+struct PkeyDeleter {
+  void operator()(EVP_PKEY* k) const { EVP_PKEY_free(k); }
+};
+using BioPtr = std::unique_ptr<BIO, BioDeleter>;
+using X509Ptr = std::unique_ptr<X509, X509Deleter>;
+using PkeyPtr = std::unique_ptr<EVP_PKEY, PkeyDeleter>;
+
+BioPtr MemBio(const std::string& pem) {
+  return BioPtr(BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size())));
+}
+
+X509Ptr FirstCert(const std::string& pem) {
+  auto bio = MemBio(pem);
+  if (!bio) return nullptr;
+  X509Ptr cert(PEM_read_bio_X509(bio.get(), nullptr, nullptr, nullptr));
+  ERR_clear_error();
+  return cert;
+}
+
+struct TlsPems {
+  std::string ca;
+  std::string cert;
+  std::string key;
+};
+
+// Reads the three files and checks that they are what they claim to be, so that a bad file
+// is a startup error instead of every handshake failing later.
+Result<TlsPems> LoadTls(const v1::TlsFiles& tls, std::string_view field) {
+  TlsPems pems;
+  struct Item {
+    const std::string& path;
+    std::string_view name;
+    std::string* out;
+  };
+  for (const Item& item :
+       {Item{tls.ca_file(), "ca_file", &pems.ca}, Item{tls.cert_file(), "cert_file", &pems.cert},
+        Item{tls.key_file(), "key_file", &pems.key}}) {
+    if (item.path.empty()) return Bad(Join(field, item.name), "required (mutual TLS)");
+    auto text = ReadSmallFile(item.path);
+    if (!text) return Bad(Join(field, item.name), text.error().detail);
+    *item.out = std::move(*text);
+  }
+  if (!FirstCert(pems.ca)) {
+    return Bad(Join(field, "ca_file"), tls.ca_file() + ": no PEM certificate");
+  }
+  X509Ptr cert = FirstCert(pems.cert);
+  if (!cert) return Bad(Join(field, "cert_file"), tls.cert_file() + ": no PEM certificate");
+  auto bio = MemBio(pems.key);
+  PkeyPtr key(bio ? PEM_read_bio_PrivateKey(bio.get(), nullptr, nullptr, nullptr) : nullptr);
+  ERR_clear_error();
+  if (!key) {
+    return Bad(Join(field, "key_file"), tls.key_file() + ": no (unencrypted) PEM private key");
+  }
+  if (X509_check_private_key(cert.get(), key.get()) != 1) {
+    ERR_clear_error();
+    return Bad(Join(field, "key_file"),
+               tls.key_file() + " does not match the certificate in " + tls.cert_file());
+  }
+  return pems;
+}
+
+bool LabMode(const v1::LabSettings& lab) { return lab.allow_cidrs_size() > 0; }
+
+}  // namespace
+
+Result<std::string> ReadSmallFile(const std::string& path, size_t max_bytes) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return Fail(ProblemType::kMalformed, path + ": cannot open for reading");
+  std::string data;
+  char buf[8192];
+  while (in) {
+    in.read(buf, sizeof buf);
+    data.append(buf, static_cast<size_t>(in.gcount()));
+    if (data.size() > max_bytes) {
+      return Fail(ProblemType::kMalformed,
+                  path + ": larger than " + std::to_string(max_bytes) + " bytes");
+    }
+  }
+  if (in.bad()) return Fail(ProblemType::kMalformed, path + ": read error");
+  return data;
+}
+
+Result<v1::RemoteConfig> ParseRemoteConfig(std::string_view json, std::string_view origin) {
+  return ParseJson<v1::RemoteConfig>(json, origin);
+}
+
+Result<v1::PrimaryConfig> ParsePrimaryConfig(std::string_view json, std::string_view origin) {
+  return ParseJson<v1::PrimaryConfig>(json, origin);
+}
+
+Result<v1::RemoteConfig> LoadRemoteConfig(const std::string& path) {
+  return LoadJson<v1::RemoteConfig>(path);
+}
+
+Result<v1::PrimaryConfig> LoadPrimaryConfig(const std::string& path) {
+  return LoadJson<v1::PrimaryConfig>(path);
+}
+
+Status ValidateIdentity(const v1::PerspectiveIdentity& identity, std::string_view field) {
+  const std::string& name = identity.name();
+  if (name.empty()) return Bad(Join(field, "name"), "required");
+  if (name.size() > 64) return Bad(Join(field, "name"), "longer than 64 characters");
+  for (char c : name) {
+    if (c <= ' ' || c >= 0x7f) {
+      return Bad(Join(field, "name"), "\"" + name + "\" has a space or non-ASCII character");
+    }
+  }
+  if (identity.rir() == v1::RIR_UNSPECIFIED || !v1::Rir_IsValid(identity.rir())) {
+    return Bad(Join(field, "rir"), "required (ARIN, RIPE_NCC, APNIC, LACNIC, AFRINIC)");
+  }
+  if (!identity.has_location()) {
+    return Bad(Join(field, "location"), "required (latitude, longitude)");
+  }
+  double lat = identity.location().latitude();
+  double lon = identity.location().longitude();
+  if (!std::isfinite(lat) || lat < -90 || lat > 90) {
+    return Bad(Join(field, "location.latitude"), std::to_string(lat) + " is not in -90..90");
+  }
+  if (!std::isfinite(lon) || lon < -180 || lon > 180) {
+    return Bad(Join(field, "location.longitude"), std::to_string(lon) + " is not in -180..180");
+  }
+  return {};
+}
+
+Status ValidateListenAddress(std::string_view address, std::string_view field) {
+  auto bad = [&](std::string why) {
+    return Bad(field, "\"" + std::string(address) + "\" " + why +
+                          " (want IP:PORT or [IPv6]:PORT, e.g. 127.0.0.1:0)");
+  };
+  if (address.empty()) return bad("is empty");
+  std::string_view host;
+  std::string_view port;
+  if (address.front() == '[') {
+    auto close = address.find("]:");
+    if (close == std::string_view::npos) return bad("has no ]:PORT");
+    host = address.substr(1, close - 1);
+    port = address.substr(close + 2);
+  } else {
+    auto colon = address.rfind(':');
+    if (colon == std::string_view::npos) return bad("has no port");
+    host = address.substr(0, colon);
+    port = address.substr(colon + 1);
+    if (host.find(':') != std::string_view::npos) return bad("needs brackets around IPv6");
+  }
+  boost::system::error_code ec;
+  auto ip = asio::ip::make_address(std::string(host), ec);
+  if (ec) return bad("has no IP literal host");
+  if (address.front() == '[' && !ip.is_v6()) return bad("has an IPv4 address in brackets");
+  if (port.empty() || port.size() > 5) return bad("has a bad port");
+  unsigned value = 0;
+  for (char c : port) {
+    if (c < '0' || c > '9') return bad("has a bad port");
+    value = value * 10 + static_cast<unsigned>(c - '0');
+  }
+  if (value > 65535) return bad("has a port above 65535");
+  return {};
+}
+
+Status ValidateTlsFiles(const v1::TlsFiles& tls, std::string_view field) {
+  auto pems = LoadTls(tls, field);
+  if (!pems) return Fail(pems.error());
+  return {};
+}
+
+Status ValidateLabSettings(const v1::LabSettings& lab, std::string_view field) {
+  for (int i = 0; i < lab.allow_cidrs_size(); ++i) {
+    if (auto c = checks::Cidr::Parse(lab.allow_cidrs(i)); !c) {
+      return Bad(Join(field, "allow_cidrs[" + std::to_string(i) + "]"), c.error().detail);
+    }
+  }
+  for (auto [name, port] : {std::pair<std::string_view, uint32_t>{"http_port", lab.http_port()},
+                            std::pair<std::string_view, uint32_t>{"tls_port", lab.tls_port()}}) {
+    if (port == 0) continue;
+    if (!LabMode(lab)) {
+      return Bad(Join(field, name), "port overrides need lab mode (allow_cidrs)");
+    }
+    if (port > 65535) return Bad(Join(field, name), std::to_string(port) + " is above 65535");
+  }
+  return {};
+}
+
+Status ValidateResolverSettings(const v1::ResolverSettings& resolver, const v1::LabSettings& lab,
+                                std::string_view field) {
+  switch (resolver.backend_case()) {
+    case v1::ResolverSettings::BACKEND_NOT_SET:
+    case v1::ResolverSettings::kUnbound: {
+      resolver::UnboundConfig defaults;
+      const auto& u = resolver.unbound();
+      std::string hints =
+          u.root_hints_file().empty() ? defaults.root_hints_file : u.root_hints_file();
+      std::string anchor =
+          u.trust_anchor_file().empty() ? defaults.trust_anchor_file : u.trust_anchor_file();
+      if (auto f = ReadSmallFile(hints); !f) {
+        return Bad(Join(field, "unbound.root_hints_file"), f.error().detail);
+      }
+      if (auto f = ReadSmallFile(anchor); !f) {
+        return Bad(Join(field, "unbound.trust_anchor_file"), f.error().detail);
+      }
+      return {};
+    }
+    case v1::ResolverSettings::kStub: {
+      const auto& s = resolver.stub();
+      if (s.server().empty()) return Bad(Join(field, "stub.server"), "required");
+      if (auto c = resolver::CaresResolver::CanonicalServer(s.server()); !c) {
+        return Bad(Join(field, "stub.server"), c.error().detail);
+      }
+      if (!s.require_ad() && !LabMode(lab)) {
+        return Bad(Join(field, "stub.require_ad"),
+                   "must be true outside lab mode (unauthenticated answers are not DNSSEC)");
+      }
+      return {};
+    }
+  }
+  return Bad(field, "unknown backend");
+}
+
+Status ValidateRemoteConfig(const v1::RemoteConfig& config) {
+  if (!config.has_identity()) return Bad("identity", "required");
+  if (auto s = ValidateIdentity(config.identity(), "identity"); !s) return s;
+  if (auto s = ValidateListenAddress(config.listen(), "listen"); !s) return s;
+  if (!config.metrics_listen().empty()) {
+    if (auto s = ValidateListenAddress(config.metrics_listen(), "metrics_listen"); !s) return s;
+  }
+  if (auto s = ValidateTlsFiles(config.tls(), "tls"); !s) return s;
+  if (auto s = ValidateLabSettings(config.lab(), "lab"); !s) return s;
+  if (auto s = ValidateResolverSettings(config.resolver(), config.lab(), "resolver"); !s) {
+    return s;
+  }
+  if (config.max_check_ms() > kMaxMaxCheckMs) {
+    return Bad("max_check_ms", std::to_string(config.max_check_ms()) + " is above " +
+                                   std::to_string(kMaxMaxCheckMs));
+  }
+  if (config.max_concurrent() > kMaxMaxConcurrent) {
+    return Bad("max_concurrent", std::to_string(config.max_concurrent()) + " is above " +
+                                     std::to_string(kMaxMaxConcurrent));
+  }
+  return {};
+}
+
+Result<std::unique_ptr<resolver::Resolver>> MakeResolver(asio::any_io_executor executor,
+                                                         const v1::ResolverSettings& settings,
+                                                         const v1::LabSettings& lab) {
+  if (settings.backend_case() == v1::ResolverSettings::kStub) {
+    resolver::StubConfig config;
+    config.server = settings.stub().server();
+    config.require_ad = settings.stub().require_ad();
+    auto r = resolver::CaresResolver::Create(std::move(executor), config);
+    if (!r) return Fail(r.error());
+    return std::unique_ptr<resolver::Resolver>(std::move(*r));
+  }
+  resolver::UnboundConfig config;
+  const auto& u = settings.unbound();
+  if (!u.root_hints_file().empty()) config.root_hints_file = u.root_hints_file();
+  if (!u.trust_anchor_file().empty()) config.trust_anchor_file = u.trust_anchor_file();
+  if (LabMode(lab)) {
+    config.allow_loopback_servers = true;
+    config.use_ipv6 = false;
+  }
+  auto r = resolver::UnboundResolver::Create(std::move(executor), config);
+  if (!r) return Fail(r.error());
+  return std::unique_ptr<resolver::Resolver>(std::move(*r));
+}
+
+Result<std::unique_ptr<checks::TcpDialer>> MakeDialer(asio::any_io_executor executor,
+                                                      const v1::LabSettings& lab) {
+  if (auto s = ValidateLabSettings(lab, "lab"); !s) return Fail(s.error());
+  checks::AddressPolicy policy;
+  for (const auto& cidr : lab.allow_cidrs()) {
+    if (auto s = policy.AllowLabRange(cidr); !s) return Fail(s.error());
+  }
+  checks::DialerPorts ports;
+  if (lab.http_port() != 0) ports.http_port = static_cast<uint16_t>(lab.http_port());
+  if (lab.tls_port() != 0) ports.tls_port = static_cast<uint16_t>(lab.tls_port());
+  return checks::TcpDialer::Create(std::move(executor), std::move(policy), ports);
+}
+
+Result<std::shared_ptr<grpc::ServerCredentials>> MakeServerCredentials(const v1::TlsFiles& tls) {
+  auto pems = LoadTls(tls, "tls");
+  if (!pems) return Fail(pems.error());
+  grpc::SslServerCredentialsOptions options(
+      GRPC_SSL_REQUEST_AND_REQUIRE_CLIENT_CERTIFICATE_AND_VERIFY);
+  options.pem_root_certs = pems->ca;
+  options.pem_key_cert_pairs.push_back({pems->key, pems->cert});
+  auto creds = grpc::SslServerCredentials(options);
+  if (!creds) return Fail(ProblemType::kServerInternal, "cannot build TLS server credentials");
+  return creds;
+}
+
+Result<std::shared_ptr<grpc::ChannelCredentials>> MakeChannelCredentials(const v1::TlsFiles& tls) {
+  auto pems = LoadTls(tls, "tls");
+  if (!pems) return Fail(pems.error());
+  grpc::SslCredentialsOptions options;
+  options.pem_root_certs = pems->ca;
+  options.pem_private_key = pems->key;
+  options.pem_cert_chain = pems->cert;
+  auto creds = grpc::SslCredentials(options);
+  if (!creds) return Fail(ProblemType::kServerInternal, "cannot build TLS channel credentials");
+  return creds;
+}
+
+}  // namespace mpic::proto

@@ -1,0 +1,287 @@
+#include "proto/convert.h"
+
+#include <algorithm>
+#include <array>
+#include <cctype>
+#include <utility>
+
+namespace mpic::proto {
+namespace {
+
+constexpr std::array<std::pair<v1::Rir, std::string_view>, 5> kRirNames{{
+    {v1::ARIN, "arin"},
+    {v1::RIPE_NCC, "ripe"},
+    {v1::APNIC, "apnic"},
+    {v1::LACNIC, "lacnic"},
+    {v1::AFRINIC, "afrinic"},
+}};
+
+std::string Lower(std::string_view text) {
+  std::string out(text);
+  std::transform(out.begin(), out.end(), out.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  return out;
+}
+
+template <typename Repeated>
+std::vector<std::string> ToVector(const Repeated& values) {
+  return std::vector<std::string>(values.begin(), values.end());
+}
+
+template <typename Repeated>
+void Append(const std::vector<std::string>& values, Repeated* out) {
+  for (const auto& v : values) out->Add(std::string(v));
+}
+
+}  // namespace
+
+v1::Method MethodToProto(checks::Method method) {
+  switch (method) {
+    case checks::Method::kHttp01:
+      return v1::HTTP_01;
+    case checks::Method::kDns01:
+      return v1::DNS_01;
+    case checks::Method::kTlsAlpn01:
+      return v1::TLS_ALPN_01;
+    case checks::Method::kCaa:
+      return v1::CAA;
+  }
+  return v1::METHOD_UNSPECIFIED;
+}
+
+Result<checks::Method> MethodFromProto(v1::Method method) {
+  switch (method) {
+    case v1::HTTP_01:
+      return checks::Method::kHttp01;
+    case v1::DNS_01:
+      return checks::Method::kDns01;
+    case v1::TLS_ALPN_01:
+      return checks::Method::kTlsAlpn01;
+    case v1::CAA:
+      return checks::Method::kCaa;
+    default:
+      break;
+  }
+  return Fail(ProblemType::kMalformed, "method " + std::to_string(static_cast<int>(method)) +
+                                           " is not one of HTTP_01, DNS_01, TLS_ALPN_01, CAA");
+}
+
+Result<checks::Method> DcvMethodFromProto(v1::Method method) {
+  if (method == v1::HTTP_01 || method == v1::DNS_01 || method == v1::TLS_ALPN_01) {
+    return MethodFromProto(method);
+  }
+  std::string name = v1::Method_IsValid(method) ? v1::Method_Name(method)
+                                                : std::to_string(static_cast<int>(method));
+  return Fail(ProblemType::kMalformed,
+              "dcv.method " + name + " is not a DCV method (HTTP_01, DNS_01, TLS_ALPN_01)");
+}
+
+std::string_view RirName(v1::Rir rir) {
+  for (const auto& [r, name] : kRirNames) {
+    if (r == rir) return name;
+  }
+  return "";
+}
+
+Result<v1::Rir> ParseRir(std::string_view text) {
+  std::string lower = Lower(text);
+  if (lower == "ripe ncc" || lower == "ripe-ncc" || lower == "ripe_ncc" || lower == "ripencc") {
+    return v1::RIPE_NCC;
+  }
+  for (const auto& [rir, name] : kRirNames) {
+    if (name == lower) return rir;
+  }
+  return Fail(ProblemType::kMalformed, "unknown RIR \"" + std::string(text) +
+                                           "\" (want one of arin, ripe, apnic, lacnic, afrinic)");
+}
+
+v1::Problem ProblemToProto(const Error& error) {
+  v1::Problem p;
+  p.set_type(ProblemTypeUrn(error.type));
+  p.set_detail(error.detail);
+  return p;
+}
+
+Result<Error> ProblemFromProto(const v1::Problem& problem) {
+  Error e;
+  if (!ParseProblemType(problem.type(), &e.type)) {
+    return Fail(ProblemType::kMalformed, "unknown problem type \"" + problem.type() + "\"");
+  }
+  e.detail = problem.detail();
+  return e;
+}
+
+void EvidenceToProto(const checks::Evidence& ev, v1::Evidence* out) {
+  out->Clear();
+  for (const auto& l : ev.lookups) {
+    v1::DnsLookup* x = out->add_lookups();
+    x->set_name(l.name);
+    x->set_type(l.type);
+    x->set_rcode(l.rcode);
+    x->set_dnssec(l.dnssec);
+    x->set_why_bogus(l.why_bogus);
+    Append(l.cname_chain, x->mutable_cname_chain());
+    Append(l.records, x->mutable_records());
+    x->set_error(l.error);
+    x->set_elapsed_ms(l.elapsed_ms);
+  }
+  Append(ev.addresses_resolved, out->mutable_addresses_resolved());
+  out->set_address_used(ev.address_used);
+  for (const auto& h : ev.http_hops) {
+    v1::HttpHop* x = out->add_http_hops();
+    x->set_url(h.url);
+    x->set_address(h.address);
+    x->set_status(h.status);
+    x->set_location(h.location);
+    x->set_error(h.error);
+  }
+  out->set_http_body(ev.http_body);
+  Append(ev.txt_values, out->mutable_txt_values());
+  out->set_caa_name(ev.caa_name);
+  Append(ev.caa_records, out->mutable_caa_records());
+  Append(ev.cert_sans, out->mutable_cert_sans());
+  out->set_cert_sha256(ev.cert_sha256);
+  out->set_acme_identifier_hex(ev.acme_identifier_hex);
+  out->set_alpn(ev.alpn);
+}
+
+checks::Evidence EvidenceFromProto(const v1::Evidence& ev) {
+  checks::Evidence out;
+  for (const auto& l : ev.lookups()) {
+    checks::DnsLookupEvidence x;
+    x.name = l.name();
+    x.type = l.type();
+    x.rcode = l.rcode();
+    x.dnssec = l.dnssec();
+    x.why_bogus = l.why_bogus();
+    x.cname_chain = ToVector(l.cname_chain());
+    x.records = ToVector(l.records());
+    x.error = l.error();
+    x.elapsed_ms = l.elapsed_ms();
+    out.lookups.push_back(std::move(x));
+  }
+  out.addresses_resolved = ToVector(ev.addresses_resolved());
+  out.address_used = ev.address_used();
+  for (const auto& h : ev.http_hops()) {
+    checks::HttpHopEvidence x;
+    x.url = h.url();
+    x.address = h.address();
+    x.status = h.status();
+    x.location = h.location();
+    x.error = h.error();
+    out.http_hops.push_back(std::move(x));
+  }
+  out.http_body = ev.http_body();
+  out.txt_values = ToVector(ev.txt_values());
+  out.caa_name = ev.caa_name();
+  out.caa_records = ToVector(ev.caa_records());
+  out.cert_sans = ToVector(ev.cert_sans());
+  out.cert_sha256 = ev.cert_sha256();
+  out.acme_identifier_hex = ev.acme_identifier_hex();
+  out.alpn = ev.alpn();
+  return out;
+}
+
+v1::CheckOutcome OutcomeToProto(const checks::CheckResult& result) {
+  v1::CheckOutcome o;
+  o.set_method(MethodToProto(result.method));
+  o.set_identifier(result.identifier);
+  // Fail closed: a result with a problem is never sent as valid.
+  o.set_valid(result.valid && !result.problem);
+  if (result.problem) {
+    *o.mutable_problem() = ProblemToProto(*result.problem);
+  } else if (!result.valid) {
+    *o.mutable_problem() =
+        ProblemToProto(Error{ProblemType::kServerInternal, "check ended without a verdict"});
+  }
+  EvidenceToProto(result.evidence, o.mutable_evidence());
+  o.set_duration_ms(static_cast<double>(result.duration.count()) / 1000.0);
+  return o;
+}
+
+Result<checks::CheckResult> OutcomeFromProto(const v1::CheckOutcome& outcome) {
+  checks::CheckResult r;
+  auto method = MethodFromProto(outcome.method());
+  if (!method) return Fail(method.error());
+  r.method = *method;
+  r.identifier = outcome.identifier();
+  r.valid = outcome.valid();
+  if (outcome.has_problem()) {
+    auto problem = ProblemFromProto(outcome.problem());
+    if (!problem) return Fail(problem.error());
+    r.problem = std::move(*problem);
+  }
+  if (r.valid == r.problem.has_value()) {
+    return Fail(ProblemType::kMalformed, r.valid ? "outcome is valid but carries a problem"
+                                                 : "outcome is invalid but carries no problem");
+  }
+  r.evidence = EvidenceFromProto(outcome.evidence());
+  double us = outcome.duration_ms() * 1000.0;
+  if (!(us >= 0) || us > 1e15) us = 0;  // NaN, negative or absurd: not a duration
+  r.duration = std::chrono::microseconds(static_cast<int64_t>(us));
+  return r;
+}
+
+Result<CheckPlan> CheckPlanFromProto(const v1::CheckRequest& request, checks::Deadline deadline) {
+  if (request.identifier().empty()) {
+    return Fail(ProblemType::kMalformed, "identifier is empty");
+  }
+  if (!request.has_dcv() && !request.has_caa()) {
+    return Fail(ProblemType::kMalformed, "request names no check (neither dcv nor caa)");
+  }
+  CheckPlan plan;
+  plan.request_id = request.request_id();
+  checks::CheckRequest base;
+  base.identifier = request.identifier();
+  base.wildcard = request.wildcard();
+  base.deadline = deadline;
+  std::optional<checks::Method> dcv_method;
+  if (request.has_dcv()) {
+    auto method = DcvMethodFromProto(request.dcv().method());
+    if (!method) return Fail(method.error());
+    dcv_method = *method;
+    checks::CheckRequest dcv = base;
+    dcv.method = *method;
+    dcv.token = request.dcv().token();
+    dcv.key_authorization = request.dcv().key_authorization();
+    dcv.caa_validation_method = std::string(checks::MethodName(*method));
+    plan.dcv = std::move(dcv);
+  }
+  if (request.has_caa()) {
+    checks::CheckRequest caa = base;
+    caa.method = checks::Method::kCaa;
+    caa.caa_issuer_domains = ToVector(request.caa().issuer_domains());
+    caa.account_uri = request.caa().account_uri();
+    caa.caa_validation_method = request.caa().validation_method();
+    if (caa.caa_validation_method.empty() && dcv_method) {
+      caa.caa_validation_method = std::string(checks::MethodName(*dcv_method));
+    }
+    plan.caa = std::move(caa);
+  }
+  return plan;
+}
+
+v1::CheckRequest CheckPlanToProto(const CheckPlan& plan) {
+  v1::CheckRequest r;
+  r.set_request_id(plan.request_id);
+  const checks::CheckRequest* any = plan.dcv ? &*plan.dcv : plan.caa ? &*plan.caa : nullptr;
+  if (any) {
+    r.set_identifier(any->identifier);
+    r.set_wildcard(any->wildcard);
+  }
+  if (plan.dcv) {
+    v1::DcvParams* dcv = r.mutable_dcv();
+    dcv->set_method(MethodToProto(plan.dcv->method));
+    dcv->set_token(plan.dcv->token);
+    dcv->set_key_authorization(plan.dcv->key_authorization);
+  }
+  if (plan.caa) {
+    v1::CaaParams* caa = r.mutable_caa();
+    Append(plan.caa->caa_issuer_domains, caa->mutable_issuer_domains());
+    caa->set_account_uri(plan.caa->account_uri);
+    caa->set_validation_method(plan.caa->caa_validation_method);
+  }
+  return r;
+}
+
+}  // namespace mpic::proto

@@ -1,0 +1,613 @@
+// va-remote as the primary sees it: the real binary on loopback, mTLS with a throwaway PKI,
+// the DNS lab as its resolver. Plus the library in-process for what needs a tight config.
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <grpcpp/generic/generic_stub.h>
+#include <grpcpp/grpcpp.h>
+#include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <future>
+#include <nlohmann/json.hpp>
+#include <sstream>
+#include <thread>
+
+#include "checks/key_authorization.h"
+#include "mpic/v1/perspective.grpc.pb.h"
+#include "proto/config_loader.h"
+#include "tests/dnslab/dnslab.h"
+#include "tests/integration/command.h"
+#include "tests/integration/test_certs.h"
+#include "va-remote/remote_metrics.h"
+#include "va-remote/remote_server.h"
+
+namespace mpic::testing {
+namespace {
+
+namespace fs = std::filesystem;
+using namespace std::chrono_literals;
+using nlohmann::json;
+
+constexpr char kName[] = "eu-test-1";
+// RFC 8555 §8.1: token "." base64url(thumbprint); both base64url, the token >= 128 bits.
+const std::string kToken = "LoqXcYV8q5ONbJQxbmR7SCTNo3tiAXDfowyjxAjEuX0";
+const std::string kKeyAuthorization = kToken + ".9jg46WB3rR_AHD-EBXdN7cBkH1WOu0tA3M9fm21mqTI";
+
+std::string ReadAll(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+// A child process with stdout+stderr in a log file; killed if still running when destroyed
+// (and if the test process dies: PR_SET_PDEATHSIG).
+class Child {
+ public:
+  Child(const std::vector<std::string>& args, const std::string& log_file) : log_(log_file) {
+    std::vector<char*> argv;
+    for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
+    argv.push_back(nullptr);
+    pid_ = fork();
+    if (pid_ == 0) {
+      prctl(PR_SET_PDEATHSIG, SIGKILL);
+      int fd = open(log_file.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
+      int in = open("/dev/null", O_RDONLY);
+      if (fd < 0 || in < 0) _exit(127);
+      dup2(in, 0);
+      dup2(fd, 1);
+      dup2(fd, 2);
+      sigset_t none;
+      sigemptyset(&none);
+      sigprocmask(SIG_SETMASK, &none, nullptr);
+      execv(argv[0], argv.data());
+      _exit(127);
+    }
+  }
+  ~Child() {
+    if (pid_ > 0 && !exited_) {
+      kill(pid_, SIGKILL);
+      waitpid(pid_, nullptr, 0);
+    }
+  }
+  Child(const Child&) = delete;
+  Child& operator=(const Child&) = delete;
+
+  pid_t pid() const { return pid_; }
+  void Signal(int sig) const { kill(pid_, sig); }
+  // The exit code, or nullopt when still running after `limit` (or killed by a signal: -sig).
+  std::optional<int> Wait(std::chrono::milliseconds limit) {
+    auto end = std::chrono::steady_clock::now() + limit;
+    while (std::chrono::steady_clock::now() < end) {
+      int status = 0;
+      pid_t r = waitpid(pid_, &status, WNOHANG);
+      if (r == pid_) {
+        exited_ = true;
+        if (WIFEXITED(status)) return WEXITSTATUS(status);
+        return -WTERMSIG(status);
+      }
+      std::this_thread::sleep_for(20ms);
+    }
+    return std::nullopt;
+  }
+  bool Running() {
+    if (exited_) return false;
+    int status = 0;
+    if (waitpid(pid_, &status, WNOHANG) == pid_) exited_ = true;
+    return !exited_;
+  }
+  std::string Log() const { return ReadAll(log_); }
+
+ private:
+  std::string log_;
+  pid_t pid_ = -1;
+  bool exited_ = false;
+};
+
+// Waits (bounded) for a ready file and parses it.
+std::optional<json> WaitReady(const std::string& path, Child* child,
+                              std::chrono::milliseconds limit) {
+  auto end = std::chrono::steady_clock::now() + limit;
+  while (std::chrono::steady_clock::now() < end) {
+    if (fs::exists(path)) {
+      auto j = json::parse(ReadAll(path), nullptr, /*allow_exceptions=*/false);
+      if (!j.is_discarded()) return j;
+    }
+    if (child && !child->Running()) return std::nullopt;
+    std::this_thread::sleep_for(20ms);
+  }
+  return std::nullopt;
+}
+
+// GET path over plain HTTP/1.0 on loopback; "" on any failure. Bounded by `limit`.
+std::string HttpGet(const std::string& address, const std::string& path,
+                    std::chrono::milliseconds limit) {
+  auto colon = address.rfind(':');
+  sockaddr_in sa{};
+  sa.sin_family = AF_INET;
+  sa.sin_port = htons(static_cast<uint16_t>(std::stoi(address.substr(colon + 1))));
+  if (inet_pton(AF_INET, address.substr(0, colon).c_str(), &sa.sin_addr) != 1) return "";
+  int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return "";
+  timeval tv{static_cast<time_t>(limit.count() / 1000),
+             static_cast<suseconds_t>((limit.count() % 1000) * 1000)};
+  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+  std::string out;
+  if (connect(fd, reinterpret_cast<sockaddr*>(&sa), sizeof sa) == 0) {
+    std::string req = "GET " + path + " HTTP/1.0\r\nHost: " + address + "\r\n\r\n";
+    if (send(fd, req.data(), req.size(), MSG_NOSIGNAL) == static_cast<ssize_t>(req.size())) {
+      auto end = std::chrono::steady_clock::now() + limit;
+      char buf[4096];
+      while (std::chrono::steady_clock::now() < end) {
+        ssize_t n = recv(fd, buf, sizeof buf, 0);
+        if (n <= 0) break;
+        out.append(buf, static_cast<size_t>(n));
+      }
+    }
+  }
+  close(fd);
+  return out;
+}
+
+class VaRemoteTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    signal(SIGPIPE, SIG_IGN);
+    auto lab = DnsLab::Start();
+    ASSERT_TRUE(lab) << lab.error();
+    lab_ = lab->release();
+    char tmpl[] = "/tmp/mpic-va-remote-test-XXXXXX";
+    ASSERT_NE(mkdtemp(tmpl), nullptr);
+    dir_ = new std::string(tmpl);
+    auto pki = TestPki::Create(*dir_ + "/pki", "fleet CA");
+    ASSERT_TRUE(pki) << pki.error().detail;
+    pki_ = new TestPki(*pki);
+    auto rogue = TestPki::Create(*dir_ + "/rogue", "rogue CA");
+    ASSERT_TRUE(rogue) << rogue.error().detail;
+    auto server = pki_->Issue(kName, {kName}, {"127.0.0.1"});
+    auto client = pki_->Issue("primary", {"primary"}, {});
+    auto rogue_client = rogue->Issue("intruder", {"primary"}, {"127.0.0.1"});
+    ASSERT_TRUE(server && client && rogue_client);
+    server_cert_ = new CertPair(*server);
+    client_cert_ = new CertPair(*client);
+    rogue_cert_ = new CertPair(*rogue_client);
+
+    std::string config = WriteConfig("remote", Config("remote"));
+    remote_ = new Child({BinDir() + "/va-remote", "--config", config}, *dir_ + "/remote.log");
+    auto ready = WaitReady(*dir_ + "/remote.ready", remote_, 30s);
+    ASSERT_TRUE(ready) << "va-remote did not become ready:\n" << remote_->Log();
+    address_ = new std::string((*ready)["address"]);
+    metrics_ = new std::string((*ready)["metrics"]);
+    EXPECT_EQ((*ready)["pid"], remote_->pid());
+  }
+
+  static void TearDownTestSuite() {
+    if (remote_) {
+      remote_->Signal(SIGTERM);
+      auto code = remote_->Wait(15s);
+      EXPECT_EQ(code, 0) << remote_->Log();
+    }
+    delete remote_;
+    remote_ = nullptr;
+    delete lab_;
+    lab_ = nullptr;
+    if (dir_) {
+      std::error_code ec;
+      fs::remove_all(*dir_, ec);
+    }
+    delete dir_;
+    delete pki_;
+    delete server_cert_;
+    delete client_cert_;
+    delete rogue_cert_;
+    delete address_;
+    delete metrics_;
+    dir_ = nullptr;
+    pki_ = nullptr;
+    server_cert_ = client_cert_ = rogue_cert_ = nullptr;
+    address_ = metrics_ = nullptr;
+  }
+
+  // A RemoteConfig as JSON; `tag` names its ready file.
+  static json Config(const std::string& tag) {
+    return json{
+        {"identity",
+         {{"name", kName},
+          {"rir", "RIPE_NCC"},
+          {"location", {{"latitude", 50.11}, {"longitude", 8.68}}},
+          {"region", "Frankfurt, DE"}}},
+        {"listen", "127.0.0.1:0"},
+        {"ready_file", *dir_ + "/" + tag + ".ready"},
+        {"metrics_listen", "127.0.0.1:0"},
+        {"tls",
+         {{"ca_file", pki_->ca_cert},
+          {"cert_file", server_cert_->cert_file},
+          {"key_file", server_cert_->key_file}}},
+        {"resolver",
+         {{"unbound",
+           {{"root_hints_file", lab_->root_hints_file()},
+            {"trust_anchor_file", lab_->trust_anchor_file()}}}}},
+        {"lab", {{"allow_cidrs", {"127.0.0.0/8"}}}},
+        {"max_check_ms", 8000},
+        {"max_concurrent", 16},
+    };
+  }
+
+  static std::string WriteConfig(const std::string& tag, const json& config) {
+    std::string path = *dir_ + "/" + tag + ".json";
+    std::ofstream(path) << config.dump(2);
+    return path;
+  }
+
+  static std::shared_ptr<grpc::Channel> Channel(const std::string& address,
+                                                const CertPair* client_cert) {
+    grpc::SslCredentialsOptions options;
+    options.pem_root_certs = pki_->ca_cert_pem;
+    if (client_cert) {
+      options.pem_cert_chain = client_cert->cert_pem;
+      options.pem_private_key = client_cert->key_pem;
+    }
+    grpc::ChannelArguments args;
+    args.SetSslTargetNameOverride(kName);
+    return grpc::CreateCustomChannel(address, grpc::SslCredentials(options), args);
+  }
+
+  static grpc::Status Check(const std::string& address, const v1::CheckRequest& request,
+                            v1::CheckResponse* response, std::chrono::milliseconds deadline = 15s,
+                            const CertPair* cert = client_cert_) {
+    auto stub = v1::Perspective::NewStub(Channel(address, cert));
+    grpc::ClientContext context;
+    context.set_deadline(std::chrono::system_clock::now() + deadline);
+    return stub->Check(&context, request, response);
+  }
+
+  static v1::CheckRequest Dns01Request(const std::string& identifier) {
+    v1::CheckRequest r;
+    r.set_request_id("test-" + identifier);
+    r.set_identifier(identifier);
+    r.mutable_dcv()->set_method(v1::DNS_01);
+    r.mutable_dcv()->set_key_authorization(kKeyAuthorization);
+    return r;
+  }
+
+  static std::string HealthStatus(const std::string& address, const std::string& service) {
+    grpc::GenericStub generic(Channel(address, client_cert_));
+    std::string request_bytes;
+    if (!service.empty()) {  // HealthCheckRequest{service = 1}
+      request_bytes = std::string("\x0a", 1) + static_cast<char>(service.size()) + service;
+    }
+    grpc::Slice slice(request_bytes);
+    grpc::ByteBuffer request(&slice, 1);
+    grpc::ByteBuffer response;
+    grpc::ClientContext context;
+    context.set_deadline(std::chrono::system_clock::now() + 10s);
+    std::promise<grpc::Status> done;
+    generic.UnaryCall(&context, "/grpc.health.v1.Health/Check", grpc::StubOptions(), &request,
+                      &response, [&done](grpc::Status s) { done.set_value(std::move(s)); });
+    auto future = done.get_future();
+    if (future.wait_for(15s) != std::future_status::ready) return "no answer";
+    grpc::Status status = future.get();
+    if (!status.ok()) return "error " + status.error_message();
+    std::vector<grpc::Slice> slices;
+    if (!response.Dump(&slices).ok()) return "bad response";
+    std::string bytes;
+    for (const auto& s : slices) bytes.append(reinterpret_cast<const char*>(s.begin()), s.size());
+    // HealthCheckResponse{status = 1}: SERVING is 1, NOT_SERVING 2.
+    if (bytes == std::string("\x08\x01", 2)) return "SERVING";
+    if (bytes == std::string("\x08\x02", 2)) return "NOT_SERVING";
+    return "unexpected response";
+  }
+
+  static DnsLab* lab_;
+  static std::string* dir_;
+  static TestPki* pki_;
+  static CertPair* server_cert_;
+  static CertPair* client_cert_;
+  static CertPair* rogue_cert_;
+  static Child* remote_;
+  static std::string* address_;
+  static std::string* metrics_;
+};
+
+DnsLab* VaRemoteTest::lab_ = nullptr;
+std::string* VaRemoteTest::dir_ = nullptr;
+TestPki* VaRemoteTest::pki_ = nullptr;
+CertPair* VaRemoteTest::server_cert_ = nullptr;
+CertPair* VaRemoteTest::client_cert_ = nullptr;
+CertPair* VaRemoteTest::rogue_cert_ = nullptr;
+Child* VaRemoteTest::remote_ = nullptr;
+std::string* VaRemoteTest::address_ = nullptr;
+std::string* VaRemoteTest::metrics_ = nullptr;
+
+TEST_F(VaRemoteTest, Dns01ValidThroughTheLabWithCaaAndIdentity) {
+  ASSERT_TRUE(lab_->Set("secure.lab.", "_acme-challenge.dns01ok", "TXT",
+                        {"\"" + checks::Dns01TxtValue(kKeyAuthorization) + "\""}));
+  v1::CheckRequest request = Dns01Request("dns01ok.secure.lab");
+  request.mutable_caa()->add_issuer_domains("ca.example");
+  v1::CheckResponse response;
+  grpc::Status status = Check(*address_, request, &response);
+  ASSERT_TRUE(status.ok()) << status.error_code() << " " << status.error_message();
+  EXPECT_EQ(response.perspective().name(), kName);
+  EXPECT_EQ(response.perspective().rir(), v1::RIPE_NCC);
+  EXPECT_EQ(response.perspective().region(), "Frankfurt, DE");
+  EXPECT_DOUBLE_EQ(response.perspective().location().latitude(), 50.11);
+  ASSERT_TRUE(response.has_dcv());
+  EXPECT_TRUE(response.dcv().valid()) << response.dcv().problem().detail();
+  EXPECT_EQ(response.dcv().method(), v1::DNS_01);
+  EXPECT_EQ(response.dcv().identifier(), "dns01ok.secure.lab");
+  ASSERT_GE(response.dcv().evidence().lookups_size(), 1);
+  EXPECT_EQ(response.dcv().evidence().lookups(0).dnssec(), "secure");
+  ASSERT_EQ(response.dcv().evidence().txt_values_size(), 1);
+  EXPECT_EQ(response.dcv().evidence().txt_values(0), checks::Dns01TxtValue(kKeyAuthorization));
+  ASSERT_TRUE(response.has_caa());
+  EXPECT_TRUE(response.caa().valid()) << response.caa().problem().detail();
+  EXPECT_EQ(response.caa().method(), v1::CAA);
+  EXPECT_EQ(response.caa().evidence().caa_name(), "secure.lab.");
+}
+
+TEST_F(VaRemoteTest, Dns01WrongValueIsAnOkReplyWithAProblem) {
+  ASSERT_TRUE(lab_->Set("secure.lab.", "_acme-challenge.dns01bad", "TXT", {"\"not-it\""}));
+  v1::CheckResponse response;
+  grpc::Status status = Check(*address_, Dns01Request("dns01bad.secure.lab"), &response);
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  ASSERT_TRUE(response.has_dcv());
+  EXPECT_FALSE(response.dcv().valid());
+  EXPECT_EQ(response.dcv().problem().type(), "urn:ietf:params:acme:error:unauthorized");
+  EXPECT_FALSE(response.has_caa());
+  EXPECT_EQ(response.perspective().name(), kName);
+}
+
+TEST_F(VaRemoteTest, CaaOnlyForbiddenIssuer) {
+  v1::CheckRequest request;
+  request.set_identifier("www.secure.lab");
+  request.mutable_caa()->add_issuer_domains("other-ca.example");
+  v1::CheckResponse response;
+  grpc::Status status = Check(*address_, request, &response);
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  EXPECT_FALSE(response.has_dcv());
+  ASSERT_TRUE(response.has_caa());
+  EXPECT_FALSE(response.caa().valid());
+  EXPECT_EQ(response.caa().problem().type(), "urn:ietf:params:acme:error:caa");
+  ASSERT_EQ(response.caa().evidence().caa_records_size(), 1);
+}
+
+TEST_F(VaRemoteTest, ClientWithoutCertificateIsRejected) {
+  v1::CheckResponse response;
+  grpc::Status status =
+      Check(*address_, Dns01Request("www.secure.lab"), &response, 10s, /*cert=*/nullptr);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::UNAVAILABLE) << status.error_message();
+}
+
+TEST_F(VaRemoteTest, ClientWithCertificateFromAnotherCaIsRejected) {
+  v1::CheckResponse response;
+  grpc::Status status =
+      Check(*address_, Dns01Request("www.secure.lab"), &response, 10s, rogue_cert_);
+  EXPECT_FALSE(status.ok());
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::UNAVAILABLE) << status.error_message();
+}
+
+TEST_F(VaRemoteTest, MalformedRequestsAreInvalidArgument) {
+  v1::CheckRequest none;
+  none.set_identifier("www.secure.lab");
+  v1::CheckResponse response;
+  grpc::Status status = Check(*address_, none, &response);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_NE(status.error_message().find("no check"), std::string::npos) << status.error_message();
+
+  for (v1::Method method : {v1::METHOD_UNSPECIFIED, v1::CAA, static_cast<v1::Method>(77)}) {
+    v1::CheckRequest bad = Dns01Request("www.secure.lab");
+    bad.mutable_dcv()->set_method(method);
+    status = Check(*address_, bad, &response);
+    EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << method;
+    EXPECT_FALSE(status.error_message().empty());
+  }
+  v1::CheckRequest no_identifier = Dns01Request("");
+  status = Check(*address_, no_identifier, &response);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+}
+
+TEST_F(VaRemoteTest, OversizedRequestIsRejectedWithoutHarm) {
+  v1::CheckRequest huge = Dns01Request(std::string(200 * 1024, 'a'));
+  v1::CheckResponse response;
+  grpc::Status status = Check(*address_, huge, &response);
+  EXPECT_TRUE(status.error_code() == grpc::StatusCode::RESOURCE_EXHAUSTED ||
+              status.error_code() == grpc::StatusCode::INVALID_ARGUMENT)
+      << status.error_code() << " " << status.error_message();
+  // Long, but under the message limit: the check refuses the name, the RPC is fine.
+  v1::CheckRequest long_name = Dns01Request(std::string(2000, 'a') + ".secure.lab");
+  status = Check(*address_, long_name, &response);
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  EXPECT_FALSE(response.dcv().valid());
+  EXPECT_EQ(HealthStatus(*address_, ""), "SERVING");
+  EXPECT_TRUE(remote_->Running());
+}
+
+TEST_F(VaRemoteTest, DeadlineIsHonoured) {
+  // dead.lab's server never answers: the call ends by its deadline, either with
+  // DEADLINE_EXCEEDED or with a reply carrying a dns problem (the check's own timeout).
+  v1::CheckResponse response;
+  grpc::Status status = Check(*address_, Dns01Request("www.dead.lab"), &response, 1s);
+  if (status.ok()) {
+    ASSERT_TRUE(response.has_dcv());
+    EXPECT_FALSE(response.dcv().valid());
+    EXPECT_EQ(response.dcv().problem().type(), "urn:ietf:params:acme:error:dns");
+  } else {
+    EXPECT_EQ(status.error_code(), grpc::StatusCode::DEADLINE_EXCEEDED) << status.error_message();
+  }
+  // And the perspective is fine afterwards.
+  status = Check(*address_, Dns01Request("dns01bad.secure.lab"), &response);
+  EXPECT_TRUE(status.ok()) << status.error_message();
+}
+
+TEST_F(VaRemoteTest, ClientCancellationEndsTheCall) {
+  auto stub = v1::Perspective::NewStub(Channel(*address_, client_cert_));
+  grpc::ClientContext context;
+  context.set_deadline(std::chrono::system_clock::now() + 20s);
+  v1::CheckRequest request = Dns01Request("www.dead.lab");
+  v1::CheckResponse response;
+  std::promise<grpc::Status> done;
+  stub->async()->Check(&context, &request, &response,
+                       [&done](grpc::Status s) { done.set_value(std::move(s)); });
+  std::this_thread::sleep_for(300ms);
+  context.TryCancel();
+  auto future = done.get_future();
+  ASSERT_EQ(future.wait_for(20s), std::future_status::ready);
+  EXPECT_EQ(future.get().error_code(), grpc::StatusCode::CANCELLED);
+  EXPECT_EQ(HealthStatus(*address_, ""), "SERVING");
+}
+
+TEST_F(VaRemoteTest, HealthServiceReportsServing) {
+  EXPECT_EQ(HealthStatus(*address_, ""), "SERVING");
+  EXPECT_EQ(HealthStatus(*address_, "mpic.v1.Perspective"), "SERVING");
+}
+
+TEST_F(VaRemoteTest, MetricsAreServed) {
+  // At least one check has run in this test (order of tests is not guaranteed).
+  v1::CheckResponse response;
+  ASSERT_TRUE(Check(*address_, Dns01Request("dns01bad.secure.lab"), &response).ok());
+  std::string page = HttpGet(*metrics_, "/metrics", 5s);
+  ASSERT_NE(page.find(" 200 "), std::string::npos) << page;
+  EXPECT_NE(page.find("mpic_remote_checks_total{method=\"dns-01\",outcome=\"invalid\"}"),
+            std::string::npos)
+      << page;
+  EXPECT_NE(page.find("mpic_remote_check_duration_seconds_bucket"), std::string::npos);
+  EXPECT_NE(page.find("mpic_remote_requests_total{code=\"OK\"}"), std::string::npos);
+  EXPECT_NE(page.find("mpic_remote_inflight"), std::string::npos);
+  EXPECT_EQ(page.find("secure.lab"), std::string::npos) << "a domain leaked into a label";
+}
+
+TEST_F(VaRemoteTest, CheckConfig) {
+  std::string good = WriteConfig("good", Config("good"));
+  auto ok = RunCommand({BinDir() + "/va-remote", "--config", good, "--check-config"}, 20s);
+  EXPECT_EQ(ok.exit_code, 0) << ok.err;
+  EXPECT_NE(ok.out.find("config OK"), std::string::npos);
+
+  json typo = Config("typo");
+  typo["max_chek_ms"] = 5;
+  auto r = RunCommand(
+      {BinDir() + "/va-remote", "--config", WriteConfig("typo", typo), "--check-config"}, 20s);
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.err.find("max_chek_ms"), std::string::npos) << r.err;
+
+  json invalid = Config("invalid");
+  invalid["identity"]["location"]["latitude"] = 123;
+  r = RunCommand(
+      {BinDir() + "/va-remote", "--config", WriteConfig("invalid", invalid), "--check-config"},
+      20s);
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.err.find("latitude"), std::string::npos) << r.err;
+
+  // Readable, but not a trust anchor: found by --check-config, not at the first query.
+  std::string garbage = *dir_ + "/garbage.key";
+  std::ofstream(garbage) << "this is not a DS record\n";
+  json bad_anchor = Config("bad_anchor");
+  bad_anchor["resolver"]["unbound"]["trust_anchor_file"] = garbage;
+  r = RunCommand({BinDir() + "/va-remote", "--config", WriteConfig("bad_anchor", bad_anchor),
+                  "--check-config"},
+                 20s);
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.err.find("resolver"), std::string::npos) << r.err;
+
+  r = RunCommand({BinDir() + "/va-remote", "--config", *dir_ + "/missing.json"}, 20s);
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.err.find("missing.json"), std::string::npos) << r.err;
+}
+
+TEST_F(VaRemoteTest, SigtermExitsZeroPromptly) {
+  std::string config = WriteConfig("term", Config("term"));
+  Child child({BinDir() + "/va-remote", "--config", config}, *dir_ + "/term.log");
+  auto ready = WaitReady(*dir_ + "/term.ready", &child, 30s);
+  ASSERT_TRUE(ready) << child.Log();
+  // One RPC in flight that would take long: shutdown must not wait for its check.
+  auto stub = v1::Perspective::NewStub(Channel((*ready)["address"], client_cert_));
+  grpc::ClientContext context;
+  context.set_deadline(std::chrono::system_clock::now() + 20s);
+  v1::CheckRequest request = Dns01Request("www.dead.lab");
+  v1::CheckResponse response;
+  std::promise<grpc::Status> done;
+  stub->async()->Check(&context, &request, &response,
+                       [&done](grpc::Status s) { done.set_value(std::move(s)); });
+  std::this_thread::sleep_for(300ms);
+  child.Signal(SIGTERM);
+  auto code = child.Wait(15s);
+  ASSERT_TRUE(code.has_value()) << "still running after SIGTERM\n" << child.Log();
+  EXPECT_EQ(*code, 0) << child.Log();
+  auto future = done.get_future();
+  ASSERT_EQ(future.wait_for(20s), std::future_status::ready);
+  EXPECT_FALSE(future.get().ok());
+  // The logs are JSON lines.
+  std::istringstream log(child.Log());
+  int lines = 0;
+  for (std::string line; std::getline(log, line);) {
+    if (line.empty()) continue;
+    EXPECT_FALSE(json::parse(line, nullptr, false).is_discarded()) << line;
+    ++lines;
+  }
+  EXPECT_GE(lines, 2);
+}
+
+// In-process: the library as a test or a tool embeds it, with a one-check limit.
+TEST_F(VaRemoteTest, InProcessServerRefusesBeyondMaxConcurrent) {
+  json j = Config("inproc");
+  j["max_concurrent"] = 1;
+  j.erase("ready_file");
+  j.erase("metrics_listen");
+  auto config = proto::ParseRemoteConfig(j.dump(), "inline");
+  ASSERT_TRUE(config) << config.error().detail;
+  auto server = va_remote::RemoteServer::Start(*config);
+  ASSERT_TRUE(server) << server.error().detail;
+  EXPECT_EQ((*server)->metrics_address(), "");
+  std::string address = (*server)->address();
+
+  auto stub = v1::Perspective::NewStub(Channel(address, client_cert_));
+  grpc::ClientContext slow_context;
+  slow_context.set_deadline(std::chrono::system_clock::now() + 20s);
+  v1::CheckRequest slow = Dns01Request("www.dead.lab");
+  v1::CheckResponse slow_response;
+  std::promise<grpc::Status> slow_done;
+  stub->async()->Check(&slow_context, &slow, &slow_response,
+                       [&slow_done](grpc::Status s) { slow_done.set_value(std::move(s)); });
+  // Bounded wait until the slow check holds the only slot.
+  std::string text;
+  for (int i = 0; i < 200; ++i) {
+    text = (*server)->metrics().Serialize();
+    if (text.find("mpic_remote_inflight 1") != std::string::npos) break;
+    std::this_thread::sleep_for(25ms);
+  }
+  ASSERT_NE(text.find("mpic_remote_inflight 1"), std::string::npos) << text;
+
+  v1::CheckResponse response;
+  grpc::Status status = Check(address, Dns01Request("dns01bad.secure.lab"), &response);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED) << status.error_message();
+
+  slow_context.TryCancel();
+  auto future = slow_done.get_future();
+  ASSERT_EQ(future.wait_for(20s), std::future_status::ready);
+  EXPECT_EQ(future.get().error_code(), grpc::StatusCode::CANCELLED);
+  // The slot comes back once the cancelled check's lookups are cancelled (bounded).
+  for (int i = 0; i < 200; ++i) {
+    status = Check(address, Dns01Request("dns01bad.secure.lab"), &response);
+    if (status.ok()) break;
+    std::this_thread::sleep_for(25ms);
+  }
+  EXPECT_TRUE(status.ok()) << status.error_message();
+  (*server)->Shutdown();
+  text = (*server)->metrics().Serialize();
+  EXPECT_NE(text.find("mpic_remote_requests_total{code=\"RESOURCE_EXHAUSTED\"} 1"),
+            std::string::npos)
+      << text;
+  EXPECT_NE(text.find("mpic_remote_inflight 0"), std::string::npos) << text;
+}
+
+}  // namespace
+}  // namespace mpic::testing

@@ -1,0 +1,213 @@
+#include "tools/check_command.h"
+
+#include <fstream>
+#include <iostream>
+#include <memory>
+#include <optional>
+
+#include "checks/check.h"
+#include "checks/tcp_dialer.h"
+#include "common/asio.h"
+#include "resolver/cares_resolver.h"
+#include "resolver/unbound_resolver.h"
+#include "tools/flags.h"
+
+namespace mpic::tools {
+namespace {
+
+constexpr const char* kUsage =
+    "usage: mpic check --method http-01|dns-01|tls-alpn-01|caa --identifier NAME\n"
+    "                  [--token T] [--key-authorization KA]\n"
+    "                  [--caa-issuer DOMAIN]... [--account-uri URI] [--validation-method M]\n"
+    "                  [--wildcard]\n"
+    "                  [--root-hints FILE --trust-anchor FILE\n"
+    "                   | --stub ADDR[:PORT] [--require-ad]]\n"
+    "                  [--lab-allow CIDR]... [--http-port N] [--tls-port N] [--timeout-ms N]\n"
+    "  http-01 needs --token and --key-authorization; dns-01 and tls-alpn-01 need\n"
+    "  --key-authorization; caa needs at least one --caa-issuer (--validation-method is the\n"
+    "  DCV method matched against validationmethods=, RFC 8657). --http-port/--tls-port only\n"
+    "  with --lab-allow (lab mode).\n";
+
+constexpr long kDefaultTimeoutMs = 10000;
+
+// A custom root-hints file whose servers are all on loopback is a lab: let unbound query
+// them. The real root never is.
+bool HintsAreLoopback(const std::string& path) {
+  std::ifstream in(path);
+  std::string line;
+  bool any = false;
+  while (std::getline(in, line)) {
+    if (line.empty() || line[0] == ';') continue;
+    auto a = line.find(" A ");
+    if (a == std::string::npos) a = line.find("\tA\t");
+    if (a == std::string::npos) continue;
+    auto address = line.substr(line.find_last_of(" \t") + 1);
+    if (!address.starts_with("127.")) return false;
+    any = true;
+  }
+  return any;
+}
+
+// Which flags each method takes beyond --method/--identifier and the resolver/lab flags.
+Status CheckMethodFlags(checks::Method method, const Flags& flags) {
+  using checks::Method;
+  auto only = [&](const char* flag, std::initializer_list<Method> methods) -> Status {
+    if (!flags.Has(flag)) return {};
+    for (Method m : methods) {
+      if (m == method) return {};
+    }
+    return Fail(ProblemType::kMalformed, std::string("--") + flag + " does not apply to " +
+                                             std::string(checks::MethodName(method)));
+  };
+  auto need = [&](const char* flag) -> Status {
+    if (flags.Has(flag)) return {};
+    return Fail(ProblemType::kMalformed,
+                std::string(checks::MethodName(method)) + " needs --" + flag);
+  };
+  for (auto st : {only("token", {Method::kHttp01}),
+                  only("key-authorization", {Method::kHttp01, Method::kDns01, Method::kTlsAlpn01}),
+                  only("caa-issuer", {Method::kCaa}), only("account-uri", {Method::kCaa}),
+                  only("validation-method", {Method::kCaa}),
+                  // RFC 8555 §7.1.3: wildcards are validated by dns-01 only; CAA has issuewild.
+                  only("wildcard", {Method::kDns01, Method::kCaa})}) {
+    if (!st) return st;
+  }
+  switch (method) {
+    case Method::kHttp01:
+      if (auto st = need("token"); !st) return st;
+      return need("key-authorization");
+    case Method::kDns01:
+    case Method::kTlsAlpn01:
+      return need("key-authorization");
+    case Method::kCaa:
+      return need("caa-issuer");
+  }
+  return {};
+}
+
+}  // namespace
+
+int RunCheckCommand(int argc, char** argv, int first, std::ostream& out, std::ostream& err) {
+  Flags flags({{"method", Flags::kValue},
+               {"identifier", Flags::kValue},
+               {"token", Flags::kValue},
+               {"key-authorization", Flags::kValue},
+               {"caa-issuer", Flags::kRepeated},
+               {"account-uri", Flags::kValue},
+               {"validation-method", Flags::kValue},
+               {"wildcard", Flags::kSwitch},
+               {"root-hints", Flags::kValue},
+               {"trust-anchor", Flags::kValue},
+               {"stub", Flags::kValue},
+               {"require-ad", Flags::kSwitch},
+               {"lab-allow", Flags::kRepeated},
+               {"http-port", Flags::kValue},
+               {"tls-port", Flags::kValue},
+               {"timeout-ms", Flags::kValue},
+               {"help", Flags::kSwitch}});
+  auto usage_error = [&](const std::string& why) {
+    err << "mpic check: " << why << "\n" << kUsage;
+    return 2;
+  };
+  if (auto st = flags.Parse(argc, argv, first); !st) return usage_error(st.error().detail);
+  if (flags.Has("help")) {
+    out << kUsage;
+    return 0;
+  }
+  if (!flags.positionals().empty()) {
+    return usage_error("unexpected argument \"" + flags.positionals().front() + "\"");
+  }
+  auto method_flag = flags.Get("method");
+  if (!method_flag) return usage_error("--method is required");
+  auto method = checks::ParseMethod(*method_flag);
+  if (!method) return usage_error(method.error().detail);
+  auto identifier = flags.Get("identifier");
+  if (!identifier || identifier->empty()) return usage_error("--identifier is required");
+  if (auto st = CheckMethodFlags(*method, flags); !st) return usage_error(st.error().detail);
+  for (const auto& issuer : flags.GetAll("caa-issuer")) {
+    if (issuer.empty()) return usage_error("--caa-issuer must not be empty");
+  }
+  auto timeout = flags.GetInt("timeout-ms", 1, 600000);
+  if (!timeout) return usage_error(timeout.error().detail);
+  auto http_port = flags.GetInt("http-port", 1, 65535);
+  if (!http_port) return usage_error(http_port.error().detail);
+  auto tls_port = flags.GetInt("tls-port", 1, 65535);
+  if (!tls_port) return usage_error(tls_port.error().detail);
+  const bool lab = flags.Has("lab-allow");
+  if ((flags.Has("http-port") || flags.Has("tls-port")) && !lab) {
+    return usage_error("--http-port/--tls-port need --lab-allow (lab mode only)");
+  }
+  if (flags.Has("stub") && (flags.Has("root-hints") || flags.Has("trust-anchor"))) {
+    return usage_error("--stub excludes --root-hints/--trust-anchor");
+  }
+  if (flags.Has("require-ad") && !flags.Has("stub")) {
+    return usage_error("--require-ad applies to --stub");
+  }
+
+  checks::AddressPolicy policy;
+  for (const auto& cidr : flags.GetAll("lab-allow")) {
+    if (auto st = policy.AllowLabRange(cidr); !st) return usage_error(st.error().detail);
+  }
+
+  asio::io_context io;
+  checks::DialerPorts ports;
+  if (*http_port) ports.http_port = static_cast<uint16_t>(**http_port);
+  if (*tls_port) ports.tls_port = static_cast<uint16_t>(**tls_port);
+  auto dialer = checks::TcpDialer::Create(io.get_executor(), policy, ports);
+  if (!dialer) return usage_error(dialer.error().detail);
+
+  std::unique_ptr<resolver::Resolver> backend;
+  if (auto stub = flags.Get("stub")) {
+    auto r = resolver::CaresResolver::Create(
+        io.get_executor(), {.server = *stub, .require_ad = flags.Has("require-ad")});
+    if (!r) return usage_error(r.error().detail);
+    backend = std::move(*r);
+  } else {
+    resolver::UnboundConfig config;
+    if (auto f = flags.Get("root-hints")) {
+      config.root_hints_file = *f;
+      config.allow_loopback_servers = HintsAreLoopback(*f);
+    }
+    if (auto f = flags.Get("trust-anchor")) config.trust_anchor_file = *f;
+    auto r = resolver::UnboundResolver::Create(io.get_executor(), config);
+    if (!r) return usage_error(r.error().detail);
+    backend = std::move(*r);
+  }
+
+  checks::CheckRequest request;
+  request.method = *method;
+  request.identifier = *identifier;
+  request.token = flags.Get("token").value_or("");
+  request.key_authorization = flags.Get("key-authorization").value_or("");
+  request.caa_issuer_domains = flags.GetAll("caa-issuer");
+  request.account_uri = flags.Get("account-uri").value_or("");
+  // RFC 8657 §4: the DCV method a CAA validationmethods= parameter is matched against. For a
+  // DCV check it is that check's own method; a CAA check names it with --validation-method.
+  request.caa_validation_method = *method == checks::Method::kCaa
+                                      ? flags.Get("validation-method").value_or("")
+                                      : std::string(checks::MethodName(*method));
+  request.wildcard = flags.Has("wildcard");
+  request.deadline =
+      checks::Clock::now() + std::chrono::milliseconds(timeout->value_or(kDefaultTimeoutMs));
+
+  checks::TimeSource clock;
+  checks::CheckMetrics metrics;
+  std::optional<checks::CheckResult> result;
+  const auto hard_stop = request.deadline + std::chrono::seconds(1);
+  checks::RunCheck(io.get_executor(), checks::CheckDeps{*backend, **dialer, clock, metrics},
+                   std::move(request), [&](checks::CheckResult r) { result = std::move(r); });
+  // The check ends itself by its deadline; the extra second only bounds a misbehaving one.
+  while (!result && checks::Clock::now() < hard_stop) {
+    if (io.run_one_until(hard_stop) == 0 && io.stopped()) break;
+  }
+  if (!result) {
+    err << "mpic check: no verdict by the deadline\n";
+    return 1;
+  }
+  // Evidence may quote anything a server sent; never let invalid UTF-8 abort the output.
+  out << checks::ToJson(*result).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace)
+      << "\n";
+  return 0;
+}
+
+}  // namespace mpic::tools

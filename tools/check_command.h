@@ -1,0 +1,23 @@
+// `mpic check --method M --identifier NAME ...`: runs one check (HTTP-01, DNS-01, TLS-ALPN-01
+// or CAA) from this machine, as one perspective would, and prints the result as one JSON
+// object (checks::ToJson): method, identifier, outcome, problem, evidence, duration_ms.
+//
+//   mpic check --method dns-01 --identifier example.com --key-authorization TOKEN.THUMB
+//   mpic check --method caa --identifier '*.example.com' --caa-issuer ca.example
+//              --account-uri https://ca.example/acct/1 --validation-method dns-01
+//   mpic check --method http-01 --identifier www.lab --token T --key-authorization T.X
+//              --root-hints lab/root.hints --trust-anchor lab/root.key
+//              --lab-allow 127.0.0.0/8 --http-port 8080     # lab mode only
+//
+// Exit 0: the check reached a verdict, valid or invalid (the JSON says which); 1: no verdict
+// by the deadline (a bug: checks end themselves by it); 2: bad usage or configuration (a bad
+// flag, an unreadable root-hints file, ...), with a message on stderr.
+#pragma once
+
+#include <iosfwd>
+
+namespace mpic::tools {
+
+int RunCheckCommand(int argc, char** argv, int first, std::ostream& out, std::ostream& err);
+
+}  // namespace mpic::tools

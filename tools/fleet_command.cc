@@ -1,0 +1,450 @@
+#include "tools/fleet_command.h"
+
+#include <openssl/rand.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cstdio>
+#include <filesystem>
+#include <iostream>
+#include <nlohmann/json.hpp>
+#include <sstream>
+#include <thread>
+#include <vector>
+
+#include "checks/key_authorization.h"
+#include "tools/flags.h"
+#include "tools/fleet/local_fleet.h"
+#include "tools/validate_command.h"
+
+namespace mpic::tools {
+namespace {
+
+using nlohmann::ordered_json;
+namespace fs = std::filesystem;
+
+constexpr const char* kUsage =
+    "usage: mpic fleet up [--remotes N] [--dir DIR] [--keep-running] [--json]\n"
+    "  Starts a complete fleet on loopback: the DNS lab, a challenge responder\n"
+    "  (pebble-challtestsrv), a fresh PKI, va-primary and N va-remote processes (default 5,\n"
+    "  at most 12). Without --keep-running: validates an HTTP-01, a DNS-01 and a TLS-ALPN-01\n"
+    "  challenge (each must be CORROBORATED) and a DNS-01 with a wrong key authorization\n"
+    "  (NOT_CORROBORATED), stops everything, and exits 0 iff every decision was as expected.\n"
+    "  --keep-running: prints how to call `mpic validate` and runs until SIGINT/SIGTERM.\n"
+    "  --dir: working directory (configs, PKI, logs, audit log), kept afterwards; default a\n"
+    "  fresh /tmp/mpic-fleet.* removed on success. --json: one JSON object on stdout;\n"
+    "  progress goes to stderr.\n";
+
+// The CAA record at secure.lab.'s apex names this issuer (tests/dnslab/README.md).
+constexpr const char* kIssuer = "ca.example";
+constexpr const char* kAccountUri = "https://ca.example/acme/acct/1";
+constexpr std::chrono::seconds kValidateTimeout{30};
+
+std::atomic<int> g_signal{0};
+static_assert(std::atomic<int>::is_always_lock_free);
+
+void OnSignal(int sig) { g_signal.store(sig); }
+
+// Installs OnSignal for SIGINT/SIGTERM/SIGHUP (no SA_RESTART: waits notice at once) and puts
+// the previous handlers back on destruction.
+class SignalScope {
+ public:
+  SignalScope() {
+    g_signal.store(0);
+    struct sigaction sa {};
+    sa.sa_handler = OnSignal;
+    sigemptyset(&sa.sa_mask);
+    for (size_t i = 0; i < std::size(kSignals); ++i) sigaction(kSignals[i], &sa, &old_[i]);
+  }
+  ~SignalScope() {
+    for (size_t i = 0; i < std::size(kSignals); ++i) sigaction(kSignals[i], &old_[i], nullptr);
+  }
+  SignalScope(const SignalScope&) = delete;
+  SignalScope& operator=(const SignalScope&) = delete;
+
+ private:
+  static constexpr int kSignals[] = {SIGINT, SIGTERM, SIGHUP};
+  struct sigaction old_[std::size(kSignals)]{};
+};
+
+bool Interrupted() { return g_signal.load() != 0; }
+
+// The directory of this executable: va-primary and va-remote are built next to mpic.
+std::string SelfDir() {
+  std::error_code ec;
+  fs::path self = fs::read_symlink("/proc/self/exe", ec);
+  if (ec) return ".";
+  return self.parent_path().string();
+}
+
+std::string SelfPath() {
+  std::error_code ec;
+  fs::path self = fs::read_symlink("/proc/self/exe", ec);
+  return ec ? "mpic" : self.string();
+}
+
+std::string RandomBase64Url(size_t bytes) {
+  std::vector<uint8_t> buf(bytes);
+  if (RAND_bytes(buf.data(), static_cast<int>(buf.size())) != 1) {
+    for (size_t i = 0; i < bytes; ++i) buf[i] = static_cast<uint8_t>(i * 37 + 11);
+  }
+  return checks::Base64UrlNoPad(buf);
+}
+
+// token "." thumbprint (RFC 8555 §8.1): a 128+ bit token and a SHA-256-sized thumbprint.
+std::string NewKeyAuthorization(const std::string& token) {
+  return token + "." + RandomBase64Url(32);
+}
+
+// Display width of UTF-8 text (for "São Paulo" in aligned columns).
+size_t Width(const std::string& s) {
+  size_t n = 0;
+  for (unsigned char c : s) n += (c & 0xC0) != 0x80;
+  return n;
+}
+
+std::string Pad(const std::string& s, size_t width) {
+  size_t w = Width(s);
+  return w >= width ? s + " " : s + std::string(width - w, ' ');
+}
+
+struct Challenge {
+  std::string method;  // "http-01", ...
+  std::string identifier;
+  std::string token;
+  std::string key_authorization;
+};
+
+struct Scenario {
+  std::string title;
+  v1::ValidateRequest request;
+  v1::Decision expected;
+  std::string note;  // printed after the decision
+};
+
+// Lab DNS and responder content for the three methods; returns what was set up.
+Result<std::vector<Challenge>> SetUpChallenges(fleet::LocalFleet& fleet) {
+  testing::DnsLab& lab = fleet.lab();
+  std::vector<Challenge> challenges = {
+      {"http-01", "http.secure.lab", RandomBase64Url(24), ""},
+      {"dns-01", "dns.secure.lab", RandomBase64Url(24), ""},
+      {"tls-alpn-01", "tls.secure.lab", RandomBase64Url(24), ""},
+  };
+  for (auto& c : challenges) c.key_authorization = NewKeyAuthorization(c.token);
+  auto set = [&](const std::string& name, const std::string& type,
+                 const std::string& rdata) -> Status {
+    auto r = lab.Set("secure.lab.", name, type, {rdata});
+    if (!r) {
+      return Fail(ProblemType::kServerInternal, "lab: set " + name + " " + type + ": " + r.error());
+    }
+    return {};
+  };
+  if (auto st = set("http.secure.lab.", "A", fleet.responder().http_address); !st) {
+    return Fail(st.error());
+  }
+  if (auto st = set("tls.secure.lab.", "A", fleet.responder().tls_address); !st) {
+    return Fail(st.error());
+  }
+  // RFC 8555 §8.4: base64url(SHA-256(key authorization)) at _acme-challenge.<name>.
+  if (auto st = set("_acme-challenge.dns.secure.lab.", "TXT",
+                    "\"" + checks::Dns01TxtValue(challenges[1].key_authorization) + "\"");
+      !st) {
+    return Fail(st.error());
+  }
+  if (auto st = fleet.AddHttp01(challenges[0].token, challenges[0].key_authorization); !st) {
+    return Fail(st.error());
+  }
+  if (auto st = fleet.AddTlsAlpn01(challenges[2].identifier, challenges[2].key_authorization);
+      !st) {
+    return Fail(st.error());
+  }
+  return challenges;
+}
+
+v1::ValidateRequest MakeRequest(const Challenge& c, const std::string& key_authorization) {
+  v1::ValidateRequest r;
+  r.set_identifier(c.identifier);
+  r.set_method(*ParseDcvMethod(c.method));
+  r.set_token(c.token);
+  r.set_key_authorization(key_authorization);
+  r.add_caa_issuer_domains(kIssuer);
+  r.set_account_uri(kAccountUri);
+  return r;
+}
+
+std::vector<Scenario> MakeScenarios(const std::vector<Challenge>& challenges) {
+  std::vector<Scenario> scenarios;
+  for (const Challenge& c : challenges) {
+    scenarios.push_back({c.method + " for " + c.identifier, MakeRequest(c, c.key_authorization),
+                         v1::CORROBORATED, ""});
+  }
+  scenarios[2].note =
+      "   (pebble-challtestsrv signs a fresh certificate per handshake: every perspective sees "
+      "another fingerprint, and the divergence is recorded)";
+  // Same name, another account's key authorization: the TXT record does not match anywhere.
+  const Challenge& dns = challenges[1];
+  scenarios.push_back({"dns-01 for " + dns.identifier + " with a WRONG key authorization",
+                       MakeRequest(dns, NewKeyAuthorization(dns.token)), v1::NOT_CORROBORATED, ""});
+  return scenarios;
+}
+
+std::string FleetCommandLine(const fleet::LocalFleet& fleet) {
+  const ClientTlsFiles& tls = fleet.client_tls();
+  return SelfPath() + " validate --primary " + fleet.primary().address + " \\\n      --ca-cert " +
+         tls.ca_file + " --cert " + tls.cert_file + " --key " + tls.key_file;
+}
+
+ordered_json MemberJson(const fleet::LocalFleet::Member& m, bool primary) {
+  ordered_json j;
+  j["name"] = m.identity.name();
+  j["role"] = primary ? "primary" : "remote";
+  j["rir"] = fleet::RirDisplayName(m.identity.rir());
+  j["region"] = m.identity.region();
+  j["latitude"] = m.identity.location().latitude();
+  j["longitude"] = m.identity.location().longitude();
+  j["address"] = m.address;
+  j["metrics"] = m.metrics;
+  j["config"] = m.config_file;
+  return j;
+}
+
+ordered_json FleetJson(const fleet::LocalFleet& fleet, const std::string& dir) {
+  ordered_json j;
+  j["dir"] = dir;
+  const testing::DnsLab& lab = fleet.lab();
+  j["lab"] = {{"block", lab.block() + ".0/24"},
+              {"root", lab.server("root")},
+              {"root_hints", lab.root_hints_file()},
+              {"trust_anchor", lab.trust_anchor_file()}};
+  const auto& r = fleet.responder();
+  const auto& o = fleet.options();
+  j["responder"] = {{"http01", r.http_address + ":" + std::to_string(o.http_port)},
+                    {"tlsalpn01", r.tls_address + ":" + std::to_string(o.tls_port)},
+                    {"management", r.management_address + ":" + std::to_string(o.management_port)}};
+  j["pki"] = {{"ca", fleet.client_tls().ca_file},
+              {"client_cert", fleet.client_tls().cert_file},
+              {"client_key", fleet.client_tls().key_file}};
+  j["primary"] = MemberJson(fleet.primary(), true);
+  ordered_json remotes = ordered_json::array();
+  for (const auto& m : fleet.remotes()) remotes.push_back(MemberJson(m, false));
+  j["remotes"] = std::move(remotes);
+  j["audit_log"] = fleet.audit_log();
+  j["logs"] = fleet.logs_dir();
+  return j;
+}
+
+void PrintPerspectives(const fleet::LocalFleet& fleet, std::ostream& out) {
+  out << "\nperspectives:\n";
+  out << "  " << Pad("NAME", 15) << Pad("ROLE", 8) << Pad("RIR", 10) << Pad("REGION", 23)
+      << Pad("LAT,LON", 18) << "GRPC\n";
+  auto row = [&](const fleet::LocalFleet::Member& m, const char* role) {
+    char where[48];
+    std::snprintf(where, sizeof where, "%.2f,%.2f", m.identity.location().latitude(),
+                  m.identity.location().longitude());
+    out << "  " << Pad(m.identity.name(), 15) << Pad(role, 8)
+        << Pad(fleet::RirDisplayName(m.identity.rir()), 10) << Pad(m.identity.region(), 23)
+        << Pad(where, 18) << m.address << "\n";
+  };
+  row(fleet.primary(), "primary");
+  for (const auto& m : fleet.remotes()) row(m, "remote");
+  out << "  policy: BR 3.2.2.9 in force today (effective_date \"today\"), every remote in every "
+         "validation\n";
+}
+
+int KeepRunning(fleet::LocalFleet& fleet, const std::vector<Challenge>& challenges,
+                const std::string& dir, bool json, std::ostream& out, std::ostream& err) {
+  if (json) {
+    ordered_json j = FleetJson(fleet, dir);
+    ordered_json list = ordered_json::array();
+    for (const auto& c : challenges) {
+      list.push_back({{"method", c.method},
+                      {"identifier", c.identifier},
+                      {"token", c.token},
+                      {"key_authorization", c.key_authorization}});
+    }
+    j["challenges"] = std::move(list);
+    out << j.dump() << std::endl;
+  } else {
+    PrintPerspectives(fleet, out);
+    out << "\nThe fleet is up; SIGINT (Ctrl-C) or SIGTERM stops it. Challenges ready to "
+           "validate:\n";
+    for (const auto& c : challenges) {
+      out << "\n  " << FleetCommandLine(fleet) << " \\\n      --method " << c.method
+          << " --identifier " << c.identifier << " --key-authorization " << c.key_authorization
+          << " --caa-issuer " << kIssuer << "\n";
+    }
+    const auto& r = fleet.responder();
+    out << "\nMore HTTP-01 / TLS-ALPN-01 content (pebble-challtestsrv management API):\n"
+        << "  curl -X POST -d '{\"token\":\"T\",\"content\":\"T.THUMBPRINT\"}' http://"
+        << r.management_address << ":" << fleet.options().management_port << "/add-http01\n"
+        << "  (names must resolve in the lab: http.secure.lab -> " << r.http_address
+        << ", tls.secure.lab -> " << r.tls_address << ")\n"
+        << "Metrics: primary http://" << fleet.primary().metrics << "/metrics\n"
+        << "Logs: " << fleet.logs_dir() << "; audit log: " << fleet.audit_log() << "\n"
+        << std::flush;
+  }
+  while (!Interrupted()) {
+    std::string dead = fleet.DeadMembers();
+    if (!dead.empty()) {
+      err << "mpic fleet: a fleet process ended:\n" << dead;
+      fleet.Stop(&err);
+      return 1;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  }
+  err << "mpic fleet: signal " << g_signal.load() << ", stopping\n";
+  fleet.Stop(&err);
+  return 0;
+}
+
+int RunScenarios(fleet::LocalFleet& fleet, const std::vector<Challenge>& challenges,
+                 const std::string& dir, bool json, std::ostream& out, std::ostream& err) {
+  std::ostream& log = json ? err : out;
+  if (!json) PrintPerspectives(fleet, out);
+  auto channel = DialPrimary(fleet.primary().address, fleet.client_tls());
+  if (!channel) {
+    err << "mpic fleet: " << channel.error().detail << "\n";
+    return 1;
+  }
+  std::vector<Scenario> scenarios = MakeScenarios(challenges);
+  ordered_json results = ordered_json::array();
+  int matched = 0;
+  for (size_t i = 0; i < scenarios.size(); ++i) {
+    if (Interrupted()) break;
+    const Scenario& s = scenarios[i];
+    const std::string expected = v1::Decision_Name(s.expected);
+    if (!json) {
+      out << "\n== [" << i + 1 << "/" << scenarios.size() << "] " << s.title << ", expect "
+          << expected << "\n";
+    }
+    ValidateCall call = CallValidate(**channel, s.request, kValidateTimeout);
+    ordered_json r;
+    r["title"] = s.title;
+    r["method"] = DcvMethodName(s.request.method());
+    r["identifier"] = s.request.identifier();
+    r["expected"] = expected;
+    bool ok = false;
+    if (!call.status.ok()) {
+      r["error"] = DescribeStatus(call.status);
+      log << "  RPC failed: " << DescribeStatus(call.status) << "\n";
+      if (std::string dead = fleet.DeadMembers(); !dead.empty()) log << dead;
+    } else {
+      const std::string got = v1::Decision_Name(call.response.decision());
+      ok = call.response.decision() == s.expected;
+      r["decision"] = got;
+      r["response"] = ordered_json::parse(ResponseJson(call.response), nullptr, false);
+      if (!json) {
+        PrintDecision(call.response, out);
+        char ms[32];
+        std::snprintf(ms, sizeof ms, "%.1f", call.elapsed_ms);
+        out << (ok ? "=> as expected" : "=> UNEXPECTED: got " + got + ", expected " + expected)
+            << " (" << ms << " ms)\n";
+        if (!s.note.empty()) out << s.note << "\n";
+      }
+    }
+    r["ok"] = ok;
+    matched += ok;
+    results.push_back(std::move(r));
+  }
+  const bool all_ok = matched == static_cast<int>(scenarios.size());
+  if (json) {
+    ordered_json j;
+    j["ok"] = all_ok;
+    j["fleet"] = FleetJson(fleet, dir);
+    j["validations"] = std::move(results);
+    out << j.dump() << "\n";
+  } else {
+    out << "\n"
+        << (all_ok ? "fleet: " : "fleet: FAILED: ") << matched << "/" << scenarios.size()
+        << " decisions as expected\n";
+  }
+  fleet.Stop(&log);
+  if (Interrupted()) {
+    err << "mpic fleet: interrupted by signal " << g_signal.load() << "\n";
+    return 1;
+  }
+  return all_ok ? 0 : 1;
+}
+
+}  // namespace
+
+int RunFleet(int argc, char** argv, int first, std::ostream& out, std::ostream& err) {
+  Flags flags({{"remotes", Flags::kValue},
+               {"dir", Flags::kValue},
+               {"keep-running", Flags::kSwitch},
+               {"json", Flags::kSwitch},
+               {"help", Flags::kSwitch}});
+  auto usage_error = [&](const std::string& why) {
+    err << "mpic fleet: " << why << "\n" << kUsage;
+    return 2;
+  };
+  if (auto st = flags.Parse(argc, argv, first); !st) return usage_error(st.error().detail);
+  if (flags.Has("help")) {
+    out << kUsage;
+    return 0;
+  }
+  if (flags.positionals().size() != 1 || flags.positionals()[0] != "up") {
+    return usage_error("expected the subcommand \"up\"");
+  }
+  const long max_remotes = static_cast<long>(fleet::RemoteIdentities().size());
+  // BR §3.2.2.9 asks for up to five remotes (from 2026-12-15); fewer cannot corroborate.
+  auto remotes = flags.GetInt("remotes", 5, max_remotes);
+  if (!remotes) return usage_error(remotes.error().detail);
+  const bool json = flags.Has("json");
+  const bool keep_running = flags.Has("keep-running");
+  std::ostream& log = json ? err : out;
+
+  std::string dir;
+  bool temporary_dir = false;
+  if (auto d = flags.Get("dir")) {
+    std::error_code ec;
+    fs::create_directories(*d, ec);
+    if (ec) return usage_error("--dir " + *d + ": " + ec.message());
+    dir = fs::absolute(*d).string();
+  } else {
+    char tmpl[] = "/tmp/mpic-fleet.XXXXXX";
+    if (mkdtemp(tmpl) == nullptr) {
+      err << "mpic fleet: cannot create a directory in /tmp\n";
+      return 1;
+    }
+    dir = tmpl;
+    temporary_dir = true;
+  }
+
+  SignalScope signals;
+  log << "mpic fleet: starting " << remotes->value_or(5) << " remotes + primary in " << dir << "\n";
+  fleet::LocalFleet::Options options;
+  options.remotes = static_cast<int>(remotes->value_or(5));
+  options.dir = dir;
+  options.bin_dir = SelfDir();
+  int rc = 1;
+  {
+    auto fleet = fleet::LocalFleet::Start(options, log, Interrupted);
+    if (!fleet) {
+      err << "mpic fleet: " << fleet.error().detail << "\n";
+    } else {
+      auto challenges = SetUpChallenges(**fleet);
+      if (!challenges) {
+        err << "mpic fleet: " << challenges.error().detail << "\n";
+        (*fleet)->Stop(&log);
+      } else if (keep_running) {
+        rc = KeepRunning(**fleet, *challenges, dir, json, out, err);
+      } else {
+        rc = RunScenarios(**fleet, *challenges, dir, json, out, err);
+      }
+    }
+  }  // the fleet's destructor stops anything still running
+  if (temporary_dir) {
+    if (rc == 0) {
+      std::error_code ec;
+      fs::remove_all(dir, ec);
+    } else {
+      err << "mpic fleet: logs, configs and the audit log are kept in " << dir << "\n";
+    }
+  }
+  return rc;
+}
+
+}  // namespace mpic::tools

@@ -1,0 +1,403 @@
+#include "tools/validate_command.h"
+
+#include <google/protobuf/util/json_util.h>
+
+#include <algorithm>
+#include <cctype>
+#include <cstdio>
+#include <fstream>
+#include <iostream>
+#include <sstream>
+#include <vector>
+
+#include "tools/flags.h"
+
+namespace mpic::tools {
+namespace {
+
+constexpr const char* kUsage =
+    "usage: mpic validate --primary ADDR --ca-cert FILE --cert FILE --key FILE\n"
+    "                     --method http-01|dns-01|tls-alpn-01 --identifier NAME\n"
+    "                     [--token T] [--key-authorization KA] [--caa-issuer DOMAIN]...\n"
+    "                     [--account-uri URI] [--wildcard] [--skip-caa] [--skip-dcv]\n"
+    "                     [--attempt N] [--timeout-ms N] [--server-name NAME] [--json]\n"
+    "  ADDR is host:port of a va-primary; --cert/--key are a client certificate signed by\n"
+    "  the fleet CA (--ca-cert). --server-name: the name the primary's certificate carries,\n"
+    "  when it is not ADDR's host. Exit 0 when a decision came back (corroborated or not),\n"
+    "  1 when the RPC failed, 2 for bad usage.\n";
+
+constexpr std::string_view kAcmeErrorPrefix = "urn:ietf:params:acme:error:";
+constexpr size_t kMaxCell = 56;
+
+Result<std::string> ReadFileText(const std::string& flag, const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return Fail(ProblemType::kMalformed, "--" + flag + ": cannot read " + path);
+  std::stringstream body;
+  body << in.rdbuf();
+  if (body.str().empty()) return Fail(ProblemType::kMalformed, "--" + flag + ": empty " + path);
+  return body.str();
+}
+
+std::string Truncate(std::string s, size_t max = kMaxCell) {
+  for (char& c : s) {
+    if (c == '\n' || c == '\r' || c == '\t') c = ' ';
+  }
+  if (s.size() <= max) return s;
+  return s.substr(0, max - 3) + "...";
+}
+
+std::string ShortProblem(const std::string& type) {
+  if (type.starts_with(kAcmeErrorPrefix)) return type.substr(kAcmeErrorPrefix.size());
+  return type;
+}
+
+std::string RirName(v1::Rir rir) {
+  switch (rir) {
+    case v1::ARIN:
+      return "ARIN";
+    case v1::RIPE_NCC:
+      return "RIPE";
+    case v1::APNIC:
+      return "APNIC";
+    case v1::LACNIC:
+      return "LACNIC";
+    case v1::AFRINIC:
+      return "AFRINIC";
+    default:
+      return "-";
+  }
+}
+
+std::string StatusName(v1::PerspectiveStatus status) {
+  std::string name = v1::PerspectiveStatus_Name(status);
+  return name.empty() ? "?" : name;
+}
+
+std::string FormatMs(double ms) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.1f", ms);
+  return buf;
+}
+
+// The piece of evidence that best shows what this perspective saw.
+std::string EvidenceSummary(const v1::CheckOutcome& outcome) {
+  const v1::Evidence& e = outcome.evidence();
+  std::string dnssec;
+  if (e.lookups_size() > 0 && !e.lookups(0).dnssec().empty()) {
+    dnssec = " (" + e.lookups(0).dnssec() + ")";
+  }
+  switch (outcome.method()) {
+    case v1::HTTP_01: {
+      std::string s = !e.address_used().empty()         ? e.address_used()
+                      : e.addresses_resolved_size() > 0 ? e.addresses_resolved(0)
+                                                        : "no address";
+      if (e.http_hops_size() > 0) {
+        const v1::HttpHop& last = e.http_hops(e.http_hops_size() - 1);
+        if (last.status() != 0) s += " HTTP " + std::to_string(last.status());
+        if (e.http_hops_size() > 1) s += " after " + std::to_string(e.http_hops_size()) + " hops";
+      }
+      return s + dnssec;
+    }
+    case v1::TLS_ALPN_01: {
+      std::string s = !e.address_used().empty() ? e.address_used() : "no address";
+      if (!e.cert_sha256().empty()) s += " cert " + e.cert_sha256().substr(0, 8);
+      return s + dnssec;
+    }
+    case v1::DNS_01:
+      return "TXT x" + std::to_string(e.txt_values_size()) + dnssec;
+    case v1::CAA:
+      return e.caa_name().empty() ? "no CAA" : "CAA " + e.caa_name();
+    default:
+      return "";
+  }
+}
+
+struct Row {
+  std::string name, rir, status, verdict, problem, evidence, latency;
+};
+
+Row MakeRow(const v1::PerspectiveResult& r, bool primary) {
+  Row row;
+  row.name = r.perspective().name() + (primary ? " (primary)" : "");
+  row.rir = RirName(r.perspective().rir());
+  row.status = StatusName(r.status());
+  if (r.status() == v1::ANSWERED) {
+    row.verdict = r.corroborates() ? "valid" : "invalid";
+  } else {
+    row.verdict = "-";
+    row.problem = r.error();
+  }
+  std::vector<std::string> evidence;
+  for (const v1::CheckOutcome* o :
+       {r.has_dcv() ? &r.dcv() : nullptr, r.has_caa() ? &r.caa() : nullptr}) {
+    if (o == nullptr) continue;
+    if (!o->valid() && row.problem.empty()) row.problem = ShortProblem(o->problem().type());
+    evidence.push_back(EvidenceSummary(*o));
+  }
+  for (size_t i = 0; i < evidence.size(); ++i) row.evidence += (i ? "; " : "") + evidence[i];
+  if (row.problem.empty()) row.problem = "-";
+  if (row.evidence.empty()) row.evidence = "-";
+  row.name = Truncate(row.name, 32);
+  row.problem = Truncate(row.problem, 40);
+  row.evidence = Truncate(row.evidence);
+  row.latency = r.latency_ms() > 0 ? FormatMs(r.latency_ms()) : "-";
+  return row;
+}
+
+std::string Lower(std::string_view s) {
+  std::string out(s);
+  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return out;
+}
+
+}  // namespace
+
+std::optional<v1::Method> ParseDcvMethod(std::string_view text) {
+  std::string m = Lower(text);
+  if (m == "http-01") return v1::HTTP_01;
+  if (m == "dns-01") return v1::DNS_01;
+  if (m == "tls-alpn-01") return v1::TLS_ALPN_01;
+  return std::nullopt;
+}
+
+std::string DcvMethodName(v1::Method method) {
+  switch (method) {
+    case v1::HTTP_01:
+      return "http-01";
+    case v1::DNS_01:
+      return "dns-01";
+    case v1::TLS_ALPN_01:
+      return "tls-alpn-01";
+    case v1::CAA:
+      return "caa";
+    default:
+      return "unspecified";
+  }
+}
+
+std::string DescribeStatus(const grpc::Status& status) {
+  static constexpr const char* kCodes[] = {"OK",
+                                           "CANCELLED",
+                                           "UNKNOWN",
+                                           "INVALID_ARGUMENT",
+                                           "DEADLINE_EXCEEDED",
+                                           "NOT_FOUND",
+                                           "ALREADY_EXISTS",
+                                           "PERMISSION_DENIED",
+                                           "RESOURCE_EXHAUSTED",
+                                           "FAILED_PRECONDITION",
+                                           "ABORTED",
+                                           "OUT_OF_RANGE",
+                                           "UNIMPLEMENTED",
+                                           "INTERNAL",
+                                           "UNAVAILABLE",
+                                           "DATA_LOSS",
+                                           "UNAUTHENTICATED"};  // grpc::StatusCode order
+  int code = static_cast<int>(status.error_code());
+  std::string name = code >= 0 && code < static_cast<int>(std::size(kCodes))
+                         ? kCodes[code]
+                         : "code " + std::to_string(code);
+  std::string out = "grpc " + name;
+  if (!status.error_message().empty()) out += ": " + status.error_message();
+  return out;
+}
+
+Result<std::shared_ptr<grpc::Channel>> DialPrimary(const std::string& address,
+                                                   const ClientTlsFiles& tls) {
+  grpc::SslCredentialsOptions options;
+  auto ca = ReadFileText("ca-cert", tls.ca_file);
+  if (!ca) return Fail(ca.error());
+  auto cert = ReadFileText("cert", tls.cert_file);
+  if (!cert) return Fail(cert.error());
+  auto key = ReadFileText("key", tls.key_file);
+  if (!key) return Fail(key.error());
+  options.pem_root_certs = std::move(*ca);
+  options.pem_cert_chain = std::move(*cert);
+  options.pem_private_key = std::move(*key);
+  grpc::ChannelArguments args;
+  if (!tls.server_name.empty()) args.SetSslTargetNameOverride(tls.server_name);
+  // Loopback and explicit addresses only: never a proxy from the environment.
+  args.SetInt(GRPC_ARG_ENABLE_HTTP_PROXY, 0);
+  return grpc::CreateCustomChannel(address, grpc::SslCredentials(options), args);
+}
+
+ValidateCall CallValidate(grpc::Channel& channel, const v1::ValidateRequest& request,
+                          std::chrono::milliseconds timeout) {
+  // The stub wants a shared_ptr; this one does not own the caller's channel.
+  std::shared_ptr<grpc::Channel> borrowed(std::shared_ptr<grpc::Channel>(), &channel);
+  auto stub = v1::Primary::NewStub(borrowed);
+  grpc::ClientContext context;
+  auto start = std::chrono::steady_clock::now();
+  context.set_deadline(std::chrono::system_clock::now() + timeout);
+  ValidateCall call;
+  call.status = stub->Validate(&context, request, &call.response);
+  call.elapsed_ms =
+      std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
+  return call;
+}
+
+void PrintDecision(const v1::ValidateResponse& response, std::ostream& out) {
+  std::vector<Row> rows;
+  rows.push_back({"PERSPECTIVE", "RIR", "STATUS", "VERDICT", "PROBLEM", "EVIDENCE", "MS"});
+  if (response.has_primary()) rows.push_back(MakeRow(response.primary(), true));
+  for (const auto& remote : response.remotes()) rows.push_back(MakeRow(remote, false));
+
+  size_t w[6] = {0, 0, 0, 0, 0, 0};
+  for (const Row& r : rows) {
+    const std::string* cells[6] = {&r.name, &r.rir, &r.status, &r.verdict, &r.problem, &r.evidence};
+    for (int i = 0; i < 6; ++i) w[i] = std::max(w[i], cells[i]->size());
+  }
+  for (const Row& r : rows) {
+    const std::string* cells[6] = {&r.name, &r.rir, &r.status, &r.verdict, &r.problem, &r.evidence};
+    std::string line = "  ";
+    for (int i = 0; i < 6; ++i) {
+      line += *cells[i];
+      line.append(w[i] - cells[i]->size() + 2, ' ');
+    }
+    line.append(r.latency.size() < 6 ? 6 - r.latency.size() : 0, ' ');
+    line += r.latency;
+    out << line << "\n";
+  }
+
+  std::string decision = v1::Decision_Name(response.decision());
+  if (decision.empty()) decision = "UNKNOWN";
+  out << "decision: " << decision << " (quorum "
+      << (response.quorum().empty() ? "-" : response.quorum()) << ", policy "
+      << (response.policy().empty() ? "-" : response.policy());
+  if (!response.phase().empty() && response.policy().find(response.phase()) == std::string::npos) {
+    out << ", phase " << response.phase();
+  }
+  if (!response.enforced()) out << ", NOT ENFORCED (log-only)";
+  out << ", request_id " << (response.request_id().empty() ? "-" : response.request_id()) << ")\n";
+  if (response.has_problem() && !response.problem().type().empty()) {
+    out << "problem: " << ShortProblem(response.problem().type()) << ": "
+        << response.problem().detail() << "\n";
+  }
+  if (response.divergences_size() == 0) {
+    out << "divergences: none\n";
+  } else {
+    out << "divergences:\n";
+    for (const auto& d : response.divergences()) {
+      out << "  " << d.field() << ":\n";
+      for (const auto& v : d.values()) {
+        std::string who;
+        for (int i = 0; i < v.perspectives_size(); ++i) {
+          who += (i ? ", " : "") + v.perspectives(i);
+        }
+        out << "    " << Truncate(v.value().empty() ? "(none)" : v.value(), 72) << "  <- " << who
+            << "\n";
+      }
+    }
+  }
+}
+
+std::string ResponseJson(const v1::ValidateResponse& response) {
+  google::protobuf::util::JsonPrintOptions options;
+  options.preserve_proto_field_names = true;
+  std::string json;
+  if (!google::protobuf::util::MessageToJsonString(response, &json, options).ok()) return "{}";
+  return json;
+}
+
+int RunValidate(int argc, char** argv, int first, std::ostream& out, std::ostream& err) {
+  Flags flags({{"primary", Flags::kValue},
+               {"ca-cert", Flags::kValue},
+               {"cert", Flags::kValue},
+               {"key", Flags::kValue},
+               {"server-name", Flags::kValue},
+               {"method", Flags::kValue},
+               {"identifier", Flags::kValue},
+               {"token", Flags::kValue},
+               {"key-authorization", Flags::kValue},
+               {"caa-issuer", Flags::kRepeated},
+               {"account-uri", Flags::kValue},
+               {"wildcard", Flags::kSwitch},
+               {"skip-caa", Flags::kSwitch},
+               {"skip-dcv", Flags::kSwitch},
+               {"attempt", Flags::kValue},
+               {"timeout-ms", Flags::kValue},
+               {"json", Flags::kSwitch},
+               {"help", Flags::kSwitch}});
+  auto usage_error = [&](const std::string& why) {
+    err << "mpic validate: " << why << "\n" << kUsage;
+    return 2;
+  };
+  if (auto st = flags.Parse(argc, argv, first); !st) return usage_error(st.error().detail);
+  if (flags.Has("help")) {
+    out << kUsage;
+    return 0;
+  }
+  if (!flags.positionals().empty()) {
+    return usage_error("unexpected argument \"" + flags.positionals().front() + "\"");
+  }
+  for (const char* required : {"primary", "ca-cert", "cert", "key", "identifier"}) {
+    if (!flags.Has(required)) return usage_error(std::string("--") + required + " is required");
+  }
+  const bool skip_dcv = flags.Has("skip-dcv");
+  if (skip_dcv && flags.Has("skip-caa")) {
+    return usage_error("--skip-dcv and --skip-caa: nothing to do");
+  }
+
+  v1::ValidateRequest request;
+  request.set_identifier(*flags.Get("identifier"));
+  if (request.identifier().empty()) return usage_error("--identifier is empty");
+  if (auto m = flags.Get("method")) {
+    auto method = ParseDcvMethod(*m);
+    if (!method) return usage_error("--method must be http-01, dns-01 or tls-alpn-01");
+    request.set_method(*method);
+  } else if (!skip_dcv) {
+    return usage_error("--method is required (or --skip-dcv for CAA only)");
+  }
+  if (!skip_dcv) {
+    auto ka = flags.Get("key-authorization");
+    if (!ka || ka->empty()) return usage_error("--key-authorization is required for DCV");
+    request.set_key_authorization(*ka);
+    std::string token = flags.Get("token").value_or("");
+    // RFC 8555 §8.1: the key authorization starts with the token.
+    if (token.empty()) token = ka->substr(0, ka->find('.'));
+    if (!ka->starts_with(token + ".")) {
+      return usage_error("--key-authorization must be \"" + token + ".<thumbprint>\"");
+    }
+    request.set_token(token);
+  }
+  for (const auto& issuer : flags.GetAll("caa-issuer")) request.add_caa_issuer_domains(issuer);
+  if (auto uri = flags.Get("account-uri")) request.set_account_uri(*uri);
+  request.set_wildcard(flags.Has("wildcard"));
+  request.set_skip_caa(flags.Has("skip-caa"));
+  request.set_skip_dcv(skip_dcv);
+  if (!request.skip_caa() && request.caa_issuer_domains_size() == 0) {
+    return usage_error("--caa-issuer is required unless --skip-caa");
+  }
+  auto attempt = flags.GetInt("attempt", 0, 1000);
+  if (!attempt) return usage_error(attempt.error().detail);
+  request.set_attempt(static_cast<uint32_t>(attempt->value_or(0)));
+  auto timeout = flags.GetInt("timeout-ms", 1, 600000);
+  if (!timeout) return usage_error(timeout.error().detail);
+
+  const std::string address = *flags.Get("primary");
+  if (address.find(':') == std::string::npos) return usage_error("--primary must be host:port");
+  ClientTlsFiles tls;
+  tls.ca_file = *flags.Get("ca-cert");
+  tls.cert_file = *flags.Get("cert");
+  tls.key_file = *flags.Get("key");
+  tls.server_name = flags.Get("server-name").value_or("");
+  auto channel = DialPrimary(address, tls);
+  if (!channel) return usage_error(channel.error().detail);
+
+  ValidateCall call =
+      CallValidate(**channel, request, std::chrono::milliseconds(timeout->value_or(30000)));
+  if (!call.status.ok()) {
+    err << "mpic validate: " << address << ": " << DescribeStatus(call.status) << "\n";
+    return 1;
+  }
+  if (flags.Has("json")) {
+    out << ResponseJson(call.response) << "\n";
+  } else {
+    out << (skip_dcv ? "caa" : DcvMethodName(request.method())) << " " << request.identifier()
+        << " via " << address << " (" << FormatMs(call.elapsed_ms) << " ms)\n";
+    PrintDecision(call.response, out);
+  }
+  return 0;
+}
+
+}  // namespace mpic::tools

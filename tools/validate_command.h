@@ -1,0 +1,70 @@
+// `mpic validate --primary ADDR --ca-cert F --cert F --key F --method M --identifier NAME ...`:
+// asks a va-primary (mpic.v1.Primary/Validate, mutual TLS) for a decision and prints it as a
+// table, one row per perspective, then the decision line and any divergences (or, with --json,
+// the ValidateResponse in the proto3 JSON mapping).
+// Exit 0: a decision came back, corroborated or not (the output says which); 1: the RPC failed
+// (gRPC status on stderr); 2: bad usage.
+//
+// The pieces are public so that `mpic fleet` validates and prints the same way:
+//
+//   ClientTlsFiles tls;
+//   tls.ca_file = "ca.pem", tls.cert_file = "client.pem", tls.key_file = "client.key";
+//   auto channel = DialPrimary("127.0.0.1:4443", tls);
+//   ValidateCall call = CallValidate(**channel, request, std::chrono::seconds(30));
+//   if (call.status.ok()) PrintDecision(call.response, std::cout);
+#pragma once
+
+#include <grpcpp/grpcpp.h>
+
+#include <chrono>
+#include <iosfwd>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "common/error.h"
+#include "mpic/v1/primary.grpc.pb.h"
+
+namespace mpic::tools {
+
+int RunValidate(int argc, char** argv, int first, std::ostream& out, std::ostream& err);
+
+struct ClientTlsFiles {
+  std::string ca_file;      // the fleet CA (verifies the primary)
+  std::string cert_file;    // this client's certificate (the primary requires one)
+  std::string key_file;     // its key
+  std::string server_name;  // expected name in the primary's certificate; "" = ADDR's host
+};
+
+// A channel to `address` ("host:port") over mutual TLS. kMalformed when a file cannot be read.
+[[nodiscard]] Result<std::shared_ptr<grpc::Channel>> DialPrimary(const std::string& address,
+                                                                 const ClientTlsFiles& tls);
+
+struct ValidateCall {
+  grpc::Status status;
+  v1::ValidateResponse response;  // meaningful when status.ok()
+  double elapsed_ms = 0;
+};
+
+// One Validate RPC with a deadline `timeout` from now. Blocking.
+[[nodiscard]] ValidateCall CallValidate(grpc::Channel& channel, const v1::ValidateRequest& request,
+                                        std::chrono::milliseconds timeout);
+
+// The human-readable form: a table of perspectives (primary first), then
+// "decision: CORROBORATED (quorum 5/5, policy ..., request_id ...)", the problem when not
+// corroborated, and the divergences.
+void PrintDecision(const v1::ValidateResponse& response, std::ostream& out);
+
+// The response in the proto3 JSON mapping (field names as in the .proto), one line.
+[[nodiscard]] std::string ResponseJson(const v1::ValidateResponse& response);
+
+// "http-01" / "dns-01" / "tls-alpn-01" (case-insensitive) to the enum; nullopt otherwise.
+[[nodiscard]] std::optional<v1::Method> ParseDcvMethod(std::string_view text);
+// "http-01", ... for display.
+[[nodiscard]] std::string DcvMethodName(v1::Method method);
+
+// "grpc UNAVAILABLE: connection refused" for stderr.
+[[nodiscard]] std::string DescribeStatus(const grpc::Status& status);
+
+}  // namespace mpic::tools

@@ -1,0 +1,119 @@
+#include "tools/validate_command.h"
+
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+#include <sstream>
+
+namespace mpic::tools {
+namespace {
+
+v1::PerspectiveResult Result(const std::string& name, v1::Rir rir, bool valid) {
+  v1::PerspectiveResult r;
+  r.mutable_perspective()->set_name(name);
+  r.mutable_perspective()->set_rir(rir);
+  r.set_status(v1::ANSWERED);
+  r.set_corroborates(valid);
+  r.set_latency_ms(12.34);
+  v1::CheckOutcome* dcv = r.mutable_dcv();
+  dcv->set_method(v1::DNS_01);
+  dcv->set_valid(valid);
+  dcv->mutable_evidence()->add_txt_values("abc");
+  dcv->mutable_evidence()->add_lookups()->set_dnssec("secure");
+  if (!valid) {
+    dcv->mutable_problem()->set_type("urn:ietf:params:acme:error:unauthorized");
+    dcv->mutable_problem()->set_detail("wrong TXT");
+  }
+  v1::CheckOutcome* caa = r.mutable_caa();
+  caa->set_method(v1::CAA);
+  caa->set_valid(true);
+  caa->mutable_evidence()->set_caa_name("secure.lab.");
+  return r;
+}
+
+v1::ValidateResponse Sample() {
+  v1::ValidateResponse response;
+  response.set_request_id("req-1");
+  response.set_decision(v1::NOT_CORROBORATED);
+  response.mutable_problem()->set_type("urn:ietf:params:acme:error:unauthorized");
+  response.mutable_problem()->set_detail("quorum not reached");
+  *response.mutable_primary() = Result("us-east-iad-1", v1::ARIN, true);
+  *response.add_remotes() = Result("eu-fra-1", v1::RIPE_NCC, false);
+  v1::PerspectiveResult* late = response.add_remotes();
+  late->mutable_perspective()->set_name("ap-sin-1");
+  late->mutable_perspective()->set_rir(v1::APNIC);
+  late->set_status(v1::TIMED_OUT);
+  late->set_error("deadline exceeded after 5000 ms");
+  response.set_quorum("0/2");
+  response.set_policy("BR 3.2.2.9 phase 2026-06-15 (min 4 remotes)");
+  response.set_phase("2026-06-15");
+  response.set_enforced(true);
+  v1::Divergence* d = response.add_divergences();
+  d->set_field("dcv.txt_values");
+  auto* value = d->add_values();
+  value->set_value("abc");
+  value->add_perspectives("us-east-iad-1");
+  value->add_perspectives("eu-fra-1");
+  return response;
+}
+
+TEST(PrintDecision, TableDecisionProblemAndDivergences) {
+  std::ostringstream out;
+  PrintDecision(Sample(), out);
+  const std::string s = out.str();
+  EXPECT_NE(s.find("PERSPECTIVE"), std::string::npos) << s;
+  EXPECT_NE(s.find("us-east-iad-1 (primary)"), std::string::npos) << s;
+  EXPECT_NE(s.find("TXT x1 (secure); CAA secure.lab."), std::string::npos) << s;
+  EXPECT_NE(s.find("unauthorized"), std::string::npos) << s;
+  EXPECT_NE(s.find("TIMED_OUT"), std::string::npos) << s;
+  EXPECT_NE(s.find("deadline exceeded"), std::string::npos) << s;
+  EXPECT_NE(s.find("12.3"), std::string::npos) << s;
+  // The phase is inside the policy text: not repeated.
+  EXPECT_NE(s.find("decision: NOT_CORROBORATED (quorum 0/2, policy BR 3.2.2.9 phase 2026-06-15 "
+                   "(min 4 remotes), request_id req-1)"),
+            std::string::npos)
+      << s;
+  EXPECT_NE(s.find("problem: unauthorized: quorum not reached"), std::string::npos) << s;
+  EXPECT_NE(s.find("dcv.txt_values:"), std::string::npos) << s;
+  EXPECT_NE(s.find("<- us-east-iad-1, eu-fra-1"), std::string::npos) << s;
+  // Primary first, then remotes in response order.
+  EXPECT_LT(s.find("us-east-iad-1 (primary)"), s.find("eu-fra-1"));
+  EXPECT_LT(s.find("eu-fra-1"), s.find("ap-sin-1"));
+}
+
+TEST(PrintDecision, LogOnlyPhaseIsSaid) {
+  v1::ValidateResponse response = Sample();
+  response.set_enforced(false);
+  response.clear_divergences();
+  std::ostringstream out;
+  PrintDecision(response, out);
+  EXPECT_NE(out.str().find("NOT ENFORCED"), std::string::npos) << out.str();
+  EXPECT_NE(out.str().find("divergences: none"), std::string::npos) << out.str();
+}
+
+TEST(ResponseJson, ProtoFieldNamesAndEnumsAsText) {
+  auto j = nlohmann::json::parse(ResponseJson(Sample()));
+  EXPECT_EQ(j["decision"], "NOT_CORROBORATED");
+  EXPECT_EQ(j["request_id"], "req-1");
+  EXPECT_EQ(j["remotes"][1]["status"], "TIMED_OUT");
+  EXPECT_EQ(j["primary"]["dcv"]["evidence"]["txt_values"][0], "abc");
+}
+
+TEST(ParseDcvMethod, NamesRoundTrip) {
+  for (auto m : {v1::HTTP_01, v1::DNS_01, v1::TLS_ALPN_01}) {
+    EXPECT_EQ(ParseDcvMethod(DcvMethodName(m)), m);
+  }
+  EXPECT_EQ(ParseDcvMethod("DNS-01"), v1::DNS_01);
+  EXPECT_EQ(ParseDcvMethod("caa"), std::nullopt);
+  EXPECT_EQ(ParseDcvMethod("dns01"), std::nullopt);
+}
+
+TEST(DescribeStatus, NamesTheCode) {
+  EXPECT_EQ(DescribeStatus(grpc::Status(grpc::StatusCode::UNAVAILABLE, "refused")),
+            "grpc UNAVAILABLE: refused");
+  EXPECT_EQ(DescribeStatus(grpc::Status(grpc::StatusCode::UNAUTHENTICATED, "")),
+            "grpc UNAUTHENTICATED");
+}
+
+}  // namespace
+}  // namespace mpic::tools

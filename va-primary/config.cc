@@ -1,0 +1,296 @@
+#include "va-primary/config.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <ctime>
+#include <set>
+
+#include "proto/config_loader.h"
+#include "quorum/fleet.h"
+#include "quorum/selection.h"
+
+namespace mpic::va_primary {
+namespace {
+
+// Used for ranking when the whole pool is asked every time (no secret needed then): the
+// selection is the full pool, only its order depends on the key, and retries find it exhausted.
+constexpr std::string_view kWholePoolSecret = "mpic-whole-pool-no-selection";
+
+std::string Quoted(std::string_view s) { return "\"" + std::string(s) + "\""; }
+
+// The audit log must be appendable: an existing file writable, or a new one creatable in an
+// existing writable directory. Nothing is created here (--check-config has no side effects).
+void CheckAuditLog(const std::string& path, std::vector<std::string>* problems) {
+  if (path.empty()) {
+    problems->push_back("audit_log is required (BR 5.4.1: one record per decision)");
+    return;
+  }
+  struct stat st {};
+  if (stat(path.c_str(), &st) == 0) {
+    if (S_ISDIR(st.st_mode)) {
+      problems->push_back("audit_log " + Quoted(path) + " is a directory");
+    } else if (access(path.c_str(), W_OK) != 0) {
+      problems->push_back("audit_log " + Quoted(path) +
+                          " is not writable: " + std::strerror(errno));
+    }
+    return;
+  }
+  const std::size_t slash = path.rfind('/');
+  const std::string dir =
+      slash == std::string::npos ? "." : (slash == 0 ? "/" : path.substr(0, slash));
+  if (access(dir.c_str(), W_OK | X_OK) != 0) {
+    problems->push_back("audit_log " + Quoted(path) + ": directory " + Quoted(dir) +
+                        " is not writable: " + std::strerror(errno));
+  }
+}
+
+// "host:port" or "[v6]:port", port 1..65535.
+bool IsHostPort(std::string_view address) {
+  const std::size_t colon = address.rfind(':');
+  if (colon == std::string_view::npos || colon == 0 || colon + 1 == address.size()) return false;
+  std::string_view host = address.substr(0, colon);
+  std::string_view port = address.substr(colon + 1);
+  if (port.size() > 5) return false;
+  unsigned value = 0;
+  for (char c : port) {
+    if (c < '0' || c > '9') return false;
+    value = value * 10 + static_cast<unsigned>(c - '0');
+  }
+  if (value == 0 || value > 65535) return false;
+  if (host.front() == '[') return host.size() > 2 && host.back() == ']';
+  return host.find(':') == std::string_view::npos;
+}
+
+Result<quorum::Policy> PolicyFrom(const v1::PolicySettings& settings, const quorum::Date& today,
+                                  std::vector<std::string>* warnings) {
+  const bool research = settings.research_k() != 0 || settings.research_n() != 0 ||
+                        settings.research_min_rirs() != 0 || settings.research_primary_optional();
+  if (research || settings.research_not_br_compliant()) {
+    if (!settings.research_not_br_compliant()) {
+      return Fail(ProblemType::kMalformed,
+                  "policy: research k-of-n settings need research_not_br_compliant: true "
+                  "(a research policy is NOT BR 3.2.2.9 compliant)");
+    }
+    if (!settings.effective_date().empty()) {
+      return Fail(ProblemType::kMalformed,
+                  "policy: effective_date and research k-of-n settings are mutually exclusive");
+    }
+    if (settings.research_k() == 0 || settings.research_n() == 0) {
+      return Fail(ProblemType::kMalformed,
+                  "policy: research_not_br_compliant needs research_k and research_n");
+    }
+    auto policy = quorum::Policy::KOfN(
+        static_cast<int>(settings.research_k()), static_cast<int>(settings.research_n()),
+        static_cast<int>(settings.research_min_rirs()), !settings.research_primary_optional());
+    if (!policy) return Fail(ProblemType::kMalformed, "policy: " + policy.error().detail);
+    warnings->push_back("research policy in use: " + policy->Describe() +
+                        " -- this primary is NOT BR 3.2.2.9 compliant and must not serve a "
+                        "publicly-trusted CA");
+    return policy;
+  }
+  if (settings.effective_date().empty()) {
+    return Fail(ProblemType::kMalformed,
+                "policy.effective_date is required (\"YYYY-MM-DD\" or \"today\")");
+  }
+  quorum::Date date = today;
+  if (settings.effective_date() != "today") {
+    auto parsed = quorum::ParseDate(settings.effective_date());
+    if (!parsed) {
+      return Fail(ProblemType::kMalformed, "policy.effective_date " +
+                                               Quoted(settings.effective_date()) +
+                                               ": expected \"YYYY-MM-DD\" or \"today\"");
+    }
+    date = *parsed;
+  }
+  auto policy = quorum::Policy::BaselineRequirements(date);
+  if (!policy) return Fail(ProblemType::kMalformed, "policy: " + policy.error().detail);
+  if (!policy->enforced()) {
+    warnings->push_back("MPIC quorum not enforced: " + policy->Describe() +
+                        " -- decisions follow the primary; the quorum is only logged");
+  }
+  return policy;
+}
+
+}  // namespace
+
+Result<quorum::Rir> RirFromProto(v1::Rir rir) {
+  switch (rir) {
+    case v1::ARIN:
+      return quorum::Rir::kArin;
+    case v1::RIPE_NCC:
+      return quorum::Rir::kRipeNcc;
+    case v1::APNIC:
+      return quorum::Rir::kApnic;
+    case v1::LACNIC:
+      return quorum::Rir::kLacnic;
+    case v1::AFRINIC:
+      return quorum::Rir::kAfrinic;
+    default:
+      break;
+  }
+  return Fail(ProblemType::kMalformed, "RIR is unspecified or unknown");
+}
+
+Result<quorum::Perspective> PerspectiveFromProto(const v1::PerspectiveIdentity& identity) {
+  if (identity.name().empty()) return Fail(ProblemType::kMalformed, "identity.name is empty");
+  auto rir = RirFromProto(identity.rir());
+  if (!rir) {
+    return Fail(ProblemType::kMalformed,
+                "identity " + Quoted(identity.name()) + ": " + rir.error().detail);
+  }
+  if (!identity.has_location()) {
+    return Fail(ProblemType::kMalformed,
+                "identity " + Quoted(identity.name()) + ": location is required");
+  }
+  quorum::Perspective p{
+      identity.name(), *rir,
+      quorum::Location{identity.location().latitude(), identity.location().longitude()}};
+  if (Status ok = quorum::ValidateLocation(p.location); !ok) {
+    return Fail(ProblemType::kMalformed,
+                "identity " + Quoted(identity.name()) + ": " + ok.error().detail);
+  }
+  return p;
+}
+
+quorum::Date UtcToday() {
+  const std::time_t now = std::time(nullptr);
+  std::tm utc{};
+  gmtime_r(&now, &utc);
+  return quorum::Date{utc.tm_year + 1900, utc.tm_mon + 1, utc.tm_mday};
+}
+
+Result<PrimarySettings> ValidatePrimaryConfig(const v1::PrimaryConfig& config,
+                                              const quorum::Date& today) {
+  std::vector<std::string> problems;
+  PrimarySettings out;
+  out.config = config;
+
+  // Identity of the primary.
+  bool primary_ok = false;
+  if (Status ok = proto::ValidateIdentity(config.identity(), "identity"); !ok) {
+    problems.push_back("primary " + ok.error().detail);
+  } else if (auto p = PerspectiveFromProto(config.identity()); p) {
+    out.primary = *p;
+    primary_ok = true;
+  } else {
+    problems.push_back("primary " + p.error().detail);
+  }
+
+  auto add = [&problems](const Status& status) {
+    if (!status) problems.push_back(status.error().detail);
+  };
+  add(proto::ValidateListenAddress(config.listen(), "listen"));
+  if (!config.metrics_listen().empty()) {
+    add(proto::ValidateListenAddress(config.metrics_listen(), "metrics_listen"));
+  }
+
+  // Mutual TLS both ways: towards the CA and towards the remotes (BR 3.2.2.9).
+  add(proto::ValidateTlsFiles(config.server_tls(), "server_tls"));
+  add(proto::ValidateTlsFiles(config.client_tls(), "client_tls"));
+  CheckAuditLog(config.audit_log(), &problems);
+
+  // Remotes: identities, unique names and addresses.
+  std::set<std::string> names{config.identity().name()};
+  std::set<std::string> addresses;
+  bool remotes_ok = true;
+  for (int i = 0; i < config.remotes_size(); ++i) {
+    const v1::RemoteEndpoint& remote = config.remotes(i);
+    const std::string where = "remotes[" + std::to_string(i) + "]";
+    if (Status ok = proto::ValidateIdentity(remote.identity(), where + ".identity"); !ok) {
+      problems.push_back(ok.error().detail);
+      remotes_ok = false;
+      continue;
+    }
+    auto p = PerspectiveFromProto(remote.identity());
+    if (!p) {
+      problems.push_back(where + " " + p.error().detail);
+      remotes_ok = false;
+      continue;
+    }
+    if (!names.insert(p->name).second) {
+      problems.push_back(where + ": perspective name " + Quoted(p->name) +
+                         " is used more than once");
+      remotes_ok = false;
+    }
+    if (!IsHostPort(remote.address())) {
+      problems.push_back(where + " (" + Quoted(p->name) + "): address " + Quoted(remote.address()) +
+                         " is not host:port");
+    } else if (!addresses.insert(remote.address()).second) {
+      problems.push_back(where + " (" + Quoted(p->name) + "): address " + Quoted(remote.address()) +
+                         " is used by another remote (one process would count twice)");
+    }
+    out.remotes.push_back(*p);
+  }
+
+  add(proto::ValidateLabSettings(config.lab(), "lab"));
+  add(proto::ValidateResolverSettings(config.resolver(), config.lab(), "resolver"));
+
+  // Timeouts.
+  auto ms = [&](const char* name, uint32_t value, uint32_t fallback, uint32_t max) {
+    if (value > max) {
+      problems.push_back(std::string(name) + " " + std::to_string(value) + " exceeds " +
+                         std::to_string(max));
+    }
+    return std::chrono::milliseconds(value == 0 ? fallback : value);
+  };
+  out.remote_timeout =
+      ms("remote_timeout_ms", config.remote_timeout_ms(), kDefaultRemoteTimeoutMs, kMaxTimeoutMs);
+  out.max_check = ms("max_check_ms", config.max_check_ms(), kDefaultMaxCheckMs, kMaxTimeoutMs);
+  out.straggler_grace =
+      ms("straggler_grace_ms", config.straggler_grace_ms(), 0, kMaxStragglerGraceMs);
+
+  // Policy, cohort size, secret, and whether the fleet can meet the policy.
+  auto policy = PolicyFrom(config.policy(), today, &out.warnings);
+  if (!policy) {
+    problems.push_back(policy.error().detail);
+  } else {
+    out.policy = *policy;
+    if (auto phase = policy->phase(); phase && phase->mpic_required) {
+      out.phase = quorum::FormatDate(phase->effective);
+    }
+    const int pool = config.remotes_size();
+    int count = static_cast<int>(config.remotes_per_validation());
+    if (count == 0) count = policy->min_remotes() > 0 ? policy->min_remotes() : pool;
+    out.remotes_per_validation = count;
+    if (count > pool) {
+      problems.push_back("remotes_per_validation " + std::to_string(count) + " exceeds the " +
+                         std::to_string(pool) + " remote(s) configured");
+    }
+    if (count < policy->min_remotes()) {
+      problems.push_back("remotes_per_validation " + std::to_string(count) + " is below the " +
+                         std::to_string(policy->min_remotes()) + " remote perspectives " +
+                         policy->Describe() + " needs");
+    }
+    const std::string& secret = config.selection_secret();
+    if (count < pool && secret.size() < quorum::kMinSelectionSecretBytes) {
+      problems.push_back("selection_secret must be at least " +
+                         std::to_string(quorum::kMinSelectionSecretBytes) +
+                         " bytes when remotes_per_validation (" + std::to_string(count) +
+                         ") is smaller than the pool (" + std::to_string(pool) + ")");
+    } else if (!secret.empty() && secret.size() < quorum::kMinSelectionSecretBytes) {
+      problems.push_back("selection_secret is " + std::to_string(secret.size()) +
+                         " bytes; at least " + std::to_string(quorum::kMinSelectionSecretBytes) +
+                         " required");
+    }
+    out.selection_secret = secret.empty() ? std::string(kWholePoolSecret) : secret;
+    if (primary_ok && remotes_ok) {
+      if (Status ok = quorum::ValidateFleet(*policy, out.primary, out.remotes); !ok) {
+        problems.push_back(ok.error().detail);
+      }
+    }
+  }
+
+  if (problems.empty()) return out;
+  std::string detail = "invalid primary configuration: ";
+  for (std::size_t i = 0; i < problems.size(); ++i) {
+    if (i > 0) detail += "; ";
+    detail += problems[i];
+  }
+  return Fail(ProblemType::kMalformed, std::move(detail));
+}
+
+}  // namespace mpic::va_primary

@@ -1,0 +1,64 @@
+// The primary's configuration rules, checked before anything starts (and by --check-config):
+// identity, remotes (unique names and addresses, valid identities), TLS files readable, audit log
+// writable, the quorum policy (BR §3.2.2.9 phase from an effective date, or an explicitly
+// acknowledged research policy), the selection secret, and `quorum::ValidateFleet` — a fleet that
+// cannot meet the configured phase (too few remotes, too few RIRs, perspectives closer than
+// 500 km) is refused.
+//
+//   mpic::Result<mpic::va_primary::PrimarySettings> settings =
+//       mpic::va_primary::ValidatePrimaryConfig(config, mpic::va_primary::UtcToday());
+//   if (!settings) { std::cerr << settings.error().detail << "\n"; return 2; }
+//   for (const std::string& w : settings->warnings) LogWarning(w);  // e.g. NOT BR-compliant
+#pragma once
+
+#include <chrono>
+#include <string>
+#include <vector>
+
+#include "common/error.h"
+#include "mpic/v1/config.pb.h"
+#include "quorum/perspective.h"
+#include "quorum/phase.h"
+#include "quorum/policy.h"
+
+namespace mpic::va_primary {
+
+// Defaults for fields left at 0 (proto3 cannot tell "unset" from 0). straggler_grace_ms has no
+// default: 0 means "answer right after the decision" (stragglers recorded CANCELLED); 200 ms is
+// the recommended setting.
+inline constexpr uint32_t kDefaultRemoteTimeoutMs = 5000;
+inline constexpr uint32_t kDefaultMaxCheckMs = 5000;
+// Upper bounds: anything larger is a mistake (every wait is bounded).
+inline constexpr uint32_t kMaxTimeoutMs = 60000;
+inline constexpr uint32_t kMaxStragglerGraceMs = 10000;
+
+// A validated configuration, with the derived values the server needs.
+struct PrimarySettings {
+  v1::PrimaryConfig config;  // as given
+  quorum::Policy policy;
+  quorum::Perspective primary;               // the primary's own identity
+  std::vector<quorum::Perspective> remotes;  // the pool, in config order
+  int remotes_per_validation = 0;            // cohort size actually used
+  std::string selection_secret;              // key for SelectCohort (see config.cc)
+  std::chrono::milliseconds remote_timeout{kDefaultRemoteTimeoutMs};
+  std::chrono::milliseconds straggler_grace{0};
+  std::chrono::milliseconds max_check{kDefaultMaxCheckMs};
+  std::string phase;                  // "2026-06-15"; "" for research or pre-MPIC
+  std::vector<std::string> warnings;  // logged loudly at start (research policy, ...)
+};
+
+// kMalformed listing every violation found ("; "-joined). `today` is used when
+// policy.effective_date is "today" (callers pass UtcToday() once, at start).
+[[nodiscard]] Result<PrimarySettings> ValidatePrimaryConfig(const v1::PrimaryConfig& config,
+                                                            const quorum::Date& today);
+
+// The current UTC calendar date.
+[[nodiscard]] quorum::Date UtcToday();
+
+// v1 enum -> quorum enum; kMalformed for RIR_UNSPECIFIED or an unknown value.
+[[nodiscard]] Result<quorum::Rir> RirFromProto(v1::Rir rir);
+// PerspectiveIdentity -> quorum::Perspective (name, RIR, location), checked.
+[[nodiscard]] Result<quorum::Perspective> PerspectiveFromProto(
+    const v1::PerspectiveIdentity& identity);
+
+}  // namespace mpic::va_primary

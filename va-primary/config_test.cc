@@ -1,0 +1,265 @@
+#include "va-primary/config.h"
+
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <fstream>
+#include <string>
+
+#include "tests/integration/test_certs.h"
+
+namespace mpic::va_primary {
+namespace {
+
+class ConfigTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    char tmpl[] = "/tmp/va-primary-config-test-XXXXXX";
+    ASSERT_NE(mkdtemp(tmpl), nullptr);
+    dir_ = tmpl;
+    auto pki = testing::TestPki::Create(dir_ + "/pki");
+    ASSERT_TRUE(pki.has_value()) << pki.error().detail;
+    auto pair = pki->Issue("nyc", {"nyc"}, {"127.0.0.1"});
+    ASSERT_TRUE(pair.has_value()) << pair.error().detail;
+    ca_ = pki->ca_cert;
+    cert_ = pair->cert_file;
+    key_ = pair->key_file;
+  }
+  void TearDown() override { std::system(("rm -rf " + dir_).c_str()); }
+
+  static void SetIdentity(v1::PerspectiveIdentity* id, const std::string& name, v1::Rir rir,
+                          double lat, double lon) {
+    id->set_name(name);
+    id->set_rir(rir);
+    id->mutable_location()->set_latitude(lat);
+    id->mutable_location()->set_longitude(lon);
+  }
+
+  void AddRemote(v1::PrimaryConfig* c, const std::string& name, v1::Rir rir, double lat,
+                 double lon) {
+    v1::RemoteEndpoint* r = c->add_remotes();
+    SetIdentity(r->mutable_identity(), name, rir, lat, lon);
+    r->set_address("127.0.0.1:" + std::to_string(20000 + c->remotes_size()));
+  }
+
+  // A valid BR 2026-06-15 config: primary in New York, four remotes on four continents.
+  v1::PrimaryConfig Base() {
+    v1::PrimaryConfig c;
+    SetIdentity(c.mutable_identity(), "nyc", v1::ARIN, 40.71, -74.01);
+    c.set_listen("127.0.0.1:0");
+    for (v1::TlsFiles* tls : {c.mutable_server_tls(), c.mutable_client_tls()}) {
+      tls->set_ca_file(ca_);
+      tls->set_cert_file(cert_);
+      tls->set_key_file(key_);
+    }
+    AddRemote(&c, "fra", v1::RIPE_NCC, 50.11, 8.68);
+    AddRemote(&c, "syd", v1::APNIC, -33.87, 151.21);
+    AddRemote(&c, "sao", v1::LACNIC, -23.55, -46.63);
+    AddRemote(&c, "sfo", v1::ARIN, 37.77, -122.42);
+    c.mutable_policy()->set_effective_date("2026-06-15");
+    c.set_audit_log(dir_ + "/audit.jsonl");
+    return c;
+  }
+
+  static std::string Error(const v1::PrimaryConfig& c) {
+    auto s = ValidatePrimaryConfig(c, quorum::Date{2026, 7, 1});
+    return s ? "" : s.error().detail;
+  }
+
+  std::string dir_, ca_, cert_, key_;
+};
+
+TEST_F(ConfigTest, AcceptsAValidBrConfig) {
+  auto s = ValidatePrimaryConfig(Base(), quorum::Date{2026, 7, 1});
+  ASSERT_TRUE(s.has_value()) << s.error().detail;
+  EXPECT_EQ(s->remotes_per_validation, 4);
+  EXPECT_EQ(s->phase, "2026-06-15");
+  EXPECT_TRUE(s->policy.enforced());
+  EXPECT_EQ(s->remotes.size(), 4u);
+  EXPECT_EQ(s->remote_timeout, std::chrono::milliseconds(kDefaultRemoteTimeoutMs));
+  EXPECT_EQ(s->straggler_grace, std::chrono::milliseconds(0));
+  EXPECT_TRUE(s->warnings.empty());
+}
+
+TEST_F(ConfigTest, TodayUsesTheGivenDate) {
+  v1::PrimaryConfig c = Base();
+  c.mutable_policy()->set_effective_date("today");
+  c.set_selection_secret("0123456789abcdef");  // 3 of a pool of 4
+  auto s = ValidatePrimaryConfig(c, quorum::Date{2026, 4, 1});
+  ASSERT_TRUE(s.has_value()) << s.error().detail;
+  EXPECT_EQ(s->phase, "2026-03-15");
+  EXPECT_EQ(s->remotes_per_validation, 3);
+}
+
+TEST_F(ConfigTest, RefusesTooFewRemotesForThePhase) {
+  v1::PrimaryConfig c = Base();
+  c.mutable_policy()->set_effective_date("2026-12-15");  // needs 5
+
+  EXPECT_NE(Error(c).find("needs at least 5"), std::string::npos) << Error(c);
+}
+
+TEST_F(ConfigTest, RefusesTooFewRirs) {
+  v1::PrimaryConfig c = Base();
+  c.clear_remotes();
+  AddRemote(&c, "fra", v1::RIPE_NCC, 50.11, 8.68);
+  AddRemote(&c, "mad", v1::RIPE_NCC, 40.42, -3.70);
+  AddRemote(&c, "mow", v1::RIPE_NCC, 55.75, 37.62);
+  c.mutable_policy()->set_effective_date("2026-03-15");  // 3 remotes, >= 2 RIRs
+  const std::string e = Error(c);
+  EXPECT_NE(e.find("RIR"), std::string::npos) << e;
+  EXPECT_NE(e.find("needs at least 2"), std::string::npos) << e;
+  // The 2025-09-15 phase has no RIR rule: the same fleet is fine there.
+  c.mutable_policy()->set_effective_date("2025-09-15");
+  c.set_remotes_per_validation(3);
+  EXPECT_EQ(Error(c), "");
+}
+
+TEST_F(ConfigTest, RefusesPerspectivesCloserThan500Km) {
+  v1::PrimaryConfig c = Base();
+  AddRemote(&c, "ams", v1::RIPE_NCC, 52.37, 4.90);  // ~365 km from Frankfurt
+  EXPECT_NE(Error(c).find("apart"), std::string::npos) << Error(c);
+  c = Base();
+  AddRemote(&c, "bos", v1::ARIN, 42.36, -71.06);  // ~300 km from the primary in New York
+  EXPECT_NE(Error(c).find("from primary"), std::string::npos) << Error(c);
+}
+
+TEST_F(ConfigTest, RefusesBadRemotes) {
+  v1::PrimaryConfig c = Base();
+  AddRemote(&c, "fra", v1::RIPE_NCC, -1.29, 36.82);
+  EXPECT_NE(Error(c).find("used more than once"), std::string::npos) << Error(c);
+
+  c = Base();
+  c.mutable_remotes(1)->set_address(c.remotes(0).address());
+  EXPECT_NE(Error(c).find("used by another remote"), std::string::npos) << Error(c);
+
+  c = Base();
+  c.mutable_remotes(0)->set_address("no-port");
+  EXPECT_NE(Error(c).find("not host:port"), std::string::npos) << Error(c);
+
+  c = Base();
+  c.mutable_remotes(0)->mutable_identity()->set_rir(v1::RIR_UNSPECIFIED);
+  EXPECT_NE(Error(c).find("remotes[0].identity.rir"), std::string::npos) << Error(c);
+
+  c = Base();
+  c.mutable_remotes(0)->mutable_identity()->mutable_location()->set_latitude(123);
+  EXPECT_NE(Error(c).find("remotes[0]"), std::string::npos) << Error(c);
+
+  c = Base();
+  c.mutable_remotes(0)->mutable_identity()->set_name("nyc");  // the primary's name
+  EXPECT_NE(Error(c).find("used more than once"), std::string::npos) << Error(c);
+}
+
+TEST_F(ConfigTest, RefusesMissingIdentityTlsAndAudit) {
+  v1::PrimaryConfig c = Base();
+  c.mutable_identity()->set_name("");
+  EXPECT_NE(Error(c).find("primary identity.name: required"), std::string::npos) << Error(c);
+
+  c = Base();
+  c.mutable_client_tls()->set_key_file(dir_ + "/missing.pem");
+  EXPECT_NE(Error(c).find("client_tls.key_file"), std::string::npos) << Error(c);
+
+  c = Base();
+  c.mutable_server_tls()->set_ca_file("");
+  EXPECT_NE(Error(c).find("server_tls.ca_file: required"), std::string::npos) << Error(c);
+
+  c = Base();
+  c.set_audit_log("");
+  EXPECT_NE(Error(c).find("audit_log is required"), std::string::npos) << Error(c);
+
+  c = Base();
+  c.set_audit_log(dir_ + "/no/such/dir/audit.jsonl");
+  EXPECT_NE(Error(c).find("not writable"), std::string::npos) << Error(c);
+
+  c = Base();
+  c.set_listen("");
+  EXPECT_NE(Error(c).find("listen: \"\" is empty"), std::string::npos) << Error(c);
+}
+
+TEST_F(ConfigTest, PolicyRules) {
+  v1::PrimaryConfig c = Base();
+  c.mutable_policy()->set_effective_date("2026-13-01");
+  EXPECT_NE(Error(c).find("YYYY-MM-DD"), std::string::npos) << Error(c);
+
+  c = Base();
+  c.mutable_policy()->set_effective_date("");
+  EXPECT_NE(Error(c).find("effective_date is required"), std::string::npos) << Error(c);
+
+  // Research k-of-n only with the explicit acknowledgement, and then loudly.
+  c = Base();
+  c.mutable_policy()->Clear();
+  c.mutable_policy()->set_research_k(2);
+  c.mutable_policy()->set_research_n(3);
+  EXPECT_NE(Error(c).find("research_not_br_compliant"), std::string::npos) << Error(c);
+  c.mutable_policy()->set_research_not_br_compliant(true);
+  c.set_remotes_per_validation(4);
+  c.set_selection_secret("0123456789abcdef0123456789abcdef");
+  auto s = ValidatePrimaryConfig(c, quorum::Date{2026, 7, 1});
+  ASSERT_TRUE(s.has_value()) << s.error().detail;
+  EXPECT_FALSE(s->policy.br_compliant());
+  ASSERT_FALSE(s->warnings.empty());
+  EXPECT_NE(s->warnings[0].find("NOT BR"), std::string::npos);
+  EXPECT_EQ(s->phase, "");
+
+  c.mutable_policy()->set_effective_date("2026-06-15");
+  EXPECT_NE(Error(c).find("mutually exclusive"), std::string::npos) << Error(c);
+
+  // The not-enforced phase is accepted, with a warning.
+  c = Base();
+  c.mutable_policy()->set_effective_date("2025-03-15");
+  c.set_remotes_per_validation(2);
+  c.set_selection_secret("0123456789abcdef");
+  s = ValidatePrimaryConfig(c, quorum::Date{2026, 7, 1});
+  ASSERT_TRUE(s.has_value()) << s.error().detail;
+  EXPECT_FALSE(s->policy.enforced());
+  EXPECT_FALSE(s->warnings.empty());
+}
+
+TEST_F(ConfigTest, CohortSizeAndSecret) {
+  v1::PrimaryConfig c = Base();
+  c.mutable_policy()->set_effective_date("2026-03-15");  // min 3 of a pool of 4
+  EXPECT_NE(Error(c).find("selection_secret must be at least 16"), std::string::npos) << Error(c);
+  c.set_selection_secret("short");
+  EXPECT_NE(Error(c).find("selection_secret must be at least 16"), std::string::npos) << Error(c);
+  c.set_selection_secret("0123456789abcdef");
+  EXPECT_EQ(Error(c), "");
+
+  c.set_remotes_per_validation(5);
+  EXPECT_NE(Error(c).find("exceeds the 4 remote(s)"), std::string::npos) << Error(c);
+  c.set_remotes_per_validation(2);
+  EXPECT_NE(Error(c).find("below the 3"), std::string::npos) << Error(c);
+
+  // The whole pool every time: no secret needed, but a short one is still a mistake.
+  c = Base();
+  EXPECT_EQ(Error(c), "");
+  c.set_selection_secret("short");
+  EXPECT_NE(Error(c).find("selection_secret is 5 bytes"), std::string::npos) << Error(c);
+}
+
+TEST_F(ConfigTest, TimeoutsAreBounded) {
+  v1::PrimaryConfig c = Base();
+  c.set_remote_timeout_ms(kMaxTimeoutMs + 1);
+  EXPECT_NE(Error(c).find("remote_timeout_ms"), std::string::npos) << Error(c);
+  c = Base();
+  c.set_straggler_grace_ms(kMaxStragglerGraceMs + 1);
+  EXPECT_NE(Error(c).find("straggler_grace_ms"), std::string::npos) << Error(c);
+  c = Base();
+  c.set_remote_timeout_ms(1500);
+  c.set_straggler_grace_ms(200);
+  auto s = ValidatePrimaryConfig(c, quorum::Date{2026, 7, 1});
+  ASSERT_TRUE(s.has_value());
+  EXPECT_EQ(s->remote_timeout.count(), 1500);
+  EXPECT_EQ(s->straggler_grace.count(), 200);
+}
+
+TEST_F(ConfigTest, EveryProblemIsListed) {
+  v1::PrimaryConfig c = Base();
+  c.set_audit_log("");
+  c.set_listen("");
+  const std::string e = Error(c);
+  EXPECT_NE(e.find("audit_log"), std::string::npos);
+  EXPECT_NE(e.find("listen"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace mpic::va_primary

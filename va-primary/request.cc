@@ -1,0 +1,190 @@
+#include "va-primary/request.h"
+
+#include "checks/key_authorization.h"
+#include "common/asio.h"
+#include "common/dns_name.h"
+
+namespace mpic::va_primary {
+namespace {
+
+tl::unexpected<Error> Malformed(std::string detail) {
+  return Fail(ProblemType::kMalformed, std::move(detail));
+}
+
+bool IsPrintableAscii(std::string_view s) {
+  for (char c : s) {
+    if (c <= 0x20 || c >= 0x7f) return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+std::string MethodLabel(v1::Method method) {
+  switch (method) {
+    case v1::HTTP_01:
+      return "http-01";
+    case v1::DNS_01:
+      return "dns-01";
+    case v1::TLS_ALPN_01:
+      return "tls-alpn-01";
+    case v1::CAA:
+      return "caa";
+    default:
+      return "";
+  }
+}
+
+Result<CheckedRequest> CheckValidateRequest(const v1::ValidateRequest& request) {
+  CheckedRequest out;
+  out.method = request.method();
+  out.wildcard = request.wildcard();
+  out.attempt = request.attempt();
+  if (request.skip_dcv() && request.skip_caa()) {
+    return Malformed("skip_dcv and skip_caa are both set: nothing to validate");
+  }
+
+  // The method: a DCV method, or (CAA only) unset.
+  switch (request.method()) {
+    case v1::HTTP_01:
+      out.dcv = checks::Method::kHttp01;
+      break;
+    case v1::DNS_01:
+      out.dcv = checks::Method::kDns01;
+      break;
+    case v1::TLS_ALPN_01:
+      out.dcv = checks::Method::kTlsAlpn01;
+      break;
+    case v1::METHOD_UNSPECIFIED:
+      if (!request.skip_dcv())
+        return Malformed("method is required (HTTP_01, DNS_01, TLS_ALPN_01)");
+      break;
+    default:
+      return Malformed("method " + std::to_string(static_cast<int>(request.method())) +
+                       " is not a DCV method (HTTP_01, DNS_01, TLS_ALPN_01)");
+  }
+  if (request.skip_dcv()) out.dcv.reset();
+  out.caa = !request.skip_caa();
+
+  // The identifier: a hostname, or an IP literal for HTTP-01 / TLS-ALPN-01 (RFC 8738).
+  const std::string& identifier = request.identifier();
+  if (identifier.empty()) return Malformed("identifier is required");
+  if (identifier.size() > kMaxNameLength + 1) return Malformed("identifier is too long");
+  boost::system::error_code ec;
+  const asio::ip::address ip = asio::ip::make_address(identifier, ec);
+  if (!ec) {
+    out.is_ip = true;
+    out.identifier = ip.to_string();
+    if (out.dcv == checks::Method::kDns01) {
+      return Malformed("an IP identifier cannot be validated with DNS-01 (RFC 8738 §7)");
+    }
+    if (out.caa) {
+      return Malformed("CAA does not apply to IP identifiers (RFC 8738); set skip_caa");
+    }
+    if (out.wildcard) return Malformed("an IP identifier cannot be a wildcard");
+  } else {
+    auto name = NormalizeHostname(identifier);
+    if (!name) return Malformed("identifier: " + name.error().detail);
+    out.identifier = *name;
+  }
+
+  // RFC 8555 §7.1.3: wildcard authorizations are validated with DNS-01 only.
+  if (out.wildcard && out.dcv && out.dcv != checks::Method::kDns01) {
+    return Malformed("a wildcard identifier can only be validated with DNS-01 (RFC 8555 §7.1.3)");
+  }
+
+  // Token and key authorization (RFC 8555 §8.1, §8.3).
+  if (out.dcv) {
+    if (Status ok = checks::ValidateKeyAuthorization(request.key_authorization()); !ok) {
+      return Malformed(ok.error().detail);
+    }
+    const std::string& ka = request.key_authorization();
+    const std::size_t dot = ka.find('.');
+    if (dot == 0 || dot + 1 == ka.size()) {
+      return Malformed("key authorization must be token \".\" thumbprint (RFC 8555 §8.1)");
+    }
+    if (out.dcv == checks::Method::kHttp01 || !request.token().empty()) {
+      if (Status ok = checks::ValidateToken(request.token()); !ok) {
+        return Malformed(ok.error().detail);
+      }
+      if (ka.compare(0, dot, request.token()) != 0) {
+        return Malformed("key authorization does not start with the token (RFC 8555 §8.1)");
+      }
+    }
+    out.token = request.token();
+    out.key_authorization = ka;
+  } else if (!request.token().empty() || !request.key_authorization().empty()) {
+    return Malformed("token / key_authorization given with skip_dcv");
+  }
+
+  // CAA parameters (RFC 8659, RFC 8657).
+  if (out.caa) {
+    if (request.caa_issuer_domains().empty()) {
+      return Malformed("caa_issuer_domains is required unless skip_caa");
+    }
+    if (static_cast<std::size_t>(request.caa_issuer_domains_size()) > kMaxIssuerDomains) {
+      return Malformed("caa_issuer_domains: at most " + std::to_string(kMaxIssuerDomains));
+    }
+    for (const std::string& domain : request.caa_issuer_domains()) {
+      auto name = NormalizeDnsName(domain);
+      if (!name || name->empty()) {
+        return Malformed("caa_issuer_domains: \"" + domain.substr(0, 64) +
+                         "\" is not a domain name");
+      }
+      out.caa_issuer_domains.push_back(*name);
+    }
+  }
+  if (request.account_uri().size() > kMaxAccountUriLength ||
+      !IsPrintableAscii(request.account_uri())) {
+    return Malformed("account_uri must be at most " + std::to_string(kMaxAccountUriLength) +
+                     " printable ASCII characters");
+  }
+  out.account_uri = request.account_uri();
+  return out;
+}
+
+checks::CheckRequest DcvCheckRequest(const CheckedRequest& request, checks::Deadline deadline) {
+  checks::CheckRequest out;
+  out.method = request.dcv.value_or(checks::Method::kHttp01);
+  out.identifier = request.identifier;
+  out.token = request.token;
+  out.key_authorization = request.key_authorization;
+  out.wildcard = request.wildcard;
+  out.deadline = deadline;
+  return out;
+}
+
+checks::CheckRequest CaaCheckRequest(const CheckedRequest& request, checks::Deadline deadline) {
+  checks::CheckRequest out;
+  out.method = checks::Method::kCaa;
+  out.identifier = request.identifier;
+  out.caa_issuer_domains = request.caa_issuer_domains;
+  out.account_uri = request.account_uri;
+  out.caa_validation_method = MethodLabel(request.method);
+  out.wildcard = request.wildcard;
+  out.deadline = deadline;
+  return out;
+}
+
+v1::CheckRequest RemoteCheckRequest(const CheckedRequest& request, const std::string& request_id) {
+  v1::CheckRequest out;
+  out.set_request_id(request_id);
+  out.set_identifier(request.identifier);
+  out.set_wildcard(request.wildcard);
+  out.set_attempt(request.attempt);
+  if (request.dcv) {
+    v1::DcvParams* dcv = out.mutable_dcv();
+    dcv->set_method(request.method);
+    dcv->set_token(request.token);
+    dcv->set_key_authorization(request.key_authorization);
+  }
+  if (request.caa) {
+    v1::CaaParams* caa = out.mutable_caa();
+    for (const std::string& domain : request.caa_issuer_domains) caa->add_issuer_domains(domain);
+    caa->set_account_uri(request.account_uri);
+    caa->set_validation_method(MethodLabel(request.method));
+  }
+  return out;
+}
+
+}  // namespace mpic::va_primary

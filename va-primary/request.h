@@ -1,0 +1,58 @@
+// Checks a CA's ValidateRequest before any work starts: garbage is refused with
+// INVALID_ARGUMENT (a kMalformed Error here), never sent to a perspective. Also builds the
+// per-check requests the primary runs itself and sends to the remotes, so both sides check
+// exactly the same thing.
+//
+//   auto request = mpic::va_primary::CheckValidateRequest(proto_request);
+//   if (!request) return reactor->Finish({grpc::StatusCode::INVALID_ARGUMENT,
+//                                         request.error().detail});
+//   mpic::v1::CheckRequest remote = mpic::va_primary::RemoteCheckRequest(*request, id);
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "checks/check.h"
+#include "common/error.h"
+#include "mpic/v1/perspective.pb.h"
+#include "mpic/v1/primary.pb.h"
+
+namespace mpic::va_primary {
+
+inline constexpr std::size_t kMaxIssuerDomains = 16;
+inline constexpr std::size_t kMaxAccountUriLength = 1024;
+
+// A request that passed CheckValidateRequest.
+struct CheckedRequest {
+  std::string identifier;                      // lower-case, no trailing dot (or an IP literal)
+  bool is_ip = false;                          // RFC 8738 identifier
+  std::optional<checks::Method> dcv;           // absent with skip_dcv
+  bool caa = false;                            // run the CAA check
+  v1::Method method = v1::METHOD_UNSPECIFIED;  // as requested (may be unset when CAA only)
+  std::string token;
+  std::string key_authorization;
+  std::vector<std::string> caa_issuer_domains;
+  std::string account_uri;
+  bool wildcard = false;
+  uint32_t attempt = 0;
+};
+
+// kMalformed with a detail naming the offending field.
+[[nodiscard]] Result<CheckedRequest> CheckValidateRequest(const v1::ValidateRequest& request);
+
+// "http-01", "dns-01", "tls-alpn-01", "" (unspecified): for CAA validationmethods= and logs.
+[[nodiscard]] std::string MethodLabel(v1::Method method);
+
+// The primary's own checks: DCV (when requested) and CAA (when requested).
+[[nodiscard]] checks::CheckRequest DcvCheckRequest(const CheckedRequest& request,
+                                                   checks::Deadline deadline);
+[[nodiscard]] checks::CheckRequest CaaCheckRequest(const CheckedRequest& request,
+                                                   checks::Deadline deadline);
+
+// What each remote is asked.
+[[nodiscard]] v1::CheckRequest RemoteCheckRequest(const CheckedRequest& request,
+                                                  const std::string& request_id);
+
+}  // namespace mpic::va_primary

@@ -1,0 +1,161 @@
+#include "va-primary/request.h"
+
+#include <gtest/gtest.h>
+
+namespace mpic::va_primary {
+namespace {
+
+constexpr char kToken[] = "LoqXcYV8q5ONbJQxbmR7SCTNo3tiAXDfowyjxAjEuX0";
+constexpr char kKeyAuth[] =
+    "LoqXcYV8q5ONbJQxbmR7SCTNo3tiAXDfowyjxAjEuX0.9jg46WB3rR_AHD-EBXdN7cBkH1WOu0tA3M9fm21mqTI";
+
+v1::ValidateRequest Dns01() {
+  v1::ValidateRequest r;
+  r.set_identifier("WWW.Example.COM.");
+  r.set_method(v1::DNS_01);
+  r.set_key_authorization(kKeyAuth);
+  r.add_caa_issuer_domains("ca.example");
+  r.set_account_uri("https://ca.example/acct/1");
+  return r;
+}
+
+std::string Error(const v1::ValidateRequest& r) {
+  auto checked = CheckValidateRequest(r);
+  if (checked) return "";
+  EXPECT_EQ(checked.error().type, ProblemType::kMalformed);
+  return checked.error().detail;
+}
+
+TEST(RequestTest, AcceptsAndNormalizesDns01) {
+  auto r = CheckValidateRequest(Dns01());
+  ASSERT_TRUE(r.has_value()) << r.error().detail;
+  EXPECT_EQ(r->identifier, "www.example.com");
+  EXPECT_EQ(r->dcv, checks::Method::kDns01);
+  EXPECT_TRUE(r->caa);
+  EXPECT_FALSE(r->is_ip);
+  EXPECT_EQ(r->caa_issuer_domains, std::vector<std::string>{"ca.example"});
+}
+
+TEST(RequestTest, Http01NeedsAMatchingToken) {
+  v1::ValidateRequest r = Dns01();
+  r.set_method(v1::HTTP_01);
+  EXPECT_NE(Error(r).find("token"), std::string::npos);
+  r.set_token(kToken);
+  EXPECT_EQ(Error(r), "");
+  r.set_token("AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA");
+  EXPECT_NE(Error(r).find("does not start with the token"), std::string::npos);
+}
+
+TEST(RequestTest, RefusesGarbage) {
+  v1::ValidateRequest r = Dns01();
+  r.set_identifier("");
+  EXPECT_NE(Error(r).find("identifier is required"), std::string::npos);
+  r.set_identifier("bad name!.example");
+  EXPECT_NE(Error(r).find("identifier"), std::string::npos);
+  r.set_identifier(std::string(300, 'a'));
+  EXPECT_NE(Error(r).find("identifier"), std::string::npos);
+  r.set_identifier("*.example.com");
+  EXPECT_NE(Error(r).find("identifier"), std::string::npos);
+
+  r = Dns01();
+  r.set_method(v1::METHOD_UNSPECIFIED);
+  EXPECT_NE(Error(r).find("method is required"), std::string::npos);
+  r.set_method(v1::CAA);
+  EXPECT_NE(Error(r).find("not a DCV method"), std::string::npos);
+  r.set_method(static_cast<v1::Method>(77));
+  EXPECT_NE(Error(r).find("not a DCV method"), std::string::npos);
+
+  r = Dns01();
+  r.set_key_authorization("not a key authorization");
+  EXPECT_NE(Error(r).find("key authorization"), std::string::npos);
+  r.set_key_authorization(".abc");
+  EXPECT_NE(Error(r).find("key authorization"), std::string::npos);
+
+  r = Dns01();
+  r.clear_caa_issuer_domains();
+  EXPECT_NE(Error(r).find("caa_issuer_domains is required"), std::string::npos);
+  r.add_caa_issuer_domains("not a domain");
+  EXPECT_NE(Error(r).find("not a domain name"), std::string::npos);
+  r.clear_caa_issuer_domains();
+  for (int i = 0; i < 17; ++i) r.add_caa_issuer_domains("ca.example");
+  EXPECT_NE(Error(r).find("at most"), std::string::npos);
+
+  r = Dns01();
+  r.set_account_uri("has space");
+  EXPECT_NE(Error(r).find("account_uri"), std::string::npos);
+
+  r = Dns01();
+  r.set_skip_caa(true);
+  r.set_skip_dcv(true);
+  EXPECT_NE(Error(r).find("nothing to validate"), std::string::npos);
+}
+
+TEST(RequestTest, IpIdentifiers) {
+  v1::ValidateRequest r = Dns01();
+  r.set_identifier("192.0.2.7");
+  r.set_skip_caa(true);
+  EXPECT_NE(Error(r).find("DNS-01"), std::string::npos);
+  r.set_method(v1::HTTP_01);
+  r.set_token(kToken);
+  EXPECT_EQ(Error(r), "");
+  r.set_skip_caa(false);
+  EXPECT_NE(Error(r).find("CAA does not apply"), std::string::npos);
+  r.set_skip_caa(true);
+  r.set_identifier("2001:DB8::1");
+  auto checked = CheckValidateRequest(r);
+  ASSERT_TRUE(checked.has_value());
+  EXPECT_TRUE(checked->is_ip);
+  EXPECT_EQ(checked->identifier, "2001:db8::1");
+}
+
+TEST(RequestTest, WildcardsOnlyWithDns01) {
+  v1::ValidateRequest r = Dns01();
+  r.set_wildcard(true);
+  EXPECT_EQ(Error(r), "");
+  r.set_method(v1::HTTP_01);
+  r.set_token(kToken);
+  EXPECT_NE(Error(r).find("wildcard"), std::string::npos);
+}
+
+TEST(RequestTest, CaaOnly) {
+  v1::ValidateRequest r;
+  r.set_identifier("example.com");
+  r.set_skip_dcv(true);
+  r.add_caa_issuer_domains("ca.example");
+  auto checked = CheckValidateRequest(r);
+  ASSERT_TRUE(checked.has_value()) << checked.error().detail;
+  EXPECT_FALSE(checked->dcv.has_value());
+  v1::CheckRequest remote = RemoteCheckRequest(*checked, "id");
+  EXPECT_FALSE(remote.has_dcv());
+  EXPECT_TRUE(remote.has_caa());
+  r.set_token(kToken);
+  EXPECT_NE(Error(r).find("skip_dcv"), std::string::npos);
+}
+
+TEST(RequestTest, BuildsTheSameChecksForPrimaryAndRemotes) {
+  v1::ValidateRequest in = Dns01();
+  in.set_attempt(2);
+  auto r = CheckValidateRequest(in);
+  ASSERT_TRUE(r.has_value());
+  const auto deadline = checks::Clock::now();
+  checks::CheckRequest dcv = DcvCheckRequest(*r, deadline);
+  EXPECT_EQ(dcv.method, checks::Method::kDns01);
+  EXPECT_EQ(dcv.identifier, "www.example.com");
+  EXPECT_EQ(dcv.key_authorization, kKeyAuth);
+  checks::CheckRequest caa = CaaCheckRequest(*r, deadline);
+  EXPECT_EQ(caa.method, checks::Method::kCaa);
+  EXPECT_EQ(caa.caa_validation_method, "dns-01");
+  EXPECT_EQ(caa.account_uri, "https://ca.example/acct/1");
+
+  v1::CheckRequest remote = RemoteCheckRequest(*r, "abc");
+  EXPECT_EQ(remote.request_id(), "abc");
+  EXPECT_EQ(remote.identifier(), "www.example.com");
+  EXPECT_EQ(remote.attempt(), 2u);
+  EXPECT_EQ(remote.dcv().method(), v1::DNS_01);
+  EXPECT_EQ(remote.dcv().key_authorization(), kKeyAuth);
+  EXPECT_EQ(remote.caa().validation_method(), "dns-01");
+  EXPECT_EQ(remote.caa().issuer_domains(0), "ca.example");
+}
+
+}  // namespace
+}  // namespace mpic::va_primary
