@@ -16,6 +16,10 @@ done
 [[ -n $dir ]] || { [[ $sanitize == ON ]] && dir=build-asan || dir=build; }
 
 jobs=$(nproc 2>/dev/null || echo 2)
+# Benchmarks are meaningless under the sanitizers: skip them there.
+bench=ON
+[[ $sanitize == ON ]] && bench=OFF
 cmake -S . -B "$dir" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DMPIC_SANITIZE=$sanitize \
+  -DMPIC_BENCH=$bench \
   >"$dir.configure.log" 2>&1 || { cat "$dir.configure.log" >&2; exit 1; }
 cmake --build "$dir" -j "$jobs"
