@@ -1,0 +1,326 @@
+"""simfleet: the DNS hierarchy, the mTLS PKI and the real va-primary/va-remote processes.
+
+The DNS reuses dnslab (zones, keys, dnssec-signzone, NSD configuration, cleanup) with its own
+addresses: root and lab. on the dns host, the victim's signed and unsigned zones on the
+victim host, each NSD started inside its namespace.
+"""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import simnet
+from simnet import in_netns, pdeathsig_preexec
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "dnslab"))
+import dnslab  # noqa: E402  (reused: Zone, Key, Server, signing, cleanup)
+
+READY_TIMEOUT_S = 30.0
+PORT = 7000
+CA_ISSUER = "ca.example"
+ACCOUNT = {"owner": "https://ca.example/acct/owner", "attacker": "https://ca.example/acct/evil"}
+ZONES = {"signed": "victim-signed.lab.", "unsigned": "victim-unsigned.lab."}
+
+
+class FleetError(Exception):
+    pass
+
+
+class NetnsServer(dnslab.Server):
+    """A dnslab NSD started inside a namespace, optionally on extra addresses."""
+
+    def __init__(self, netns, extra, *args):
+        super().__init__(*args)
+        self.netns, self.extra = netns, extra
+
+    def write_conf(self, zones_dir):
+        super().write_conf(zones_dir)
+        with open(self.conf) as f:
+            text = f.read()
+        extra = "".join(f"  ip-address: {a}\n" for a in self.extra)
+        with open(self.conf, "w") as f:
+            f.write(text.replace("  port: 53\n", extra + "  port: 53\n", 1))
+
+    def start(self, nsd_path):
+        err = open(os.path.join(self.dir, "stderr.log"), "ab")
+        try:
+            self.proc = subprocess.Popen(
+                ["ip", "netns", "exec", self.netns, nsd_path, "-d", "-c", self.conf],
+                stdin=subprocess.DEVNULL, stdout=err, stderr=err, start_new_session=True,
+                preexec_fn=dnslab._child_setup(os.getpid()))
+        finally:
+            err.close()
+
+
+class SimDns(dnslab.Lab):
+    """The lab's hierarchy on netsim addresses: `.`, `lab.`, the victim's two zones."""
+
+    def __init__(self, base_dir, net, owner_txt):
+        super().__init__(base_dir, created_dir=False)
+        self.net = net
+        self.owner_txt = owner_txt
+
+    def addr(self, host):  # dnslab.HOST numbering: 1 root, 2 tld
+        return simnet.DNS_SERVICE["root" if host == dnslab.HOST["root"] else "tld"]
+
+    def build_zones(self):
+        root = dnslab.Zone(".", "root", "secure", None, "a.root-servers.lab.")
+        lab = dnslab.Zone("lab.", "tld", "secure", None, "ns.lab.")
+        root.add(".", "NS", root.ns_name)
+        root.add("a.root-servers.lab.", "A", simnet.DNS_SERVICE["root"])
+        root.add("lab.", "NS", lab.ns_name)
+        root.add("ns.lab.", "A", simnet.DNS_SERVICE["tld"])
+        lab.add("lab.", "NS", lab.ns_name)
+        lab.add("ns.lab.", "A", simnet.DNS_SERVICE["tld"])
+        lab.add("a.root-servers.lab.", "A", simnet.DNS_SERVICE["root"])
+        zones = [root, lab]
+        servers = {"root": ("dns", simnet.DNS_SERVICE["root"], []),
+                   "tld": ("dns", simnet.DNS_SERVICE["tld"], [])}
+        for kind, name in ZONES.items():
+            z = dnslab.Zone(name, kind, "secure" if kind == "signed" else "insecure", None,
+                            "ns." + name)
+            lab.add(name, "NS", z.ns_name)
+            lab.add(z.ns_name, "A", simnet.VICTIM_NS[kind])
+            z.add("@", "NS", z.ns_name)
+            z.add(z.ns_name, "A", simnet.VICTIM_NS[kind])
+            z.add("@", "CAA", f'0 issue "{CA_ISSUER}"')
+            z.add("www", "A", simnet.VICTIM_WEB)
+            z.add("_acme-challenge.www", "TXT", f'"{self.owner_txt}"')
+            # CAA with RFC 8657 accounturi: only the owner's account may get certificates.
+            z.add("caa", "A", simnet.VICTIM_WEB)
+            z.add("caa", "CAA", f'0 issue "{CA_ISSUER}; accounturi={ACCOUNT["owner"]}"')
+            zones.append(z)
+            servers[kind] = ("victim", simnet.VICTIM_NS[kind], [simnet.VICTIM_NS_BACKEND[kind]])
+        for z in zones:
+            host, addr, extra = servers[z.role]
+            srv = NetnsServer(self.net.ns(host), extra, z.role, addr, z.name,
+                              z.file_label + (".zone.signed" if z.signed else ".zone"), self.dir)
+            z.server = srv
+            self.zones[z.name] = z
+            self.servers[z.role] = srv
+
+    def start(self):
+        t0 = time.monotonic()
+        for tool in ("nsd", "nsd-checkzone", "dnssec-keygen", "dnssec-signzone"):
+            self.tools[tool] = dnslab.find_tool(tool)
+        for d in (self.zones_dir, self.keys_dir, self.work_dir):
+            os.makedirs(d, exist_ok=True)
+        self.build_zones()
+        signed = [z for z in self.zones.values() if z.signed]
+        for z, key in zip(signed, self.gen_keys(signed)):
+            z.key = key
+        children = [z for z in self.zones.values() if z.name.count(".") == 2]
+        self.write_zones(children)
+        for z in children:
+            if z.signed:
+                self.set_ds(z)
+        self.write_zones([self.zones["lab."]])
+        self.set_ds(self.zones["lab."])
+        self.write_zones([self.zones["."]])
+        for srv in self.servers.values():
+            srv.write_conf(self.zones_dir)
+            srv.start(self.tools["nsd"])
+        self.write_anchors()
+        self.write_hints()
+        with in_netns(self.net.ns("core")):
+            self.wait_serving(list(self.zones.values()), dnslab.READY_TIMEOUT_S)
+        return time.monotonic() - t0
+
+
+# --- PKI (openssl CLI) ---------------------------------------------------------------------
+
+
+def _openssl(args, cwd):
+    subprocess.run(["openssl"] + args, cwd=cwd, check=True, capture_output=True, timeout=30)
+
+
+def make_pki(directory, members):
+    """Fleet CA and one EC P-256 certificate per member: {name: [ip, ...]}. Keys 0600."""
+    os.makedirs(directory, exist_ok=True)
+    _openssl(["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
+              "-keyout", "ca.key", "-out", "ca.pem", "-days", "2", "-subj",
+              "/CN=mpic netsim CA", "-addext", "basicConstraints=critical,CA:TRUE,pathlen:0",
+              "-addext", "keyUsage=critical,keyCertSign,cRLSign"], directory)
+    for name, ips in members.items():
+        sans = ",".join([f"DNS:{name}"] + [f"IP:{ip}" for ip in ips])
+        with open(os.path.join(directory, name + ".ext"), "w") as f:
+            f.write("basicConstraints=critical,CA:FALSE\nkeyUsage=critical,digitalSignature\n"
+                    f"extendedKeyUsage=serverAuth,clientAuth\nsubjectAltName={sans}\n")
+        _openssl(["req", "-new", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256",
+                  "-nodes", "-keyout", name + ".key", "-out", name + ".csr", "-subj",
+                  f"/CN={name}"], directory)
+        _openssl(["x509", "-req", "-in", name + ".csr", "-CA", "ca.pem", "-CAkey", "ca.key",
+                  "-CAcreateserial", "-days", "2", "-extfile", name + ".ext",
+                  "-out", name + ".pem"], directory)
+        os.chmod(os.path.join(directory, name + ".key"), 0o600)
+
+
+# --- processes -----------------------------------------------------------------------------
+
+
+class Proc:
+    def __init__(self, name, netns, argv, log_file):
+        self.name, self.log_file = name, log_file
+        with open(log_file, "ab") as log:
+            self.popen = subprocess.Popen(["ip", "netns", "exec", netns] + argv,
+                                          stdin=subprocess.DEVNULL, stdout=log, stderr=log,
+                                          start_new_session=True, preexec_fn=pdeathsig_preexec())
+
+    def running(self):
+        return self.popen.poll() is None
+
+    def tail(self, n=8):
+        try:
+            with open(self.log_file, errors="replace") as f:
+                return "".join(f.readlines()[-n:])
+        except OSError:
+            return ""
+
+    def stop(self, timeout=5.0):
+        if self.popen.poll() is None:
+            try:
+                os.killpg(self.popen.pid, signal.SIGTERM)
+            except ProcessLookupError:
+                pass
+            try:
+                self.popen.wait(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                pass
+        try:
+            os.killpg(self.popen.pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
+        try:
+            self.popen.wait(timeout=2)
+        except subprocess.TimeoutExpired:
+            pass
+
+
+def identity_json(p):
+    return {"name": p["name"], "rir": p["rir"],
+            "location": {"latitude": p["lat"], "longitude": p["lon"]},
+            "region": p.get("region", "")}
+
+
+class Fleet:
+    def __init__(self, net, bin_dir, work, dns_dir, timeouts):
+        self.net, self.bin_dir, self.work = net, bin_dir, work
+        self.pki = os.path.join(work, "pki")
+        self.dns_dir = dns_dir
+        self.timeouts = timeouts
+        self.remotes = {}   # name -> Proc
+        self.primary = None
+        self.primary_desc = None
+        for d in ("config", "logs", "run"):
+            os.makedirs(os.path.join(work, d), exist_ok=True)
+
+    def _tls(self, name):
+        return {"ca_file": f"{self.pki}/ca.pem", "cert_file": f"{self.pki}/{name}.pem",
+                "key_file": f"{self.pki}/{name}.key"}
+
+    def _resolver(self):
+        return {"unbound": {"root_hints_file": os.path.join(self.dns_dir, "root.hints"),
+                            "trust_anchor_file": os.path.join(self.dns_dir, "root.key")}}
+
+    def _write(self, name, config):
+        path = os.path.join(self.work, "config", name + ".json")
+        with open(path, "w") as f:
+            json.dump(config, f, indent=2)
+        return path
+
+    def start_remotes(self, perspectives):
+        waiting = []
+        for p in perspectives:
+            name = p["name"]
+            ready = os.path.join(self.work, "run", name + ".ready")
+            if os.path.exists(ready):
+                os.remove(ready)
+            config = {"identity": identity_json(p), "listen": f"{self.net.addr(name)}:{PORT}",
+                      "ready_file": ready, "tls": self._tls(name), "resolver": self._resolver(),
+                      "lab": {"allow_cidrs": simnet.ALLOW_CIDRS},
+                      "max_check_ms": self.timeouts["check_ms"], "max_concurrent": 64}
+            path = self._write(name, config)
+            proc = Proc(name, self.net.ns(name), [f"{self.bin_dir}/va-remote", "--config", path],
+                        os.path.join(self.work, "logs", name + ".log"))
+            self.remotes[name] = proc
+            waiting.append((proc, ready))
+        self._await(waiting)
+
+    def start_primary(self, identity, remotes, policy, tag):
+        """(Re)starts va-primary with this remote set and policy."""
+        if self.primary is not None:
+            self.primary.stop()
+            self.primary = None
+        name = identity["name"]
+        ready = os.path.join(self.work, "run", "va-primary.ready")
+        if os.path.exists(ready):
+            os.remove(ready)
+        config = {
+            "identity": identity_json(identity), "listen": f"{self.net.addr('primary')}:{PORT}",
+            "ready_file": ready, "server_tls": self._tls(name), "client_tls": self._tls(name),
+            "remotes": [{"identity": identity_json(r), "address": f"{self.net.addr(r['name'])}:{PORT}",
+                         "tls_server_name": r["name"]} for r in remotes],
+            "resolver": self._resolver(), "lab": {"allow_cidrs": simnet.ALLOW_CIDRS},
+            "policy": policy, "remotes_per_validation": len(remotes),
+            "selection_secret": os.urandom(16).hex(),
+            "remote_timeout_ms": self.timeouts["remote_ms"],
+            "straggler_grace_ms": self.timeouts["grace_ms"],
+            "audit_log": os.path.join(self.work, "audit.jsonl"),
+            "max_check_ms": self.timeouts["check_ms"]}
+        path = self._write(f"va-primary-{tag}", config)
+        self.primary = Proc("va-primary", self.net.ns("primary"),
+                            [f"{self.bin_dir}/va-primary", "--config", path],
+                            os.path.join(self.work, "logs", f"va-primary-{tag}.log"))
+        self.primary_desc = identity
+        self._await([(self.primary, ready)])
+
+    def _await(self, waiting):
+        deadline = time.monotonic() + READY_TIMEOUT_S
+        pending = list(waiting)
+        while pending:
+            for proc, ready in list(pending):
+                if not proc.running():
+                    raise FleetError(f"{proc.name} exited ({proc.popen.returncode}):\n"
+                                     f"{proc.tail()}")
+                if os.path.exists(ready):
+                    pending.remove((proc, ready))
+            if not pending:
+                return
+            if time.monotonic() > deadline:
+                raise FleetError("not ready in time: " + ", ".join(p.name for p, _ in pending))
+            time.sleep(0.05)
+
+    def validate(self, method, identifier, key_authorization, account, timeout_s=30):
+        """One Validate through `mpic validate --json`, run in the primary's namespace."""
+        cmd = ["ip", "netns", "exec", self.net.ns("primary"), f"{self.bin_dir}/mpic", "validate",
+               "--primary", f"{self.net.addr('primary')}:{PORT}",
+               "--ca-cert", f"{self.pki}/ca.pem", "--cert", f"{self.pki}/mpic-ca-client.pem",
+               "--key", f"{self.pki}/mpic-ca-client.key",
+               "--server-name", self.primary_desc["name"], "--identifier", identifier,
+               "--caa-issuer", CA_ISSUER, "--account-uri", account, "--json",
+               "--timeout-ms", str(int(timeout_s * 1000) - 2000)]
+        if method == "caa":
+            cmd += ["--skip-dcv"]
+        else:
+            cmd += ["--method", method, "--key-authorization", key_authorization]
+        p = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout_s)
+        if p.returncode != 0:
+            raise FleetError(f"mpic validate exited {p.returncode}: {p.stderr.strip()[-400:]}")
+        return json.loads(p.stdout)
+
+    def stop(self):
+        if self.primary is not None:
+            self.primary.stop()
+            self.primary = None
+        for proc in self.remotes.values():
+            if proc.running():
+                try:
+                    os.killpg(proc.popen.pid, signal.SIGTERM)
+                except ProcessLookupError:
+                    pass
+        for proc in self.remotes.values():
+            proc.stop()
+        self.remotes = {}
