@@ -217,6 +217,8 @@ class Sim:
             log(f"fleet {fleet['name']}: va-primary with {len(remotes)} remotes, "
                 f"{policy.describe()}")
             for attack in self.s["attacks"]:
+                if attack.get("fleets") and fleet["name"] not in attack["fleets"]:
+                    continue
                 if attack["kind"] == "delay" and not self.net.netem:
                     log(f"attack {attack['name']}: skipped (no netem in this kernel)")
                     continue
