@@ -22,7 +22,7 @@ if [[ ${MPIC_SKIP_SANITIZE:-0} != 1 ]]; then
   # been verified under the sanitizers; va_primary_test and va_remote_test cover the same
   # processes here.
   ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
-    ctest --test-dir build-asan --output-on-failure -j "$jobs" -E '^fleet_test$'
+    ctest --test-dir build-asan --output-on-failure -j "$jobs" -E '^(fleet_test|netsim_test)$'
 fi
 
 if [[ -x scripts/fuzz-smoke.sh && ${MPIC_SKIP_FUZZ:-0} != 1 ]]; then

@@ -5,6 +5,7 @@
 
 #include "tools/check_command.h"
 #include "tools/fleet_command.h"
+#include "tools/netsim_command.h"
 #include "tools/resolve_command.h"
 #include "tools/validate_command.h"
 
@@ -19,7 +20,9 @@ constexpr const char* kUsage =
     "  validate --primary ADDR --method M --identifier NAME ...\n"
     "                      ask a va-primary for a corroborated decision (mTLS gRPC)\n"
     "  fleet up [--remotes N] [--keep-running]\n"
-    "                      a complete local fleet: DNS lab, responder, primary, remotes\n";
+    "                      a complete local fleet: DNS lab, responder, primary, remotes\n"
+    "  netsim run SCENARIO | report RESULTS | selftest\n"
+    "                      routing and DNS attacks on a real fleet in network namespaces\n";
 
 }  // namespace
 
@@ -38,6 +41,7 @@ int main(int argc, char** argv) {
     return mpic::tools::RunValidate(argc, argv, 2, std::cout, std::cerr);
   }
   if (command == "fleet") return mpic::tools::RunFleet(argc, argv, 2, std::cout, std::cerr);
+  if (command == "netsim") return mpic::tools::RunNetsim(argc, argv, 2, std::cout, std::cerr);
   if (command == "help" || command == "--help" || command == "-h") {
     std::cout << kUsage;
     return 0;

@@ -1,0 +1,113 @@
+#include "tools/netsim_command.h"
+
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <iostream>
+#include <string_view>
+
+namespace mpic::tools {
+namespace {
+
+namespace fs = std::filesystem;
+
+constexpr const char* kUsage =
+    "usage: mpic netsim run SCENARIO.json [--out DIR] [--keep DIR]\n"
+    "       mpic netsim report RESULTS.json [--out PNG]\n"
+    "       mpic netsim selftest [--out DIR]\n"
+    "       mpic netsim cleanup\n"
+    "Routing and DNS attacks against a real fleet in network namespaces (root needed,\n"
+    "except for report). See docs/netsim.md.\n";
+
+#ifndef MPIC_SOURCE_DIR
+#define MPIC_SOURCE_DIR ""
+#endif
+
+std::string SelfDir() {
+  std::error_code ec;
+  fs::path self = fs::read_symlink("/proc/self/exe", ec);
+  return ec ? std::string(".") : self.parent_path().string();
+}
+
+// python3 from PATH (or the usual places): "" when absent.
+std::string FindPython() {
+  std::string path = std::getenv("PATH") != nullptr ? std::getenv("PATH") : "";
+  path += ":/usr/bin:/bin:/usr/local/bin";
+  size_t start = 0;
+  while (start <= path.size()) {
+    size_t end = path.find(':', start);
+    if (end == std::string::npos) end = path.size();
+    std::string dir = path.substr(start, end - start);
+    if (!dir.empty()) {
+      std::string candidate = dir + "/python3";
+      if (access(candidate.c_str(), X_OK) == 0) return candidate;
+    }
+    start = end + 1;
+  }
+  return "";
+}
+
+std::string HarnessPath() {
+  const char* env = std::getenv("MPIC_SOURCE_DIR");
+  std::string root = env != nullptr && *env != '\0' ? env : MPIC_SOURCE_DIR;
+  return root + "/tests/netsim/netsim.py";
+}
+
+}  // namespace
+
+std::vector<std::string> NetsimArgv(const std::string& python, const std::string& harness,
+                                    const std::vector<std::string>& args) {
+  std::vector<std::string> argv{python, harness};
+  argv.insert(argv.end(), args.begin(), args.end());
+  return argv;
+}
+
+bool NetsimNeedsRoot(const std::vector<std::string>& args) {
+  if (args.empty()) return false;
+  const std::string& sub = args.front();
+  return sub != "report" && sub != "-h" && sub != "--help" && sub != "help";
+}
+
+int RunNetsim(int argc, char** argv, int first, std::ostream& out, std::ostream& err) {
+  std::vector<std::string> args(argv + first, argv + argc);
+  if (args.empty()) {
+    err << kUsage;
+    return 2;
+  }
+  if (args.front() == "help" || args.front() == "--help" || args.front() == "-h") {
+    out << kUsage;
+    return 0;
+  }
+  const std::string harness = HarnessPath();
+  if (access(harness.c_str(), R_OK) != 0) {
+    err << "mpic netsim: harness not found at " << harness
+        << " (set MPIC_SOURCE_DIR to the mpic source tree)\n";
+    return 3;
+  }
+  const std::string python = FindPython();
+  if (python.empty()) {
+    err << "mpic netsim: python3 not found (apt-get install python3)\n";
+    return 3;
+  }
+  if (NetsimNeedsRoot(args) && geteuid() != 0) {
+    err << "mpic netsim " << args.front()
+        << ": needs root (it creates network namespaces and binds ports 53, 80, 443)\n";
+    return 3;
+  }
+  // The harness runs the va-primary and va-remote built next to this binary.
+  setenv("MPIC_BIN_DIR", SelfDir().c_str(), 1);
+  std::vector<std::string> full = NetsimArgv(python, harness, args);
+  std::vector<char*> c_argv;
+  for (std::string& a : full) c_argv.push_back(a.data());
+  c_argv.push_back(nullptr);
+  out.flush();
+  err.flush();
+  execv(python.c_str(), c_argv.data());
+  err << "mpic netsim: cannot run " << python << ": " << std::strerror(errno) << "\n";
+  return 3;
+}
+
+}  // namespace mpic::tools
