@@ -91,6 +91,18 @@ def pid_alive(pid):
     return True
 
 
+def owner_alive(pid):
+    """The run that named a namespace still runs: that pid is alive and is a netsim harness
+    (a pid reused by another program does not keep a leftover alive)."""
+    if not pid_alive(pid):
+        return False
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as f:
+            return b"netsim" in f.read()
+    except OSError:
+        return False
+
+
 def list_netns():
     p = run(["ip", "netns", "list"], check=False)
     return [line.split()[0] for line in p.stdout.splitlines() if line.strip()]
@@ -117,7 +129,7 @@ def remove_leftovers(log):
     pattern = re.compile(rf"^{PREFIX}-(\d+)-")
     for name in list_netns():
         m = pattern.match(name)
-        if not m or pid_alive(int(m.group(1))):
+        if not m or owner_alive(int(m.group(1))):
             continue
         kill_netns_processes(name)
         run(["ip", "netns", "del", name], check=False)
