@@ -261,7 +261,7 @@ class Sim:
                "primary_captured": self.primary["name"] in captured, "view": view,
                "network": list(self.net.active), "problems": []}
         for who in ("owner", "attacker"):
-            ok = [VIEW_OK_FOR(view if p["name"] in captured else "victim", who) for p in everyone]
+            ok = [view_ok(view if p["name"] in captured else "victim", who) for p in everyone]
             expected = policy.decide(ok[0], [(p["rir"], good) for p, good in
                                              zip(everyone[1:], ok[1:])])
             r = {"expected": "CORROBORATED" if expected else "NOT_CORROBORATED"}
@@ -306,7 +306,7 @@ class Sim:
         return row
 
 
-def VIEW_OK_FOR(view, who):  # noqa: N802
+def view_ok(view, who):
     return simpolicy.VIEW_OK[view][0 if who == "owner" else 1]
 
 
@@ -397,17 +397,19 @@ def summarize(rows):
 
 
 def preflight():
+    """(skip, problem): skip when this machine cannot run netsim at all (not root, no network
+    namespaces); a missing tool is a plain failure (scripts/setup.sh installs them all)."""
     if os.geteuid() != 0:
-        return "netsim needs root (network namespaces, port 53/80/443)"
+        return True, "netsim needs root (network namespaces, ports 53/80/443)"
     for tool in ("ip", "nft", "nsd", "dnssec-signzone", "openssl"):
         if not shutil.which(tool, path=os.environ.get("PATH", "") + ":/usr/sbin:/sbin"):
-            return f"{tool} not found (scripts/setup.sh installs it)"
+            return False, f"{tool} not found (scripts/setup.sh installs it)"
     probe = f"{simnet.PREFIX}-{os.getpid()}-cap"
     p = subprocess.run(["ip", "netns", "add", probe], capture_output=True, text=True, timeout=10)
     if p.returncode != 0:
-        return f"cannot create network namespaces: {p.stderr.strip()}"
+        return True, f"cannot create network namespaces: {p.stderr.strip()}"
     subprocess.run(["ip", "netns", "del", probe], capture_output=True, timeout=10)
-    return None
+    return False, None
 
 
 def find_bin_dir(arg):
@@ -450,7 +452,7 @@ def run_scenario(scenario, bin_dir, out_dir, keep=None):
 
 
 def cmd_run(args):
-    problem = preflight()
+    _, problem = preflight()
     if problem:
         log(problem)
         return 3
@@ -482,10 +484,10 @@ def cmd_cleanup(_args):
 
 
 def cmd_selftest(args):
-    problem = preflight()
+    skip, problem = preflight()
     if problem:
-        log(f"SKIP: {problem}")
-        return SKIP
+        log(f"{'SKIP' if skip else 'FAIL'}: {problem}")
+        return SKIP if skip else 1
     bin_dir = find_bin_dir(args.bin_dir)
     t0 = time.monotonic()
     # 1. A leftover of a "crashed" run (owner pid dead) must be removed by the next run.
@@ -573,7 +575,7 @@ def report(results, png):
             f"set title 'mpic netsim: attacker obtains a certificate ({data.get('scenario', '')})'",
             "set xlabel 'captured perspectives (the primary first unless noted)'",
             "set ylabel 'fraction of attack cases approved for the attacker'",
-            "set yrange [-0.05:1.05]", "set xtics 1", "set grid", "set key left top",
+            "set yrange [-0.05:1.05]", "set xtics 1", "set grid", "set key right bottom box opaque",
             "plot " + ", \\\n  ".join(plots), ""])
         p = subprocess.run(["gnuplot"], input=script, capture_output=True, text=True, timeout=60)
         if p.returncode != 0:

@@ -58,6 +58,8 @@ class Policy:
             return f"research {self.k}-of-{self.n}" + (
                 f", >={self.min_rirs} RIRs" if self.min_rirs >= 2 else "") + (
                 "" if self.primary_required else ", primary optional")
+        if self.date == self.phase:
+            return f"BR phase {self.phase}"
         return f"BR {self.date} (phase {self.phase})"
 
     def required(self, remotes):
