@@ -209,6 +209,7 @@ class Sim:
 
     def run(self):
         rows = []
+        _table["width"] = max(17, 2 * (1 + max(len(f["remotes"]) for f in self.s["fleets"])))
         for fleet in self.s["fleets"]:
             policy = fleet["policy_obj"]
             remotes = [self.s["pool"][n] for n in fleet["remotes"]]
@@ -320,10 +321,7 @@ def verdict(pr):
 
 SYMBOL = {"valid": "V", "invalid": "x", "timeout": "T", "error": "E", "cancelled": "c",
           "not-started": "-"}
-HEADER = (f"{'FLEET':<8} {'ATTACK':<22} {'METHOD':<11} {'ZONE':<8} {'CAPT':>5}  "
-          f"{'OWNER VERDICTS':<14} {'ATTACKER VERD.':<14} {'OWNER':<6} {'ATTACKER':<8} "
-          f"{'CERT FOR ATTACKER':<17} CHECK")
-_printed_header = [False]
+_table = {"printed_header": False, "width": 14}  # verdict column width: 2 per perspective
 
 
 def short_decision(d):
@@ -331,22 +329,25 @@ def short_decision(d):
 
 
 def print_row(row):
-    if not _printed_header[0]:
+    w = _table["width"]
+    if not _table["printed_header"]:
         print("verdicts: primary first, then each remote; V valid, x invalid, T timeout, "
               "E error, c cancelled; * = captured")
-        print(HEADER)
-        _printed_header[0] = True
+        print(f"{'FLEET':<8} {'ATTACK':<22} {'METHOD':<11} {'ZONE':<8} {'CAPT':>5}  "
+              f"{'OWNER VERDICTS':<{w}} {'ATTACKER VERDICTS':<{w}} {'OWNER':<6} "
+              f"{'ATTACKER':<8} {'CERT FOR ATTACKER':<17} CHECK")
+        _table["printed_header"] = True
     def verdicts(who):
         v = row[who].get("verdicts", {})
         names = [n for n in row["order"] if n in v]
         return "".join(SYMBOL.get(v[n], "?") + ("*" if n in row["captured"] else "")
-                       for n in names)[:14]
+                       for n in names)
     cert = "YES" if row["attacker_certificate"] else "no"
     if row["attacker"]["expected"] == "CORROBORATED":
         cert += " (expected)"
     print(f"{row['fleet']:<8} {row['attack']:<22} {row['method']:<11} {row['zone']:<8} "
-          f"{row['captured_count']:>2}/{row['perspectives']:<2}  {verdicts('owner'):<14} "
-          f"{verdicts('attacker'):<14} {short_decision(row['owner']['decision']):<6} "
+          f"{row['captured_count']:>2}/{row['perspectives']:<2}  {verdicts('owner'):<{w}} "
+          f"{verdicts('attacker'):<{w}} {short_decision(row['owner']['decision']):<6} "
           f"{short_decision(row['attacker']['decision']):<8} {cert:<17} "
           f"{'ok' if row['ok'] else 'MISMATCH'}", flush=True)
     for p in row["problems"]:
