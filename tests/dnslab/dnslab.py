@@ -647,13 +647,21 @@ class Lab:
         root.server.start(self.tools["nsd"])
         self.write_anchors()
         self.write_hints()
-        self.blackhole = Blackhole(self.addr(HOST["dead"]), self.sel)
-        self.wait_serving(list(self.zones.values()), READY_TIMEOUT_S)
+        self.start_blackhole()
+        self.wait_ready()
         self.descriptor = self.describe(time.monotonic() - t0)
         tmp = os.path.join(self.dir, "lab.json.tmp")
         with open(tmp, "w") as f:
             json.dump(self.descriptor, f, indent=2)
         os.replace(tmp, os.path.join(self.dir, "lab.json"))
+
+    # Hooks for labs built on this one (tests/netsim): where the blackhole lives and how
+    # readiness is checked (e.g. from inside a network namespace).
+    def start_blackhole(self):
+        self.blackhole = Blackhole(self.addr(HOST["dead"]), self.sel)
+
+    def wait_ready(self):
+        self.wait_serving(list(self.zones.values()), READY_TIMEOUT_S)
 
     def wait_serving(self, zones, timeout):
         deadline = time.monotonic() + timeout

@@ -153,9 +153,9 @@ class Sim:
         self.net.add_victim_backends()
         owner_txt = simservers.txt_digest(KEY_AUTHORIZATION["owner"])
         self.dns = simfleet.SimDns(os.path.join(self.work, "dns"), self.net, owner_txt)
-        took = self.dns.start()
+        self.dns.start()
         log(f"DNS: root, lab., {', '.join(simfleet.ZONES.values())} on real NSD "
-            f"({took:.1f} s)")
+            f"({self.dns.descriptor['start_seconds']:.1f} s)")
         certs = os.path.join(self.work, "alpn")
         os.makedirs(certs, exist_ok=True)
         names = ["www." + z.rstrip(".") for z in simfleet.ZONES.values()]

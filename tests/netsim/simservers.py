@@ -27,6 +27,9 @@ import subprocess
 import threading
 
 from simnet import in_netns
+from simfleet import dnslab  # sys.path set up there
+
+_skip_name = dnslab._skip_name
 
 TYPE_A, TYPE_TXT, TYPE_CAA = 1, 16, 257
 NODATA_TYPE = 65280  # private-use type: the victim's server answers NODATA (with NSEC if signed)
@@ -139,17 +142,6 @@ def start_alpn(netns, certs):
 
 
 # --- DNS ---------------------------------------------------------------------------------
-
-
-def _skip_name(msg, off):
-    for _ in range(128):
-        n = msg[off]
-        if n == 0:
-            return off + 1
-        if n & 0xC0 == 0xC0:
-            return off + 2
-        off += 1 + n
-    raise ValueError("name too long")
 
 
 def _read_name(msg, off):
