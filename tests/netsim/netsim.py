@@ -274,10 +274,11 @@ class Sim:
                 r["decision"] = resp.get("decision", "DECISION_UNSPECIFIED")
                 r["quorum"] = resp.get("quorum", "")
                 r["problem"] = (resp.get("problem") or {}).get("type", "").rsplit(":", 1)[-1]
-                r["verdicts"] = {}
+                r["verdicts"], r["details"] = {}, {}
                 for pr in [resp.get("primary", {})] + resp.get("remotes", []):
                     name = pr.get("perspective", {}).get("name", "?")
                     r["verdicts"][name] = verdict(pr)
+                    r["details"][name] = evidence_summary(pr)
                 for p, good in zip(everyone, ok):
                     v = r["verdicts"].get(p["name"], "?")
                     if v in ("valid", "invalid") and (v == "valid") != good:
@@ -295,9 +296,16 @@ class Sim:
                 "prefix-hijack", "subprefix-hijack", "intercept"):
             for who in ("owner", "attacker"):
                 for name in captured:
-                    if row[who].get("verdicts", {}).get(name) == "valid":
+                    v = row[who].get("verdicts", {}).get(name)
+                    if v == "valid":
                         row["problems"].append(f"DNSSEC: {name} accepted a poisoned answer "
                                                f"({who})")
+                    detail = row[who].get("details", {}).get(name, {})
+                    if v == "invalid" and not any("bogus" in part.get("dnssec", [])
+                                                  for part in detail.values()
+                                                  if isinstance(part, dict)):
+                        row["problems"].append(f"DNSSEC: {name} failed, but not on a bogus "
+                                               f"answer ({who}): {detail}")
         row["ok"] = not row["problems"]
         row["note"] = ""
         if attack["kind"] == "subprefix-hijack" and row["attacker_certificate"]:
@@ -317,6 +325,29 @@ def verdict(pr):
         return "valid" if pr.get("corroborates") else "invalid"
     return {"TIMED_OUT": "timeout", "RPC_ERROR": "error", "CANCELLED": "cancelled",
             "NOT_STARTED": "not-started", "IDENTITY_MISMATCH": "error"}.get(status, "error")
+
+
+def evidence_summary(pr):
+    """What a perspective saw, for results.json: problem, address used, DNSSEC statuses."""
+    out = {}
+    if pr.get("error"):
+        out["error"] = pr["error"]
+    for part in ("dcv", "caa"):
+        o = pr.get(part)
+        if not o:
+            continue
+        ev = o.get("evidence", {})
+        d = {"valid": bool(o.get("valid"))}
+        if o.get("problem"):
+            d["problem"] = o["problem"].get("type", "").rsplit(":", 1)[-1]
+            d["detail"] = o["problem"].get("detail", "")[:200]
+        if ev.get("address_used"):
+            d["address_used"] = ev["address_used"]
+        if ev.get("caa_name"):
+            d["caa_name"] = ev["caa_name"]
+        d["dnssec"] = sorted({lk.get("dnssec", "") or "none" for lk in ev.get("lookups", [])})
+        out[part] = d
+    return out
 
 
 SYMBOL = {"valid": "V", "invalid": "x", "timeout": "T", "error": "E", "cancelled": "c",
