@@ -182,16 +182,17 @@ class Sim:
             f"{time.monotonic() - t0:.1f} s")
 
     def stop(self):
-        if self.fleet is not None:
-            self.fleet.stop()
-        for srv in self.interceptors + self.servers:
-            try:
-                srv.stop()
-            except OSError:
-                pass
+        """Every step runs whatever the previous ones did; the namespaces go last."""
+        steps = [self.fleet.stop] if self.fleet is not None else []
+        steps += [srv.stop for srv in self.interceptors + self.servers]
         if self.dns is not None:
-            self.dns.cleanup()
-        self.net.destroy()
+            steps.append(self.dns.cleanup)
+        steps.append(self.net.destroy)
+        for step in steps:
+            try:
+                step()
+            except Exception as e:  # keep cleaning up
+                log(f"cleanup: {type(e).__name__}: {e}")
 
     def apply(self, attack, captured):
         self.net.reset()
@@ -524,7 +525,7 @@ def cmd_selftest(args):
     t0 = time.monotonic()
     # 1. A leftover of a "crashed" run (owner pid dead) must be removed by the next run.
     dead = subprocess.Popen(["true"])
-    dead.wait()
+    dead.wait(timeout=10)
     ghost = f"{simnet.PREFIX}-{dead.pid}-core"
     subprocess.run(["ip", "netns", "add", ghost], check=True, timeout=10)
     removed = simnet.remove_leftovers(log)
