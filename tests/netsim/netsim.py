@@ -30,6 +30,7 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
+sys.dont_write_bytecode = True  # leave no __pycache__ in the source tree
 
 import simfleet  # noqa: E402
 import simnet  # noqa: E402
@@ -218,6 +219,9 @@ class Sim:
                                      fleet["name"])
             log(f"fleet {fleet['name']}: va-primary with {len(remotes)} remotes, "
                 f"{policy.describe()}")
+            print(f"== fleet {fleet['name']} ({policy.describe()}); verdict columns: "
+                  f"{self.primary['name']} (primary), "
+                  f"{', '.join(r['name'] for r in remotes)}", flush=True)
             for attack in self.s["attacks"]:
                 if attack.get("fleets") and fleet["name"] not in attack["fleets"]:
                     continue
@@ -363,17 +367,16 @@ def short_decision(d):
 def print_row(row):
     w = _table["width"]
     if not _table["printed_header"]:
-        print("verdicts: primary first, then each remote; V valid, x invalid, T timeout, "
-              "E error, c cancelled; * = captured")
+        print("verdicts: primary first, then each remote in fleet order; V valid, x invalid, "
+              "T timeout, E error, c cancelled after the decision; * = captured")
         print(f"{'FLEET':<8} {'ATTACK':<22} {'METHOD':<11} {'ZONE':<8} {'CAPT':>5}  "
               f"{'OWNER VERDICTS':<{w}} {'ATTACKER VERDICTS':<{w}} {'OWNER':<6} "
               f"{'ATTACKER':<8} {'CERT FOR ATTACKER':<17} CHECK")
         _table["printed_header"] = True
     def verdicts(who):
         v = row[who].get("verdicts", {})
-        names = [n for n in row["order"] if n in v]
-        return "".join(SYMBOL.get(v[n], "?") + ("*" if n in row["captured"] else "")
-                       for n in names)
+        return "".join(SYMBOL.get(v.get(n), "?") + ("*" if n in row["captured"] else " ")
+                       for n in row["order"])
     cert = "YES" if row["attacker_certificate"] else "no"
     if row["attacker"]["expected"] == "CORROBORATED":
         cert += " (expected)"
