@@ -569,8 +569,11 @@ def cmd_selftest(args):
             failures.append("netsim report did not produce a PNG")
     for f in failures:
         log(f"FAIL: {f}")
+    if not failures and not args.out:
+        shutil.rmtree(out, ignore_errors=True)
+        out = "removed; pass --out DIR to keep them"
     log(f"selftest {'passed' if not failures else 'FAILED'} in {time.monotonic() - t0:.0f} s "
-        f"(results in {out})")
+        f"(results: {out})")
     return 0 if not failures else 1
 
 
