@@ -94,8 +94,13 @@ bool SleepUnlessInterrupted(std::chrono::milliseconds d, const std::function<boo
   return !interrupted();
 }
 
-v1::ResolverSettings LabResolver(const testing::DnsLab& lab) {
+v1::ResolverSettings LabResolver(const testing::DnsLab& lab, const std::string& stub_server) {
   v1::ResolverSettings r;
+  if (!stub_server.empty()) {
+    r.mutable_stub()->set_server(lab.server(stub_server));
+    r.mutable_stub()->set_require_ad(false);
+    return r;
+  }
   r.mutable_unbound()->set_root_hints_file(lab.root_hints_file());
   r.mutable_unbound()->set_trust_anchor_file(lab.trust_anchor_file());
   return r;
@@ -185,6 +190,7 @@ Status LocalFleet::StartResponder(std::ostream& progress,
   const std::string http = HostPort(responder_.http_address, options_.http_port);
   const std::string tls = HostPort(responder_.tls_address, options_.tls_port);
   const std::string management = HostPort(responder_.management_address, options_.management_port);
+  if (!options_.start_responder) return {};
   // Only lab addresses; its DNS and HTTPS-01 listeners are off.
   auto child = ChildProcess::Start({options_.responder, "-http01", http, "-tlsalpn01", tls,
                                     "-management", management, "-dns01", "", "-https01", ""},
@@ -265,12 +271,12 @@ Status LocalFleet::StartRemotes(std::ostream& progress, const std::function<bool
     config.mutable_tls()->set_ca_file(pki_dir_ + "/ca.pem");
     config.mutable_tls()->set_cert_file(pki_dir_ + "/" + name + ".pem");
     config.mutable_tls()->set_key_file(pki_dir_ + "/" + name + ".key");
-    *config.mutable_resolver() = LabResolver(*lab_);
+    *config.mutable_resolver() = LabResolver(*lab_, options_.stub_lab_server);
     config.mutable_lab()->add_allow_cidrs(lab_->block() + ".0/24");
     config.mutable_lab()->set_http_port(options_.http_port);
     config.mutable_lab()->set_tls_port(options_.tls_port);
     config.set_max_check_ms(10000);
-    config.set_max_concurrent(64);
+    config.set_max_concurrent(options_.max_concurrent);
     auto json = ToJson(config);
     if (!json) return Fail(json.error());
     if (auto st = pki::WriteFile(m.config_file, *json, 0644); !st) return st;
@@ -308,17 +314,16 @@ Status LocalFleet::StartPrimary(std::ostream& progress, const std::function<bool
     endpoint->set_address(remote.address);
     endpoint->set_tls_server_name(remote.identity.name());
   }
-  *config.mutable_resolver() = LabResolver(*lab_);
+  *config.mutable_resolver() = LabResolver(*lab_, options_.stub_lab_server);
   config.mutable_lab()->add_allow_cidrs(lab_->block() + ".0/24");
   config.mutable_lab()->set_http_port(options_.http_port);
   config.mutable_lab()->set_tls_port(options_.tls_port);
   // BR §3.2.2.9 as in force today; every remote takes part in every validation.
-  config.mutable_policy()->set_effective_date("today");
+  config.mutable_policy()->set_effective_date(options_.effective_date);
   config.set_remotes_per_validation(static_cast<uint32_t>(remotes_.size()));
   config.set_selection_secret(RandomHex(32));
   config.set_remote_timeout_ms(10000);
-  // Long enough that the table shows every perspective's own result, not CANCELLED.
-  config.set_straggler_grace_ms(2000);
+  config.set_straggler_grace_ms(options_.straggler_grace_ms);
   config.set_audit_log(audit_log_);
   config.set_max_check_ms(10000);
   auto json = ToJson(config);

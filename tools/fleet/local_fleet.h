@@ -52,6 +52,19 @@ class LocalFleet {
     uint16_t tls_port = 5001;   // its TLS-ALPN-01 port (lab mode: instead of 443)
     uint16_t management_port = 8055;
     std::chrono::milliseconds ready_timeout{30000};  // per phase: remotes, then the primary
+    // false: no responder process is started; its addresses (lab free addresses 0..2) are
+    // still reserved, and the caller serves HTTP-01 / TLS-ALPN-01 there itself (benchmarks).
+    bool start_responder = true;
+    // A lab server's role or zone ("insecure"): every member resolves through a c-ares stub
+    // sent straight to that authoritative server, trusting answers without the AD bit
+    // (benchmark mode (a), comparable with other VAs' test setups; NOT a production
+    // configuration). Empty: the validating path from the lab's root.
+    std::string stub_lab_server;
+    uint32_t straggler_grace_ms = 2000;  // long enough that every row shows its own result
+    uint32_t max_concurrent = 64;        // per va-remote
+    // The BR §3.2.2.9 phase the primary applies ("YYYY-MM-DD" or "today"); fleets smaller
+    // than today's minimum need an earlier phase.
+    std::string effective_date = "today";
   };
 
   struct Member {
