@@ -20,6 +20,7 @@ import argparse
 import csv
 import json
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -41,6 +42,8 @@ SKIP = 77  # ctest SKIP_RETURN_CODE
 METHODS = ("http-01", "dns-01", "tls-alpn-01", "caa")
 KINDS = ("prefix-hijack", "subprefix-hijack", "intercept", "drop", "reject", "delay")
 TOKEN = "netsim-token_0123456789abcdefghijklmnop"
+RIRS = ("ARIN", "RIPE_NCC", "APNIC", "LACNIC", "AFRINIC")
+NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9-]{0,62}$")
 DEFAULT_TIMEOUTS = {"check_ms": 2000, "remote_ms": 3000, "grace_ms": 300}
 # A thumbprint (RFC 7638) per ACME account: the same token, two different key authorizations.
 KEY_AUTHORIZATION = {
@@ -80,6 +83,17 @@ def load_scenario(path):
     names = [primary["name"]] + [p["name"] for p in pool]
     if len(set(names)) != len(names):
         raise ScenarioError("perspective names must be unique")
+    for p in [primary] + pool:
+        if not NAME_RE.match(str(p.get("name", ""))):
+            raise ScenarioError(f"perspective name {p.get('name')!r}: letters, digits, '-'")
+        if p.get("rir") not in RIRS or not all(isinstance(p.get(k), (int, float))
+                                               for k in ("lat", "lon")):
+            raise ScenarioError(f"perspective {p['name']}: needs rir ({', '.join(RIRS)}), "
+                                "lat and lon")
+    fleet_names = [f.get("name") for f in s["fleets"]]
+    if not fleet_names or len(set(fleet_names)) != len(fleet_names) or not all(
+            isinstance(n, str) and NAME_RE.match(n) for n in fleet_names):
+        raise ScenarioError("fleets need unique names (letters, digits, '-')")
     for f in s["fleets"]:
         r = f.get("remotes")
         if isinstance(r, int):
@@ -89,6 +103,8 @@ def load_scenario(path):
         elif not isinstance(r, list) or any(n not in names[1:] for n in r):
             raise ScenarioError(f"fleet {f.get('name')}: remotes must be a count or pool names")
         f["policy_obj"] = simpolicy.Policy(f.get("policy", {"effective_date": "today"}))
+        if f["policy_obj"].kind == "k-of-n" and f["policy_obj"].n != len(f["remotes"]):
+            raise ScenarioError(f"fleet {f['name']}: research_n must equal its remote count")
     for a in s["attacks"]:
         if a.get("kind") not in KINDS:
             raise ScenarioError(f"attack {a.get('name')}: kind must be one of {', '.join(KINDS)}")
@@ -105,6 +121,13 @@ def load_scenario(path):
             raise ScenarioError(f"attack {a.get('name')}: zones from signed, unsigned")
         a.setdefault("capture", "sweep")
         a.setdefault("order", "primary-first")
+        if a["order"] not in ("primary-first", "remotes-first"):
+            raise ScenarioError(f"attack {a.get('name')}: order primary-first or remotes-first")
+        if isinstance(a["capture"], list) and any(
+                not isinstance(g, list) or any(n not in names for n in g) for g in a["capture"]):
+            raise ScenarioError(f"attack {a.get('name')}: capture lists must name perspectives")
+        if any(fl not in fleet_names for fl in a.get("fleets", [])):
+            raise ScenarioError(f"attack {a.get('name')}: unknown fleet in \"fleets\"")
     s["timeouts"] = dict(DEFAULT_TIMEOUTS, **s.get("timeouts", {}))
     s["pool"] = {p["name"]: p for p in pool}
     return s
@@ -495,7 +518,7 @@ def cmd_run(args):
     try:
         scenario = load_scenario(args.scenario)
         bin_dir = find_bin_dir(args.bin_dir)
-    except (ScenarioError, ValueError, OSError, KeyError) as e:
+    except (ScenarioError, ValueError, OSError, KeyError, TypeError, AttributeError) as e:
         log(f"bad scenario: {e}")
         return 2
     out = args.out or os.path.join(os.getcwd(), "netsim-results")
