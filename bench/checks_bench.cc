@@ -1,14 +1,15 @@
-// checks_bench: checks per second and CPU per check for each method (HTTP-01, DNS-01,
-// TLS-ALPN-01, CAA), run in this process exactly as a perspective runs them (RunCheck, one
-// fresh resolver session per check), against the DNS lab (real NSD) and Let's Encrypt's
-// pebble-challtestsrv as the challenge responder (a separate process, so its CPU is not ours).
+// checks_bench: checks per second and CPU per check for each method (HTTP-01,
+// DNS-01, TLS-ALPN-01, CAA), run in this process exactly as a perspective runs
+// them (RunCheck, one fresh resolver session per check), against the DNS lab
+// (real NSD) and Let's Encrypt's pebble-challtestsrv as the challenge responder
+// (a separate process, so its CPU is not ours).
 //
 //   checks_bench [--mode lab|stub] [--count N] [--concurrency C] [--json]
 //
-// lab:  fresh DNSSEC-validating libunbound context per check, from the lab root (production);
-// stub: c-ares stub straight to the lab's insecure.lab. authoritative server (no DNSSEC).
-// CPU is this process's (all threads, libunbound's included), from getrusage.
-#include <sys/resource.h>
+// lab:  fresh DNSSEC-validating libunbound context per check, from the lab root
+// (production); stub: c-ares stub straight to the lab's insecure.lab.
+// authoritative server (no DNSSEC). CPU is this process's (all threads,
+// libunbound's included), from getrusage.
 #include <unistd.h>
 
 #include <csignal>
@@ -20,6 +21,7 @@
 #include <optional>
 #include <string>
 
+#include "bench/bench_util.h"
 #include "checks/check.h"
 #include "checks/key_authorization.h"
 #include "checks/tcp_dialer.h"
@@ -34,18 +36,14 @@ namespace {
 using Clock = std::chrono::steady_clock;
 namespace fs = std::filesystem;
 
-constexpr const char* kUsage =
-    "usage: checks_bench [--mode lab|stub] [--count N] [--concurrency C] [--method M]...\n"
+constexpr const char *kUsage =
+    "usage: checks_bench [--mode lab|stub] [--count "
+    "N] [--concurrency C] [--method M]...\n"
     "                    [--bin-dir DIR] [--json]\n"
-    "  Runs N checks of each method (http-01, dns-01, tls-alpn-01, caa) with C in flight\n"
-    "  against the DNS lab and pebble-challtestsrv; prints checks/s and CPU ms per check.\n";
-
-double SelfCpuSeconds() {
-  rusage usage{};
-  getrusage(RUSAGE_SELF, &usage);
-  auto sec = [](const timeval& t) { return static_cast<double>(t.tv_sec) + t.tv_usec / 1e6; };
-  return sec(usage.ru_utime) + sec(usage.ru_stime);
-}
+    "  Runs N checks of each method (http-01, "
+    "dns-01, tls-alpn-01, caa) with C in flight\n"
+    "  against the DNS lab and pebble-challtestsrv; "
+    "prints checks/s and CPU ms per check.\n";
 
 struct Outcome {
   int valid = 0;
@@ -55,10 +53,10 @@ struct Outcome {
   double cpu_s = 0;
 };
 
-// Runs `count` checks of `prototype`, `concurrency` at a time, on this thread; `io` is the
-// context `resolver` and `dialer` were created on.
-Outcome RunChecks(asio::io_context& io, resolver::Resolver& resolver, checks::Dialer& dialer,
-                  const checks::CheckRequest& prototype, int count, int concurrency) {
+// Runs `count` checks of `prototype`, `concurrency` at a time, on this thread;
+// `io` is the context `resolver` and `dialer` were created on.
+Outcome RunChecks(asio::io_context &io, resolver::Resolver &resolver, checks::Dialer &dialer,
+                  const checks::CheckRequest &prototype, int count, int concurrency) {
   io.restart();
   checks::TimeSource clock;
   checks::CheckMetrics metrics;
@@ -91,13 +89,7 @@ Outcome RunChecks(asio::io_context& io, resolver::Resolver& resolver, checks::Di
   return out;
 }
 
-std::string SelfDir() {
-  std::error_code ec;
-  auto self = fs::read_symlink("/proc/self/exe", ec);
-  return ec ? std::string(".") : self.parent_path().string();
-}
-
-int Main(int argc, char** argv) {
+int Main(int argc, char **argv) {
   tools::Flags flags({{"mode", tools::Flags::kValue},
                       {"count", tools::Flags::kValue},
                       {"concurrency", tools::Flags::kValue},
@@ -105,15 +97,8 @@ int Main(int argc, char** argv) {
                       {"bin-dir", tools::Flags::kValue},
                       {"json", tools::Flags::kSwitch},
                       {"help", tools::Flags::kSwitch}});
-  auto usage_error = [](const std::string& why) {
-    std::cerr << "checks_bench: " << why << "\n" << kUsage;
-    return 2;
-  };
-  if (auto st = flags.Parse(argc, argv, 1); !st) return usage_error(st.error().detail);
-  if (flags.Has("help")) {
-    std::cout << kUsage;
-    return 0;
-  }
+  auto usage_error = [](const std::string &why) { return UsageError("checks_bench", kUsage, why); };
+  if (auto exit = ParseCommandLine("checks_bench", kUsage, flags, argc, argv)) return *exit;
   const std::string mode = flags.Get("mode").value_or("lab");
   if (mode != "stub" && mode != "lab") return usage_error("--mode must be lab or stub");
   auto count = flags.GetInt("count", 1, 1000000);
@@ -123,7 +108,7 @@ int Main(int argc, char** argv) {
   const int n = static_cast<int>(count->value_or(mode == "lab" ? 300 : 3000));
   const int c = static_cast<int>(concurrency->value_or(16));
   std::vector<checks::Method> methods;
-  for (const auto& m : flags.GetAll("method")) {
+  for (const auto &m : flags.GetAll("method")) {
     auto parsed = checks::ParseMethod(m);
     if (!parsed) return usage_error(parsed.error().detail);
     methods.push_back(*parsed);
@@ -133,10 +118,11 @@ int Main(int argc, char** argv) {
                checks::Method::kCaa};
   }
   const bool json = flags.Has("json");
-  std::ostream& progress = json ? std::cerr : std::cout;
+  std::ostream &progress = json ? std::cerr : std::cout;
 
-  // The lab and pebble-challtestsrv come from the local-fleet harness (two idle remotes and
-  // a primary start with them; they take no part and their CPU is not counted).
+  // The lab and pebble-challtestsrv come from the local-fleet harness (two idle
+  // remotes and a primary start with them; they take no part and their CPU is
+  // not counted).
   char tmpl[] = "/tmp/mpic-checks-bench.XXXXXX";
   if (mkdtemp(tmpl) == nullptr) {
     std::cerr << "checks_bench: mkdtemp: " << std::strerror(errno) << "\n";
@@ -152,13 +138,13 @@ int Main(int argc, char** argv) {
     std::cerr << "checks_bench: " << fleet.error().detail << "\n";
     return 1;
   }
-  auto& f = **fleet;
+  auto &f = **fleet;
   const std::string zone = mode == "stub" ? "insecure.lab" : "secure.lab";
   const std::string http_name = "http.bench." + zone;
   const std::string tls_name = "tls.bench." + zone;
   const std::string token = "checks-bench-token-0123456789abcdefghijklmnop";
   const std::string ka = token + ".checks-bench-thumbprint-0123456789abcdefgh";
-  auto fail = [](const std::string& why) {
+  auto fail = [](const std::string &why) {
     std::cerr << "checks_bench: " << why << "\n";
     return 1;
   };
@@ -177,8 +163,10 @@ int Main(int argc, char** argv) {
   if (auto st = f.AddTlsAlpn01(tls_name, ka); !st) return fail(st.error().detail);
 
   checks::AddressPolicy policy;
-  if (auto st = policy.AllowLabRange(f.lab().block() + ".0/24"); !st) return fail(st.error().detail);
-  // Each method gets its own io_context, dialer and resolver (bound to that executor).
+  if (auto st = policy.AllowLabRange(f.lab().block() + ".0/24"); !st)
+    return fail(st.error().detail);
+  // Each method gets its own io_context, dialer and resolver (bound to that
+  // executor).
   nlohmann::ordered_json results = nlohmann::ordered_json::array();
   if (!json) {
     std::printf("mode %s, %d checks per method, %d in flight\n", mode.c_str(), n, c);
@@ -188,8 +176,7 @@ int Main(int argc, char** argv) {
   for (checks::Method method : methods) {
     asio::io_context io;
     auto dialer = checks::TcpDialer::Create(
-        io.get_executor(), policy,
-        {.http_port = options.http_port, .tls_port = options.tls_port});
+        io.get_executor(), policy, {.http_port = options.http_port, .tls_port = options.tls_port});
     if (!dialer) return fail(dialer.error().detail);
     std::unique_ptr<resolver::Resolver> backend;
     if (mode == "stub") {
@@ -246,7 +233,7 @@ int Main(int argc, char** argv) {
 }  // namespace
 }  // namespace mpic::bench
 
-int main(int argc, char** argv) {
+int main(int argc, char **argv) {
   std::signal(SIGPIPE, SIG_IGN);
   return mpic::bench::Main(argc, argv);
 }

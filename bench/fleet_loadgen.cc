@@ -1,27 +1,33 @@
-// fleet_loadgen: drives mpic.v1.Primary/Validate on a local fleet (real va-primary and
-// va-remote processes, mutual TLS, the DNS lab) at a chosen concurrency for a fixed count and
-// reports validations/s, latency percentiles and the CPU the fleet's processes spent per
-// validation (from /proc/PID/stat, all threads).
+// fleet_loadgen: drives mpic.v1.Primary/Validate on a local fleet (real
+// va-primary and va-remote processes, mutual TLS, the DNS lab) at a chosen
+// concurrency for a fixed count and reports validations/s, latency percentiles
+// and the CPU the fleet's processes spent per validation (from /proc/PID/stat,
+// all threads).
 //
-//   fleet_loadgen --mode stub --remotes 3 --method http-01 --concurrency 32 --count 20000
+//   fleet_loadgen --mode stub --remotes 3 --method http-01 --concurrency 32
+//   --count 20000
 //
 // Modes:
-//   stub  (a) every perspective resolves with a c-ares stub sent straight to one lab
-//         authoritative server (insecure.lab., no DNSSEC) - the shape of other VAs' load tests;
-//   lab   (b) the production path: a fresh, non-caching, DNSSEC-validating libunbound context
-//         per validation, resolving from the lab's root (. -> lab. -> secure.lab.).
-// The HTTP-01 responder runs inside this process (bench/http_responder), so its CPU is not
-// counted as the fleet's; the DNS lab's NSD is not counted either. Exit 0 when every
-// validation came back CORROBORATED; 1 otherwise (a benchmark of a failing fleet is void).
-#include <sys/resource.h>
+//   stub  (a) every perspective resolves with a c-ares stub sent straight to
+//   one lab
+//         authoritative server (insecure.lab., no DNSSEC) - the shape of other
+//         VAs' load tests;
+//   lab   (b) the production path: a fresh, non-caching, DNSSEC-validating
+//   libunbound context
+//         per validation, resolving from the lab's root (. -> lab. ->
+//         secure.lab.).
+// The HTTP-01 responder runs inside this process (bench/http_responder), so its
+// CPU is not counted as the fleet's; the DNS lab's NSD is not counted either.
+// Exit 0 when every validation came back CORROBORATED; 1 otherwise (a benchmark
+// of a failing fleet is void).
 #include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
 #include <condition_variable>
 #include <csignal>
-#include <cstring>
 #include <cstdio>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
@@ -31,6 +37,7 @@
 #include <string>
 #include <vector>
 
+#include "bench/bench_util.h"
 #include "bench/http_responder.h"
 #include "checks/key_authorization.h"
 #include "mpic/v1/primary.grpc.pb.h"
@@ -46,18 +53,26 @@ namespace fs = std::filesystem;
 
 std::atomic<bool> g_interrupted{false};
 
-constexpr const char* kUsage =
-    "usage: fleet_loadgen [--mode stub|lab] [--remotes N] [--method http-01|dns-01]\n"
-    "                     [--concurrency C] [--count N] [--warmup N] [--responder-threads T]\n"
+constexpr const char *kUsage =
+    "usage: fleet_loadgen [--mode stub|lab] [--remotes N] [--method "
+    "http-01|dns-01]\n"
+    "                     [--concurrency C] [--count N] [--warmup N] "
+    "[--responder-threads T]\n"
     "                     [--bin-dir DIR] [--dir DIR] [--json]\n"
-    "  The primary applies the BR 3.2.2.9 phase this fleet size meets (2 remotes: 2025-09-15,\n"
+    "  The primary applies the BR 3.2.2.9 phase this fleet size meets (2 "
+    "remotes: 2025-09-15,\n"
     "  3: 2026-03-15, 4 or more: today).\n"
-    "  Starts a local fleet (1 va-primary + N va-remote, mTLS, DNS lab), runs N validations\n"
-    "  with C in flight and prints throughput, latency and fleet CPU per validation.\n"
-    "  --mode stub: c-ares stub to one authoritative server, no DNSSEC (mode a);\n"
-    "  --mode lab: fresh validating libunbound per validation from the lab root (mode b).\n";
+    "  Starts a local fleet (1 va-primary + N va-remote, mTLS, DNS lab), runs "
+    "N validations\n"
+    "  with C in flight and prints throughput, latency and fleet CPU per "
+    "validation.\n"
+    "  --mode stub: c-ares stub to one authoritative server, no DNSSEC (mode "
+    "a);\n"
+    "  --mode lab: fresh validating libunbound per validation from the lab "
+    "root (mode b).\n";
 
-// utime + stime of a whole process (all threads), in seconds; -1 when unreadable.
+// utime + stime of a whole process (all threads), in seconds; -1 when
+// unreadable.
 double ProcessCpuSeconds(pid_t pid) {
   std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
   std::string stat((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
@@ -65,20 +80,14 @@ double ProcessCpuSeconds(pid_t pid) {
   if (close == std::string::npos) return -1;
   std::istringstream fields(stat.substr(close + 2));
   std::string field;
-  // After "pid (comm) ": state is field 3; utime and stime are fields 14 and 15.
+  // After "pid (comm) ": state is field 3; utime and stime are fields 14
+  // and 15.
   double utime = 0, stime = 0;
   for (int i = 3; i <= 15 && fields >> field; ++i) {
     if (i == 14) utime = std::stod(field);
     if (i == 15) stime = std::stod(field);
   }
   return (utime + stime) / static_cast<double>(sysconf(_SC_CLK_TCK));
-}
-
-double SelfCpuSeconds() {
-  rusage usage{};
-  getrusage(RUSAGE_SELF, &usage);
-  auto sec = [](const timeval& t) { return static_cast<double>(t.tv_sec) + t.tv_usec / 1e6; };
-  return sec(usage.ru_utime) + sec(usage.ru_stime);
 }
 
 struct RunStats {
@@ -93,7 +102,7 @@ struct RunStats {
 // Keeps `concurrency` Validate calls in flight until `count` have completed.
 class Driver {
  public:
-  Driver(v1::Primary::Stub& stub, const v1::ValidateRequest& request)
+  Driver(v1::Primary::Stub &stub, const v1::ValidateRequest &request)
       : stub_(stub), request_(request) {}
 
   RunStats Run(int count, int concurrency) {
@@ -124,14 +133,14 @@ class Driver {
       if (issued_ >= total_) return;
       ++issued_;
     }
-    auto* call = new Call();
+    auto *call = new Call();
     call->start = Clock::now();
     call->context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(60));
     stub_.async()->Validate(&call->context, &request_, &call->response,
                             [this, call](grpc::Status status) { Finish(call, status); });
   }
 
-  void Finish(Call* call, const grpc::Status& status) {
+  void Finish(Call *call, const grpc::Status &status) {
     const double ms = std::chrono::duration<double, std::milli>(Clock::now() - call->start).count();
     bool more = false;
     {
@@ -156,27 +165,21 @@ class Driver {
     if (more) Issue();
   }
 
-  v1::Primary::Stub& stub_;
-  const v1::ValidateRequest& request_;
+  v1::Primary::Stub &stub_;
+  const v1::ValidateRequest &request_;
   std::mutex mutex_;
   std::condition_variable done_;
   int total_ = 0, issued_ = 0, completed_ = 0;
   RunStats stats_;
 };
 
-double Percentile(std::vector<double>& sorted, double p) {
+double Percentile(std::vector<double> &sorted, double p) {
   if (sorted.empty()) return 0;
   size_t index = static_cast<size_t>(p * static_cast<double>(sorted.size() - 1) + 0.5);
   return sorted[std::min(index, sorted.size() - 1)];
 }
 
-std::string SelfDir() {
-  std::error_code ec;
-  auto self = fs::read_symlink("/proc/self/exe", ec);
-  return ec ? std::string(".") : self.parent_path().string();
-}
-
-int Main(int argc, char** argv) {
+int Main(int argc, char **argv) {
   tools::Flags flags({{"mode", tools::Flags::kValue},
                       {"remotes", tools::Flags::kValue},
                       {"method", tools::Flags::kValue},
@@ -188,22 +191,17 @@ int Main(int argc, char** argv) {
                       {"dir", tools::Flags::kValue},
                       {"json", tools::Flags::kSwitch},
                       {"help", tools::Flags::kSwitch}});
-  auto usage_error = [](const std::string& why) {
-    std::cerr << "fleet_loadgen: " << why << "\n" << kUsage;
-    return 2;
+  auto usage_error = [](const std::string &why) {
+    return UsageError("fleet_loadgen", kUsage, why);
   };
-  if (auto st = flags.Parse(argc, argv, 1); !st) return usage_error(st.error().detail);
-  if (flags.Has("help")) {
-    std::cout << kUsage;
-    return 0;
-  }
-  if (!flags.positionals().empty()) return usage_error("unexpected " + flags.positionals()[0]);
+  if (auto exit = ParseCommandLine("fleet_loadgen", kUsage, flags, argc, argv)) return *exit;
   const std::string mode = flags.Get("mode").value_or("stub");
   if (mode != "stub" && mode != "lab") return usage_error("--mode must be stub or lab");
   const std::string method_name = flags.Get("method").value_or("http-01");
   auto method = tools::ParseDcvMethod(method_name);
-  if (!method || *method == v1::TLS_ALPN_01) return usage_error("--method must be http-01 or dns-01");
-  auto int_flag = [&](const char* name, long def, long min, long max) -> std::optional<long> {
+  if (!method || *method == v1::TLS_ALPN_01)
+    return usage_error("--method must be http-01 or dns-01");
+  auto int_flag = [&](const char *name, long def, long min, long max) -> std::optional<long> {
     auto v = flags.GetInt(name, min, max);
     if (!v) {
       usage_error(v.error().detail);
@@ -241,16 +239,18 @@ int Main(int argc, char** argv) {
   options.stub_lab_server = mode == "stub" ? "insecure" : "";
   options.straggler_grace_ms = 200;
   options.max_concurrent = 4096;
-  // The BR §3.2.2.9 phase whose minimum this fleet size meets: 2 remotes from 2025-09-15
-  // (enforced), 3 from 2026-03-15, 4 from 2026-06-15 (in force today).
+  // The BR §3.2.2.9 phase whose minimum this fleet size meets: 2 remotes from
+  // 2025-09-15 (enforced), 3 from 2026-03-15, 4 from 2026-06-15 (in force
+  // today).
   options.effective_date = *remotes == 2 ? "2025-09-15" : *remotes == 3 ? "2026-03-15" : "today";
-  std::ostream& progress = json ? std::cerr : std::cout;
-  auto fleet = tools::fleet::LocalFleet::Start(options, progress, [] { return g_interrupted.load(); });
+  std::ostream &progress = json ? std::cerr : std::cout;
+  auto fleet =
+      tools::fleet::LocalFleet::Start(options, progress, [] { return g_interrupted.load(); });
   if (!fleet) {
     std::cerr << "fleet_loadgen: " << fleet.error().detail << "\n";
     return 1;
   }
-  auto& f = **fleet;
+  auto &f = **fleet;
 
   // The identifier, its records and the challenge.
   const std::string zone = mode == "stub" ? "insecure.lab." : "secure.lab.";
@@ -293,14 +293,13 @@ int Main(int argc, char** argv) {
     progress << "warm-up: " << *warmup << " validations\n";
     RunStats w = driver.Run(static_cast<int>(*warmup), static_cast<int>(*concurrency));
     if (w.ok != *warmup) {
-      std::cerr << "fleet_loadgen: warm-up failed: " << w.first_failure << "\n"
-                << f.DeadMembers();
+      std::cerr << "fleet_loadgen: warm-up failed: " << w.first_failure << "\n" << f.DeadMembers();
       return 1;
     }
   }
 
   std::vector<pid_t> pids{f.primary().process->pid()};
-  for (const auto& r : f.remotes()) pids.push_back(r.process->pid());
+  for (const auto &r : f.remotes()) pids.push_back(r.process->pid());
   auto fleet_cpu = [&] {
     double total = 0;
     for (pid_t p : pids) total += std::max(0.0, ProcessCpuSeconds(p));
@@ -343,15 +342,18 @@ int Main(int argc, char** argv) {
     std::cout << result.dump() << "\n";
   } else {
     std::printf(
-        "mode %s, %s, 1 primary + %ld remotes, concurrency %ld, %ld validations\n"
-        "  %.0f validations/s; latency p50 %.2f ms, p90 %.2f ms, p99 %.2f ms, max %.2f ms\n"
-        "  fleet CPU %.3f ms/validation (primary %.3f, remotes %.3f); load generator %.3f\n"
+        "mode %s, %s, 1 primary + %ld remotes, concurrency %ld, %ld "
+        "validations\n"
+        "  %.0f validations/s; latency p50 %.2f ms, p90 %.2f ms, p99 "
+        "%.2f ms, max %.2f ms\n"
+        "  fleet CPU %.3f ms/validation (primary %.3f, remotes %.3f); "
+        "load generator %.3f\n"
         "  corroborated %d, not corroborated %d, RPC errors %d\n",
         mode.c_str(), method_name.c_str(), *remotes, *concurrency, *count, n / s.wall_s,
         result["p50_ms"].get<double>(), result["p90_ms"].get<double>(),
-        result["p99_ms"].get<double>(), result["max_ms"].get<double>(),
-        fleet_cpu_s * 1000 / n, primary_cpu_s * 1000 / n, (fleet_cpu_s - primary_cpu_s) * 1000 / n,
-        self_cpu_s * 1000 / n, s.ok, s.not_corroborated, s.rpc_errors);
+        result["p99_ms"].get<double>(), result["max_ms"].get<double>(), fleet_cpu_s * 1000 / n,
+        primary_cpu_s * 1000 / n, (fleet_cpu_s - primary_cpu_s) * 1000 / n, self_cpu_s * 1000 / n,
+        s.ok, s.not_corroborated, s.rpc_errors);
     if (!s.first_failure.empty()) std::printf("  first failure: %s\n", s.first_failure.c_str());
   }
   stub.reset();
@@ -367,7 +369,7 @@ int Main(int argc, char** argv) {
 }  // namespace
 }  // namespace mpic::bench
 
-int main(int argc, char** argv) {
+int main(int argc, char **argv) {
   std::signal(SIGPIPE, SIG_IGN);
   std::signal(SIGINT, [](int) { mpic::bench::g_interrupted = true; });
   std::signal(SIGTERM, [](int) { mpic::bench::g_interrupted = true; });

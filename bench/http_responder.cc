@@ -59,7 +59,8 @@ Result<std::unique_ptr<HttpResponder>> HttpResponder::Start(const std::string& a
   std::unique_ptr<HttpResponder> r(new HttpResponder());
   boost::system::error_code ec;
   auto ip = asio::ip::make_address(address, ec);
-  if (ec) return Fail(ProblemType::kMalformed, "responder address " + address + ": " + ec.message());
+  if (ec)
+    return Fail(ProblemType::kMalformed, "responder address " + address + ": " + ec.message());
   r->acceptor_ = std::make_unique<tcp::acceptor>(r->io_);
   tcp::endpoint endpoint(ip, port);
   r->acceptor_->open(endpoint.protocol(), ec);

@@ -120,8 +120,9 @@ Status AppendValue(const Message& message, const FieldDescriptor* field, int ind
     }
     case FieldDescriptor::CPPTYPE_STRING: {
       std::string scratch;
-      const std::string& value = rep ? r->GetRepeatedStringReference(message, field, index, &scratch)
-                                     : r->GetStringReference(message, field, &scratch);
+      const std::string& value =
+          rep ? r->GetRepeatedStringReference(message, field, index, &scratch)
+              : r->GetStringReference(message, field, &scratch);
       if (field->type() == FieldDescriptor::TYPE_BYTES) {
         AppendBase64(value, out);
       } else {
@@ -149,8 +150,8 @@ Status AppendMessage(const Message& message, std::string* out, int depth) {
   for (int i = 0; i < descriptor->field_count(); ++i) {
     const FieldDescriptor* field = descriptor->field(i);
     if (field->is_map()) {
-      return Fail(ProblemType::kServerInternal, "JSON: map field " + field->full_name() +
-                                                    " is not supported");
+      return Fail(ProblemType::kServerInternal,
+                  "JSON: map field " + field->full_name() + " is not supported");
     }
     const Reflection* r = message.GetReflection();
     // proto3 JSON with "always print primitive fields": an unset singular message field and an

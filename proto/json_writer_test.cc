@@ -81,9 +81,9 @@ TEST(JsonWriterTest, InvalidUtf8IsReplacedSoTheOutputStaysJson) {
   AppendJsonString("ok \xff \xc0\xaf \xed\xa0\x80 end\xe2\x82", &out);
   auto parsed = nlohmann::json::parse(out);  // throws on invalid UTF-8
   const std::string replacement = "\xEF\xBF\xBD";
-  EXPECT_EQ(parsed.get<std::string>(), "ok " + replacement + " " + replacement + replacement +
-                                           " " + replacement + replacement + replacement +
-                                           " end" + replacement + replacement);
+  EXPECT_EQ(parsed.get<std::string>(), "ok " + replacement + " " + replacement + replacement + " " +
+                                           replacement + replacement + replacement + " end" +
+                                           replacement + replacement);
 }
 
 TEST(JsonWriterTest, NonFiniteDoublesAreProto3Strings) {
