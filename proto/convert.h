@@ -14,6 +14,8 @@
 #include <string>
 #include <string_view>
 
+#include <grpcpp/support/status.h>
+
 #include "checks/check.h"
 #include "common/error.h"
 #include "mpic/v1/common.pb.h"
@@ -24,6 +26,9 @@ namespace mpic::proto {
 namespace v1 = ::mpic::v1;
 
 // Methods. METHOD_UNSPECIFIED and unknown enum values are kMalformed.
+// "DEADLINE_EXCEEDED", ... for metric labels and logs; "UNKNOWN" for codes gRPC does not define.
+[[nodiscard]] std::string_view GrpcCodeName(grpc::StatusCode code);
+
 [[nodiscard]] v1::Method MethodToProto(checks::Method method);
 [[nodiscard]] Result<checks::Method> MethodFromProto(v1::Method method);
 // Only HTTP_01, DNS_01 and TLS_ALPN_01 are DCV methods (CAA is a separate check).

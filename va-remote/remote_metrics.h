@@ -22,11 +22,11 @@
 #include <string_view>
 
 #include "checks/check.h"
+#include "proto/convert.h"
 
 namespace mpic::va_remote {
 
-// "OK", "CANCELLED", "INVALID_ARGUMENT", ... (the names gRPC documents).
-[[nodiscard]] std::string_view GrpcCodeName(grpc::StatusCode code);
+using proto::GrpcCodeName;  // "DEADLINE_EXCEEDED", ... (proto/convert.h)
 
 class RemoteMetrics final : public checks::CheckMetrics {
  public:

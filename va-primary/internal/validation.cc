@@ -245,7 +245,7 @@ class Validation : public std::enable_shared_from_this<Validation> {
     v1::PerspectiveResult& r = slot.result;
     r.set_corroborates(false);
     if (!status.ok()) {
-      const std::string code(StatusCodeName(status.error_code()));
+      const std::string code(proto::GrpcCodeName(status.error_code()));
       shared_.metrics.RemoteRpcError(code);
       r.set_error(code + ": " + status.error_message());
       if (status.error_code() == grpc::StatusCode::DEADLINE_EXCEEDED) {
@@ -561,48 +561,6 @@ std::string RandomRequestId() {
     out.push_back(kHex[b & 0x0f]);
   }
   return out;
-}
-
-std::string_view StatusCodeName(grpc::StatusCode code) {
-  switch (code) {
-    case grpc::StatusCode::OK:
-      return "OK";
-    case grpc::StatusCode::CANCELLED:
-      return "CANCELLED";
-    case grpc::StatusCode::UNKNOWN:
-      return "UNKNOWN";
-    case grpc::StatusCode::INVALID_ARGUMENT:
-      return "INVALID_ARGUMENT";
-    case grpc::StatusCode::DEADLINE_EXCEEDED:
-      return "DEADLINE_EXCEEDED";
-    case grpc::StatusCode::NOT_FOUND:
-      return "NOT_FOUND";
-    case grpc::StatusCode::ALREADY_EXISTS:
-      return "ALREADY_EXISTS";
-    case grpc::StatusCode::PERMISSION_DENIED:
-      return "PERMISSION_DENIED";
-    case grpc::StatusCode::UNAUTHENTICATED:
-      return "UNAUTHENTICATED";
-    case grpc::StatusCode::RESOURCE_EXHAUSTED:
-      return "RESOURCE_EXHAUSTED";
-    case grpc::StatusCode::FAILED_PRECONDITION:
-      return "FAILED_PRECONDITION";
-    case grpc::StatusCode::ABORTED:
-      return "ABORTED";
-    case grpc::StatusCode::OUT_OF_RANGE:
-      return "OUT_OF_RANGE";
-    case grpc::StatusCode::UNIMPLEMENTED:
-      return "UNIMPLEMENTED";
-    case grpc::StatusCode::INTERNAL:
-      return "INTERNAL";
-    case grpc::StatusCode::UNAVAILABLE:
-      return "UNAVAILABLE";
-    case grpc::StatusCode::DATA_LOSS:
-      return "DATA_LOSS";
-    default:
-      break;
-  }
-  return "UNKNOWN";
 }
 
 std::string_view ResultLabel(const v1::PerspectiveResult& result) {

@@ -74,8 +74,6 @@ struct Shared {
 
 // 32 lower-case hex digits from a CSPRNG.
 [[nodiscard]] std::string RandomRequestId();
-// "UNAVAILABLE", "DEADLINE_EXCEEDED", ...
-[[nodiscard]] std::string_view StatusCodeName(grpc::StatusCode code);
 // Metric / log label of a perspective's final state.
 [[nodiscard]] std::string_view ResultLabel(const v1::PerspectiveResult& result);
 
