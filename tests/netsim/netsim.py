@@ -129,6 +129,17 @@ def load_scenario(path):
         if any(fl not in fleet_names for fl in a.get("fleets", [])):
             raise ScenarioError(f"attack {a.get('name')}: unknown fleet in \"fleets\"")
     s["timeouts"] = dict(DEFAULT_TIMEOUTS, **s.get("timeouts", {}))
+    check_ms = s["timeouts"]["check_ms"]
+    for a in s["attacks"]:
+        if a["kind"] != "delay":
+            continue
+        a.setdefault("delay_ms", 5000)
+        if not isinstance(a["delay_ms"], int) or a["delay_ms"] <= 0 or (
+                simpolicy.delay_view(a["delay_ms"], check_ms) is None):
+            raise ScenarioError(
+                f"attack {a.get('name')}: delay_ms must be >= check_ms ({check_ms}: the delayed "
+                f"checks time out) or <= check_ms/{simpolicy.DELAY_SHORT_FRACTION} (they still "
+                "finish); in between the outcome is not predictable")
     s["pool"] = {p["name"]: p for p in pool}
     return s
 
@@ -169,6 +180,7 @@ class Sim:
         self.fleet = None
         self.servers = []
         self.interceptors = []
+        self.relay = None  # the delaying relay of the delay attack being applied
 
     def start(self):
         t0 = time.monotonic()
@@ -208,6 +220,7 @@ class Sim:
     def stop(self):
         """Every step runs whatever the previous ones did; the namespaces go last."""
         steps = [self.fleet.stop] if self.fleet is not None else []
+        steps.append(self.stop_relay)
         steps += [srv.stop for srv in self.interceptors + self.servers]
         if self.dns is not None:
             steps.append(self.dns.cleanup)
@@ -218,7 +231,13 @@ class Sim:
             except Exception as e:  # keep cleaning up
                 log(f"cleanup: {type(e).__name__}: {e}")
 
+    def stop_relay(self):
+        if self.relay is not None:
+            relay, self.relay = self.relay, None
+            relay.stop()
+
     def apply(self, attack, captured):
+        self.stop_relay()
         self.net.reset()
         kind, target = attack["kind"], attack["target"]
         for i in self.interceptors:
@@ -229,8 +248,16 @@ class Sim:
             self.net.subprefix_hijack(target)
         elif kind in ("drop", "reject"):
             self.net.drop(captured, target, reject=kind == "reject")
-        elif kind == "delay":
-            self.net.delay(captured, target, attack.get("delay_ms", 5000))
+        elif kind == "delay":  # the relay itself is started per case (start_relay)
+            self.net.delay(captured, target, attack["delay_ms"])
+
+    def start_relay(self, delay_ms):
+        """A fresh delaying relay on the relay host (the previous one stopped first), so that
+        nothing held for one case is delivered during the next."""
+        self.stop_relay()
+        self.relay = simservers.DelayRelay(
+            self.net.ns("relay"), delay_ms, simnet.VICTIM_WEB, simnet.VICTIM_WEB_BACKEND,
+            {simnet.VICTIM_NS[z]: simnet.VICTIM_NS_BACKEND[z] for z in simnet.VICTIM_NS})
 
     def run(self):
         rows = []
@@ -248,16 +275,16 @@ class Sim:
             for attack in self.s["attacks"]:
                 if attack.get("fleets") and fleet["name"] not in attack["fleets"]:
                     continue
-                if attack["kind"] == "delay" and not self.net.netem:
-                    log(f"attack {attack['name']}: skipped (no netem in this kernel)")
-                    continue
                 for captured in capture_sets(attack, self.primary["name"], fleet["remotes"]):
                     self.apply(attack, captured)
                     for zone in attack["zones"]:
                         for method in attack["methods"]:
+                            if attack["kind"] == "delay":
+                                self.start_relay(attack["delay_ms"])
                             rows.append(self.one(fleet, policy, remotes, attack, captured,
                                                  zone, method))
                             print_row(rows[-1])
+        self.stop_relay()
         self.net.reset()
         return rows
 
@@ -266,7 +293,7 @@ class Sim:
         identifier = ("caa." if method == "caa" else "www.") + zname
         t = self.s["timeouts"]
         view = simpolicy.captured_view(attack["kind"], attack["target"], method, zone,
-                                       attack.get("delay_ms", 5000), t["check_ms"])
+                                       attack.get("delay_ms", 0), t["check_ms"])
         everyone = [self.primary] + remotes
         results, errors = {}, {}
 
@@ -288,6 +315,7 @@ class Sim:
                "captured_count": len(captured), "perspectives": len(everyone),
                "order": [p["name"] for p in everyone], "capture_order": attack["order"],
                "primary_captured": self.primary["name"] in captured, "view": view,
+               "delay_ms": attack.get("delay_ms") if attack["kind"] == "delay" else None,
                "network": list(self.net.active), "problems": []}
         for who in ("owner", "attacker"):
             ok = [view_ok(view if p["name"] in captured else "victim", who) for p in everyone]
@@ -334,11 +362,19 @@ class Sim:
                                                   if isinstance(part, dict)):
                         row["problems"].append(f"DNSSEC: {name} failed, but not on a bogus "
                                                f"answer ({who}): {detail}")
+        if self.relay is not None:  # what the delaying relay held and passed on in this case
+            row["relay"] = self.relay.stats()
+            if row["delay_ms"] < t["check_ms"] and captured and not row["relay"]["forwarded"]:
+                row["problems"].append("short delay: the relay forwarded nothing")
         row["ok"] = not row["problems"]
         row["note"] = ""
         if attack["kind"] == "subprefix-hijack" and row["attacker_certificate"]:
             row["note"] = ("sub-prefix hijack captures every perspective: MPIC cannot stop it "
                            "(only DNSSEC, RPKI/ROV or route monitoring can)")
+        elif "relay" in row and captured:
+            row["note"] = (f"relay held {row['relay']['held']} connections/queries for "
+                           f"{row['delay_ms']} ms, passed on {row['relay']['forwarded']} answers "
+                           "of the real victim")
         row["seconds"] = round(time.monotonic() - t0, 2)
         return row
 
@@ -581,6 +617,14 @@ def cmd_selftest(args):
                  and r["kind"] in ("prefix-hijack", "subprefix-hijack", "intercept")]
     if not signed_ns or any(r["attacker_certificate"] for r in signed_ns):
         failures.append("DNSSEC: signed-zone poisoning not exercised or not stopped")
+    delays = [r for r in rows if r["kind"] == "delay" and r["captured_count"] > 0]
+    if not any(r["view"] == "fail" for r in delays):
+        failures.append("no delay attack long enough to time the captured checks out")
+    if not any(r["delay_ms"] < scenario["timeouts"]["check_ms"] and r["owner_certificate"]
+               and (r["target"] == "ns" or r["method"] in ("http-01", "tls-alpn-01"))
+               for r in delays):
+        failures.append("no short delay of the checked traffic through which the owner was "
+                        "approved (the relay must forward)")
     # 4. Nothing left behind.
     mine = [n for n in simnet.list_netns() if n.startswith(f"{simnet.PREFIX}-{os.getpid()}-")]
     if mine:

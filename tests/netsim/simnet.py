@@ -5,6 +5,9 @@ linked to the core router by one veth pair created *inside* the core namespace (
 ever created in, or linked to, the initial namespace; there is no default route anywhere), so
 no packet can leave the emulated network. Attacks are `ip rule` / route / nftables changes in
 the core, applied and removed between validations. See docs/netsim.md for the address plan.
+Delay attacks route the captured perspectives' traffic to a second attacker host, the relay,
+which holds it back and then forwards it to the real victim (simservers.DelayRelay): real
+packets, no `tc netem` needed.
 """
 
 import contextlib
@@ -33,12 +36,15 @@ ATTACKER_WEB = "192.0.2.80"
 ALLOW_CIDRS = [LAB_NET, VICTIM_WEB_PREFIX, VICTIM_NS_PREFIX, ATTACKER_PREFIX]
 ROUTED = ALLOW_CIDRS  # what every host routes to the core (no default route)
 HIJACK_TABLE = 100     # core routing table that sends the victim's prefixes to the attacker
+DELAY_TABLE = 101      # core routing table that sends the victim's prefixes to the relay
 RULE_PREF_BASE = 1000  # core `ip rule` preferences: 1000 + link number
 # Link numbers: 10.77.<link>.1 is the core, 10.77.<link>.2 the host.
-LINK_DNS, LINK_VICTIM, LINK_ATTACKER, LINK_PRIMARY, LINK_REMOTE0 = 1, 2, 3, 10, 11
+LINK_DNS, LINK_VICTIM, LINK_ATTACKER, LINK_RELAY, LINK_PRIMARY, LINK_REMOTE0 = 1, 2, 3, 4, 10, 11
 # The victim's name servers also listen on these link addresses: the interceptor's path to
 # the real servers (the attacker holds 203.0.113.x itself while it intercepts).
 VICTIM_NS_BACKEND = {"signed": "10.77.2.53", "unsigned": "10.77.2.54"}
+# The victim's web/TLS servers listen on every address: its link address is the relay's path.
+VICTIM_WEB_BACKEND = "10.77.2.2"
 
 TARGETS = {"web": (VICTIM_WEB_PREFIX, VICTIM_WEB_SUBPREFIX),
            "ns": (VICTIM_NS_PREFIX, VICTIM_NS_SUBPREFIX)}
@@ -140,20 +146,6 @@ def remove_leftovers(log):
     return removed
 
 
-def has_netem():
-    """True when the kernel offers the netem qdisc (checked in a throwaway namespace)."""
-    name = f"{PREFIX}-{os.getpid()}-probe"
-    try:
-        run(["ip", "netns", "add", name])
-        ip_batch(name, ["link add d0 type dummy", "link set d0 up"])
-        return run(["ip", "netns", "exec", name, "tc", "qdisc", "add", "dev", "d0", "root",
-                    "netem", "delay", "1ms"], check=False).returncode == 0
-    except NetError:
-        return False
-    finally:
-        run(["ip", "netns", "del", name], check=False)
-
-
 class Network:
     """The namespaces and links of one run. `hosts`: role -> link number."""
 
@@ -162,11 +154,10 @@ class Network:
         self.alias = {primary_name: "primary"}
         self.run_id = f"{PREFIX}-{os.getpid()}"
         self.hosts = {"dns": LINK_DNS, "victim": LINK_VICTIM, "attacker": LINK_ATTACKER,
-                      "primary": LINK_PRIMARY}
+                      "relay": LINK_RELAY, "primary": LINK_PRIMARY}
         for i, name in enumerate(remotes):
             self.hosts[name] = LINK_REMOTE0 + i
         self.created = []
-        self.netem = False
         self.active = []  # descriptions of the attack currently applied
 
     def ns(self, role):
@@ -177,8 +168,9 @@ class Network:
 
     def _short(self, role):
         link = self.link(role)
-        return {LINK_DNS: "dns", LINK_VICTIM: "victim", LINK_ATTACKER: "attacker",
-                LINK_PRIMARY: "primary"}.get(link, f"r{link - LINK_REMOTE0 + 1}")
+        named = {LINK_DNS: "dns", LINK_VICTIM: "victim", LINK_ATTACKER: "attacker",
+                 LINK_RELAY: "relay", LINK_PRIMARY: "primary"}
+        return named.get(link, f"r{link - LINK_REMOTE0 + 1}")
 
     def core_if(self, role):
         return f"c-{self._short(role)}"[:15]
@@ -190,7 +182,6 @@ class Network:
 
     def build(self):
         t0 = time.monotonic()
-        self.netem = has_netem()
         names = [self.ns("core")] + [self.ns(r) for r in self.hosts]
         for name in names:
             run(["ip", "netns", "add", name])
@@ -209,7 +200,10 @@ class Network:
                   f"route add {ATTACKER_PREFIX} via {self.addr('attacker')}",
                   # The hijack table: the victim's prefixes, as the attacker announces them.
                   f"route add {VICTIM_WEB_PREFIX} via {self.addr('attacker')} table {HIJACK_TABLE}",
-                  f"route add {VICTIM_NS_PREFIX} via {self.addr('attacker')} table {HIJACK_TABLE}"]
+                  f"route add {VICTIM_NS_PREFIX} via {self.addr('attacker')} table {HIJACK_TABLE}",
+                  # The delay table: the same, to the attacker's delaying relay.
+                  f"route add {VICTIM_WEB_PREFIX} via {self.addr('relay')} table {DELAY_TABLE}",
+                  f"route add {VICTIM_NS_PREFIX} via {self.addr('relay')} table {DELAY_TABLE}"]
         ip_batch(core, lines)
         sysctl = ["net.ipv4.ip_forward=1", "net.ipv4.conf.all.rp_filter=0",
                   "net.ipv4.conf.default.rp_filter=0"]
@@ -230,8 +224,7 @@ class Network:
             run(["ip", "netns", "exec", self.ns(role), "sysctl", "-q", "-w",
                  "net.ipv4.conf.all.rp_filter=0", "net.ipv4.conf.eth0.rp_filter=0"])
         self.log(f"network: {len(names)} namespaces ({self.run_id}-*), core router, "
-                 f"{len(self.hosts)} veth links, netem {'on' if self.netem else 'unavailable'}"
-                 f" ({time.monotonic() - t0:.1f} s)")
+                 f"{len(self.hosts)} veth links ({time.monotonic() - t0:.1f} s)")
 
     def local_addresses(self, role):
         if role == "dns":
@@ -241,6 +234,8 @@ class Network:
         if role == "attacker":
             # It holds the victim's addresses too; only hijacked traffic ever reaches them.
             return [ATTACKER_WEB, VICTIM_WEB] + list(VICTIM_NS.values())
+        if role == "relay":  # the same, for traffic routed to it by a delay attack
+            return [VICTIM_WEB] + list(VICTIM_NS.values())
         return []
 
     def add_victim_backends(self):
@@ -267,19 +262,18 @@ class Network:
                 lines.append(f"route del {sub}")
         ip_batch(core, lines)
         run(["ip", "netns", "exec", core, "nft", "flush", "chain", "inet", "netsim", "forward"])
-        if self.netem:
-            run(["ip", "netns", "exec", core, "tc", "qdisc", "del", "dev",
-                 self.core_if("victim"), "root"], check=False)
         self.active = []
 
-    def hijack(self, perspectives, target):
+    def hijack(self, perspectives, target, table=HIJACK_TABLE):
         """Equally-specific hijack: these perspectives' traffic to the target prefix goes to the
-        attacker (policy routing at the core, the way a BGP hijack splits the Internet)."""
+        attacker (policy routing at the core, the way a BGP hijack splits the Internet), or
+        with table=DELAY_TABLE to the attacker's delaying relay."""
         prefix = TARGETS[target][0]
         ip_batch(self.ns("core"), [
             f"rule add pref {RULE_PREF_BASE + self.link(p)} iif {self.core_if(p)} to {prefix} "
-            f"lookup {HIJACK_TABLE}" for p in perspectives])
-        self.active.append(f"hijack {prefix} for {','.join(perspectives) or '-'}")
+            f"lookup {table}" for p in perspectives])
+        if table == HIJACK_TABLE:
+            self.active.append(f"hijack {prefix} for {','.join(perspectives) or '-'}")
 
     def subprefix_hijack(self, target):
         """A more-specific route to the attacker: longest-prefix match captures everyone."""
@@ -297,20 +291,12 @@ class Network:
         self.active.append(f"{verdict} {prefix} for {','.join(perspectives) or '-'}")
 
     def delay(self, perspectives, target, delay_ms):
-        """tc netem on the core's link to the victim, only for packets from these perspectives."""
-        if not self.netem:
-            raise NetError("the kernel has no netem qdisc: delay attacks unavailable")
-        core, dev = self.ns("core"), self.core_if("victim")
-        tc = ["ip", "netns", "exec", core, "tc"]
-        run(tc + ["qdisc", "add", "dev", dev, "root", "handle", "1:", "prio", "bands", "4"])
-        run(tc + ["qdisc", "add", "dev", dev, "parent", "1:4", "handle", "40:", "netem",
-                  "delay", f"{int(delay_ms)}ms"])
-        prefix = TARGETS[target][0]
-        for p in perspectives:
-            run(tc + ["filter", "add", "dev", dev, "parent", "1:", "protocol", "ip", "u32",
-                      "match", "ip", "src", f"{self.addr(p)}/32", "match", "ip", "dst", prefix,
-                      "flowid", "1:4"])
-        self.active.append(f"delay {delay_ms} ms {prefix} for {','.join(perspectives) or '-'}")
+        """These perspectives' traffic to the target prefix goes to the relay host, where a
+        simservers.DelayRelay (started by the caller) holds it delay_ms, then forwards it to
+        the real victim."""
+        self.hijack(perspectives, target, table=DELAY_TABLE)
+        self.active.append(f"delay {delay_ms} ms {TARGETS[target][0]} via relay for "
+                           f"{','.join(perspectives) or '-'}")
 
 
 def pdeathsig_preexec():

@@ -12,6 +12,11 @@ namespace (simnet.in_netns), so it serves only that namespace's addresses:
   _acme-challenge TXT with the attacker's digest and strips CAA; "strip-caa" only strips CAA.
   Signed zones: the victim's RRSIGs no longer match (or NSEC proves the CAA exists), so a
   validating resolver sees bogus data.
+- DelayRelay: the attacker's delaying relay (attack kind "delay") on the relay host, which holds
+  the victim's addresses too. TCP 80/443: accepts, waits delay_ms, connects to the victim's
+  real server and splices bytes both ways; UDP 53: waits delay_ms, forwards the query to the
+  victim's real name server (the interceptor's forward_query) and relays the answer. A deadline
+  longer than the delay still gets the owner's genuine answer.
 """
 
 import base64
@@ -19,12 +24,14 @@ import hashlib
 import http.server
 import os
 import random
+import select
 import socket
 import socketserver
 import ssl
 import struct
 import subprocess
 import threading
+import time
 
 from simnet import in_netns
 from simfleet import dnslab  # sys.path set up there
@@ -180,6 +187,19 @@ def question(msg):
     return _read_name(msg, 12), qtype, off
 
 
+def forward_query(up, query, upstream, timeout=1.0):
+    """Sends `query` to `upstream` over UDP socket `up` under a fresh ID; returns the answer
+    with the client's ID, or None. Raises OSError (socket.timeout) when nothing comes back."""
+    qid = random.randrange(65536)
+    up.settimeout(timeout)
+    up.sendto(struct.pack("!H", qid) + query[2:], upstream)
+    for _ in range(16):
+        msg, _ = up.recvfrom(65535)
+        if msg[:2] == struct.pack("!H", qid):
+            return query[:2] + msg[2:]
+    return None
+
+
 class DnsInterceptor:
     """The attacker's DNS on one hijacked name-server address (UDP)."""
 
@@ -217,14 +237,7 @@ class DnsInterceptor:
                     pass
 
     def _forward(self, query):
-        qid = random.randrange(65536)
-        self.up.sendto(struct.pack("!H", qid) + query[2:], self.upstream)
-        self.up.settimeout(1.0)
-        for _ in range(16):
-            msg, _ = self.up.recvfrom(65535)
-            if msg[:2] == struct.pack("!H", qid):
-                return query[:2] + msg[2:]
-        return None
+        return forward_query(self.up, query, self.upstream)
 
     def _answer(self, query):
         _, qtype, qoff = question(query)
@@ -255,3 +268,174 @@ class DnsInterceptor:
         self.thread.join(timeout=5)
         self.sock.close()
         self.up.close()
+
+
+class DelayRelay:
+    """The attacker's delaying relay, for one delay attack; stop() before the next.
+
+    Listens inside `netns` (the relay host) on `web` ports 80 and 443 and on UDP 53 of each
+    address in `dns` ({listen address: the real server's address}); `web_backend` is the real
+    web server's address. Every connection or query is held `delay_ms`, then forwarded through
+    the core to the real victim. All waits are on one event (stop() ends them at once) and
+    bounded; every socket is closed by the thread that uses it, or by stop().
+    """
+
+    POLL_S = 0.2
+    CONNECT_S = 2.0
+    SESSION_S = 20.0  # the longest a spliced connection may live
+    MAX_SESSIONS = 256
+
+    def __init__(self, netns, delay_ms, web, web_backend, dns):
+        self.delay_s = delay_ms / 1000.0
+        self.stopping = threading.Event()
+        self.lock = threading.Lock()
+        self.open = set()      # session sockets, shut down by stop()
+        self.sessions = []
+        self.listeners = {}    # listening socket -> (handler, the real server's address)
+        self.held = 0          # connections and queries received
+        self.forwarded = 0     # ... of which the real server's answer was relayed back
+        try:
+            with in_netns(netns):
+                for port in (80, 443):
+                    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+                    self.listeners[s] = (self._splice, (web_backend, port))
+                    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+                    s.bind((web, port))
+                    s.listen(64)
+                for listen, backend in dns.items():
+                    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+                    self.listeners[s] = (self._relay_query, (backend, 53))
+                    s.bind((listen, 53))
+        except OSError:
+            self._close(self.listeners)
+            raise
+        self.thread = threading.Thread(target=self._serve, args=(netns,), daemon=True)
+        self.thread.start()
+
+    @staticmethod
+    def _close(socks):
+        for s in list(socks):
+            try:
+                s.close()
+            except OSError:
+                pass
+
+    def _serve(self, netns):
+        # The whole thread lives in the relay's namespace, so the session threads it starts
+        # (and their sockets to the victim) are born there too.
+        with in_netns(netns):
+            while not self.stopping.is_set():
+                try:
+                    ready = select.select(list(self.listeners), [], [], self.POLL_S)[0]
+                except (OSError, ValueError):
+                    return
+                for s in ready:
+                    handler, upstream = self.listeners[s]
+                    try:
+                        if s.type == socket.SOCK_STREAM:
+                            conn, _ = s.accept()
+                            args = (conn, upstream)
+                        else:
+                            query, client = s.recvfrom(4096)
+                            conn, args = None, (s, query, client, upstream)
+                    except OSError:
+                        continue
+                    self._start(handler, args, conn)
+
+    def _start(self, handler, args, conn):
+        with self.lock:
+            self.sessions = [t for t in self.sessions if t.is_alive()]
+            if len(self.sessions) >= self.MAX_SESSIONS or self.stopping.is_set():
+                self._close([conn] if conn else [])
+                return
+            self.held += 1
+            if conn is not None:
+                self.open.add(conn)
+            t = threading.Thread(target=handler, args=args, daemon=True)
+            self.sessions.append(t)
+        t.start()
+
+    def _track(self, sock):
+        with self.lock:
+            self.open.add(sock)
+        return sock
+
+    def _done(self, *socks):
+        with self.lock:
+            self.open.difference_update(socks)
+        self._close(s for s in socks if s is not None)
+
+    def _count(self):
+        with self.lock:
+            self.forwarded += 1
+
+    def stats(self):
+        with self.lock:
+            return {"held": self.held, "forwarded": self.forwarded}
+
+    def _splice(self, conn, upstream):
+        """TCP: hold, then connect to the real server and copy bytes both ways until both
+        sides are done (half-closes passed on), stop(), or SESSION_S."""
+        up = None
+        try:
+            if self.stopping.wait(self.delay_s):
+                return
+            up = self._track(socket.create_connection(upstream, timeout=self.CONNECT_S))
+            conn.settimeout(self.CONNECT_S)  # bounds sendall() to a peer that stopped reading
+            peer = {conn: up, up: conn}
+            reading = [conn, up]
+            answered = False
+            deadline = time.monotonic() + self.SESSION_S
+            while reading and not self.stopping.is_set() and time.monotonic() < deadline:
+                for s in select.select(reading, [], [], self.POLL_S)[0]:
+                    data = s.recv(65536)
+                    if data:
+                        peer[s].sendall(data)
+                        if s is up and not answered:
+                            answered = True
+                            self._count()
+                        continue
+                    reading.remove(s)
+                    try:
+                        peer[s].shutdown(socket.SHUT_WR)
+                    except OSError:
+                        pass
+        except (OSError, ValueError):
+            pass
+        finally:
+            self._done(conn, up)
+
+    def _relay_query(self, listener, query, client, upstream):
+        """UDP DNS: hold, then ask the real name server and send its answer back."""
+        if self.stopping.wait(self.delay_s):
+            return
+        up = self._track(socket.socket(socket.AF_INET, socket.SOCK_DGRAM))
+        try:
+            reply = forward_query(up, query, upstream)
+            if reply is not None and not self.stopping.is_set():
+                listener.sendto(reply, client)
+                self._count()
+        except (OSError, ValueError):
+            pass
+        finally:
+            self._done(up)
+
+    def stop(self, timeout=5.0):
+        """Ends every wait and session, closes every socket; bounded by `timeout`."""
+        self.stopping.set()
+        self.thread.join(timeout=timeout)
+        with self.lock:
+            sessions, socks = list(self.sessions), list(self.open)
+        for s in socks:  # wakes sessions blocked on these sockets
+            try:
+                s.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+        deadline = time.monotonic() + timeout
+        for t in sessions:
+            t.join(timeout=max(0.0, deadline - time.monotonic()))
+        with self.lock:
+            socks = list(self.open)
+            self.open.clear()
+        self._close(socks)
+        self._close(self.listeners)
