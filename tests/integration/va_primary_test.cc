@@ -38,6 +38,7 @@
 #include "mpic/v1/primary.grpc.pb.h"
 #include "proto/config_loader.h"
 #include "tests/dnslab/dnslab.h"
+#include "tests/integration/child.h"
 #include "tests/integration/command.h"
 #include "tests/integration/test_certs.h"
 #include "va-primary/primary_server.h"
@@ -85,76 +86,6 @@ json Identity(const Site& site) {
               {"rir", site.rir},
               {"location", {{"latitude", site.lat}, {"longitude", site.lon}}}};
 }
-
-std::string ReadAll(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
-
-// A child process with stdout+stderr in a log file; SIGKILLed if still running when destroyed
-// (and when the test process dies: PR_SET_PDEATHSIG).
-class Child {
- public:
-  Child(const std::vector<std::string>& args, const std::string& log_file) : log_(log_file) {
-    std::vector<char*> argv;
-    for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
-    argv.push_back(nullptr);
-    pid_ = fork();
-    if (pid_ == 0) {
-      prctl(PR_SET_PDEATHSIG, SIGKILL);
-      int fd = open(log_file.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
-      int in = open("/dev/null", O_RDONLY);
-      if (fd < 0 || in < 0) _exit(127);
-      dup2(in, 0);
-      dup2(fd, 1);
-      dup2(fd, 2);
-      sigset_t none;
-      sigemptyset(&none);
-      sigprocmask(SIG_SETMASK, &none, nullptr);
-      execv(argv[0], argv.data());
-      _exit(127);
-    }
-  }
-  ~Child() {
-    if (pid_ > 0 && !exited_) {
-      kill(pid_, SIGKILL);
-      waitpid(pid_, nullptr, 0);
-    }
-  }
-  Child(const Child&) = delete;
-  Child& operator=(const Child&) = delete;
-
-  pid_t pid() const { return pid_; }
-  void Signal(int sig) const { kill(pid_, sig); }
-  // The exit code (-signal when killed), or nullopt when still running after `limit`.
-  std::optional<int> Wait(std::chrono::milliseconds limit) {
-    auto end = std::chrono::steady_clock::now() + limit;
-    while (std::chrono::steady_clock::now() < end) {
-      int status = 0;
-      if (waitpid(pid_, &status, WNOHANG) == pid_) {
-        exited_ = true;
-        if (WIFEXITED(status)) return WEXITSTATUS(status);
-        return -WTERMSIG(status);
-      }
-      std::this_thread::sleep_for(20ms);
-    }
-    return std::nullopt;
-  }
-  bool Running() {
-    if (exited_) return false;
-    int status = 0;
-    if (waitpid(pid_, &status, WNOHANG) == pid_) exited_ = true;
-    return !exited_;
-  }
-  std::string Log() const { return ReadAll(log_); }
-
- private:
-  std::string log_;
-  pid_t pid_ = -1;
-  bool exited_ = false;
-};
 
 std::optional<json> WaitReady(const std::string& path, Child* child,
                               std::chrono::milliseconds limit) {
