@@ -1,6 +1,5 @@
 #include "tools/check_command.h"
 
-#include <fstream>
 #include <iostream>
 #include <memory>
 #include <optional>
@@ -8,9 +7,8 @@
 #include "checks/check.h"
 #include "checks/tcp_dialer.h"
 #include "common/asio.h"
-#include "resolver/cares_resolver.h"
-#include "resolver/unbound_resolver.h"
 #include "tools/flags.h"
+#include "tools/resolver_flags.h"
 
 namespace mpic::tools {
 namespace {
@@ -29,24 +27,6 @@ constexpr const char* kUsage =
     "  with --lab-allow (lab mode).\n";
 
 constexpr long kDefaultTimeoutMs = 10000;
-
-// A custom root-hints file whose servers are all on loopback is a lab: let unbound query
-// them. The real root never is.
-bool HintsAreLoopback(const std::string& path) {
-  std::ifstream in(path);
-  std::string line;
-  bool any = false;
-  while (std::getline(in, line)) {
-    if (line.empty() || line[0] == ';') continue;
-    auto a = line.find(" A ");
-    if (a == std::string::npos) a = line.find("\tA\t");
-    if (a == std::string::npos) continue;
-    auto address = line.substr(line.find_last_of(" \t") + 1);
-    if (!address.starts_with("127.")) return false;
-    any = true;
-  }
-  return any;
-}
 
 // Which flags each method takes beyond --method/--identifier and the resolver/lab flags.
 Status CheckMethodFlags(checks::Method method, const Flags& flags) {
@@ -137,12 +117,7 @@ int RunCheckCommand(int argc, char** argv, int first, std::ostream& out, std::os
   if ((flags.Has("http-port") || flags.Has("tls-port")) && !lab) {
     return usage_error("--http-port/--tls-port need --lab-allow (lab mode only)");
   }
-  if (flags.Has("stub") && (flags.Has("root-hints") || flags.Has("trust-anchor"))) {
-    return usage_error("--stub excludes --root-hints/--trust-anchor");
-  }
-  if (flags.Has("require-ad") && !flags.Has("stub")) {
-    return usage_error("--require-ad applies to --stub");
-  }
+  if (auto st = CheckResolverFlags(flags); !st) return usage_error(st.error().detail);
 
   checks::AddressPolicy policy;
   for (const auto& cidr : flags.GetAll("lab-allow")) {
@@ -156,23 +131,8 @@ int RunCheckCommand(int argc, char** argv, int first, std::ostream& out, std::os
   auto dialer = checks::TcpDialer::Create(io.get_executor(), policy, ports);
   if (!dialer) return usage_error(dialer.error().detail);
 
-  std::unique_ptr<resolver::Resolver> backend;
-  if (auto stub = flags.Get("stub")) {
-    auto r = resolver::CaresResolver::Create(
-        io.get_executor(), {.server = *stub, .require_ad = flags.Has("require-ad")});
-    if (!r) return usage_error(r.error().detail);
-    backend = std::move(*r);
-  } else {
-    resolver::UnboundConfig config;
-    if (auto f = flags.Get("root-hints")) {
-      config.root_hints_file = *f;
-      config.allow_loopback_servers = HintsAreLoopback(*f);
-    }
-    if (auto f = flags.Get("trust-anchor")) config.trust_anchor_file = *f;
-    auto r = resolver::UnboundResolver::Create(io.get_executor(), config);
-    if (!r) return usage_error(r.error().detail);
-    backend = std::move(*r);
-  }
+  auto backend = ResolverFromFlags(io.get_executor(), flags);
+  if (!backend) return usage_error(backend.error().detail);
 
   checks::CheckRequest request;
   request.method = *method;
@@ -194,7 +154,7 @@ int RunCheckCommand(int argc, char** argv, int first, std::ostream& out, std::os
   checks::CheckMetrics metrics;
   std::optional<checks::CheckResult> result;
   const auto hard_stop = request.deadline + std::chrono::seconds(1);
-  checks::RunCheck(io.get_executor(), checks::CheckDeps{*backend, **dialer, clock, metrics},
+  checks::RunCheck(io.get_executor(), checks::CheckDeps{**backend, **dialer, clock, metrics},
                    std::move(request), [&](checks::CheckResult r) { result = std::move(r); });
   // The check ends itself by its deadline; the extra second only bounds a misbehaving one.
   while (!result && checks::Clock::now() < hard_stop) {

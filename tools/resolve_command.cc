@@ -1,14 +1,12 @@
 #include "tools/resolve_command.h"
 
-#include <fstream>
 #include <iostream>
 #include <nlohmann/json.hpp>
 
 #include "common/asio.h"
 #include "common/dns_name.h"
-#include "resolver/cares_resolver.h"
-#include "resolver/unbound_resolver.h"
 #include "tools/flags.h"
+#include "tools/resolver_flags.h"
 
 namespace mpic::tools {
 namespace {
@@ -33,23 +31,6 @@ ordered_json AnswerJson(const resolver::Answer& a) {
   if (!a.server.empty()) j["server"] = a.server;
   j["elapsed_ms"] = static_cast<double>(a.elapsed.count()) / 1000.0;
   return j;
-}
-
-// A custom root-hints file whose servers are all on loopback is the lab (or a test): let
-// unbound query them. The default root never is.
-bool HintsAreLoopback(const std::string& path) {
-  std::ifstream in(path);
-  std::string line;
-  bool any = false;
-  while (std::getline(in, line)) {
-    auto pos = line.find(" A ");
-    if (pos == std::string::npos) pos = line.find("\tA\t");
-    if (pos == std::string::npos) continue;
-    auto addr = line.substr(line.find_last_of(" \t") + 1);
-    if (!addr.starts_with("127.")) return false;
-    any = true;
-  }
-  return any;
 }
 
 }  // namespace
@@ -77,33 +58,13 @@ int RunResolve(int argc, char** argv, int first, std::ostream& out, std::ostream
   if (auto n = NormalizeDnsName(name); !n) return usage_error(n.error().detail);
   auto timeout = flags.GetInt("timeout-ms", 1, 600000);
   if (!timeout) return usage_error(timeout.error().detail);
-  if (flags.Has("stub") && (flags.Has("root-hints") || flags.Has("trust-anchor"))) {
-    return usage_error("--stub excludes --root-hints/--trust-anchor");
-  }
-  if (flags.Has("require-ad") && !flags.Has("stub")) {
-    return usage_error("--require-ad applies to --stub");
-  }
+  if (auto st = CheckResolverFlags(flags); !st) return usage_error(st.error().detail);
 
   asio::io_context io;
-  std::unique_ptr<resolver::Resolver> backend;
-  if (auto stub = flags.Get("stub")) {
-    auto r = resolver::CaresResolver::Create(
-        io.get_executor(), {.server = *stub, .require_ad = flags.Has("require-ad")});
-    if (!r) return usage_error(r.error().detail);
-    backend = std::move(*r);
-  } else {
-    resolver::UnboundConfig config;
-    if (auto f = flags.Get("root-hints")) {
-      config.root_hints_file = *f;
-      config.allow_loopback_servers = HintsAreLoopback(*f);
-    }
-    if (auto f = flags.Get("trust-anchor")) config.trust_anchor_file = *f;
-    auto r = resolver::UnboundResolver::Create(io.get_executor(), config);
-    if (!r) return usage_error(r.error().detail);
-    backend = std::move(*r);
-  }
+  auto backend = ResolverFromFlags(io.get_executor(), flags);
+  if (!backend) return usage_error(backend.error().detail);
 
-  auto session = backend->NewSession();
+  auto session = (*backend)->NewSession();
   std::optional<resolver::LookupResult> result;
   auto deadline = resolver::Clock::now() + std::chrono::milliseconds(timeout->value_or(5000));
   session->Lookup(name, *type, deadline, [&](resolver::LookupResult r) { result = std::move(r); });
