@@ -10,7 +10,7 @@ namespace mpic::bench {
 double SelfCpuSeconds() {
   rusage usage{};
   getrusage(RUSAGE_SELF, &usage);
-  auto sec = [](const timeval &t) { return static_cast<double>(t.tv_sec) + t.tv_usec / 1e6; };
+  auto sec = [](const timeval& t) { return static_cast<double>(t.tv_sec) + t.tv_usec / 1e6; };
   return sec(usage.ru_utime) + sec(usage.ru_stime);
 }
 
@@ -20,13 +20,13 @@ std::string SelfDir() {
   return ec ? std::string(".") : self.parent_path().string();
 }
 
-int UsageError(const char *program, const char *usage, const std::string &why) {
+int UsageError(const char* program, const char* usage, const std::string& why) {
   std::cerr << program << ": " << why << "\n" << usage;
   return 2;
 }
 
-std::optional<int> ParseCommandLine(const char *program, const char *usage, tools::Flags &flags,
-                                    int argc, char **argv) {
+std::optional<int> ParseCommandLine(const char* program, const char* usage, tools::Flags& flags,
+                                    int argc, char** argv) {
   if (auto st = flags.Parse(argc, argv, 1); !st) {
     return UsageError(program, usage, st.error().detail);
   }

@@ -20,10 +20,10 @@ namespace mpic::bench {
 // Parses argv[1..] (positionals refused). nullopt: go on; otherwise the exit
 // code, after printing the usage (to stdout for --help, with the error to
 // stderr otherwise). `flags` must declare a "help" switch.
-[[nodiscard]] std::optional<int> ParseCommandLine(const char *program, const char *usage,
-                                                  tools::Flags &flags, int argc, char **argv);
+[[nodiscard]] std::optional<int> ParseCommandLine(const char* program, const char* usage,
+                                                  tools::Flags& flags, int argc, char** argv);
 
 // Prints "PROGRAM: WHY" and the usage to stderr; returns 2 (bad usage).
-int UsageError(const char *program, const char *usage, const std::string &why);
+int UsageError(const char* program, const char* usage, const std::string& why);
 
 }  // namespace mpic::bench

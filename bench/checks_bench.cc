@@ -36,14 +36,11 @@ namespace {
 using Clock = std::chrono::steady_clock;
 namespace fs = std::filesystem;
 
-constexpr const char *kUsage =
-    "usage: checks_bench [--mode lab|stub] [--count "
-    "N] [--concurrency C] [--method M]...\n"
+constexpr const char* kUsage =
+    "usage: checks_bench [--mode lab|stub] [--count N] [--concurrency C] [--method M]...\n"
     "                    [--bin-dir DIR] [--json]\n"
-    "  Runs N checks of each method (http-01, "
-    "dns-01, tls-alpn-01, caa) with C in flight\n"
-    "  against the DNS lab and pebble-challtestsrv; "
-    "prints checks/s and CPU ms per check.\n";
+    "  Runs N checks of each method (http-01, dns-01, tls-alpn-01, caa) with C in flight\n"
+    "  against the DNS lab and pebble-challtestsrv; prints checks/s and CPU ms per check.\n";
 
 struct Outcome {
   int valid = 0;
@@ -55,8 +52,8 @@ struct Outcome {
 
 // Runs `count` checks of `prototype`, `concurrency` at a time, on this thread;
 // `io` is the context `resolver` and `dialer` were created on.
-Outcome RunChecks(asio::io_context &io, resolver::Resolver &resolver, checks::Dialer &dialer,
-                  const checks::CheckRequest &prototype, int count, int concurrency) {
+Outcome RunChecks(asio::io_context& io, resolver::Resolver& resolver, checks::Dialer& dialer,
+                  const checks::CheckRequest& prototype, int count, int concurrency) {
   io.restart();
   checks::TimeSource clock;
   checks::CheckMetrics metrics;
@@ -89,7 +86,7 @@ Outcome RunChecks(asio::io_context &io, resolver::Resolver &resolver, checks::Di
   return out;
 }
 
-int Main(int argc, char **argv) {
+int Main(int argc, char** argv) {
   tools::Flags flags({{"mode", tools::Flags::kValue},
                       {"count", tools::Flags::kValue},
                       {"concurrency", tools::Flags::kValue},
@@ -97,7 +94,7 @@ int Main(int argc, char **argv) {
                       {"bin-dir", tools::Flags::kValue},
                       {"json", tools::Flags::kSwitch},
                       {"help", tools::Flags::kSwitch}});
-  auto usage_error = [](const std::string &why) { return UsageError("checks_bench", kUsage, why); };
+  auto usage_error = [](const std::string& why) { return UsageError("checks_bench", kUsage, why); };
   if (auto exit = ParseCommandLine("checks_bench", kUsage, flags, argc, argv)) return *exit;
   const std::string mode = flags.Get("mode").value_or("lab");
   if (mode != "stub" && mode != "lab") return usage_error("--mode must be lab or stub");
@@ -108,7 +105,7 @@ int Main(int argc, char **argv) {
   const int n = static_cast<int>(count->value_or(mode == "lab" ? 300 : 3000));
   const int c = static_cast<int>(concurrency->value_or(16));
   std::vector<checks::Method> methods;
-  for (const auto &m : flags.GetAll("method")) {
+  for (const auto& m : flags.GetAll("method")) {
     auto parsed = checks::ParseMethod(m);
     if (!parsed) return usage_error(parsed.error().detail);
     methods.push_back(*parsed);
@@ -118,7 +115,7 @@ int Main(int argc, char **argv) {
                checks::Method::kCaa};
   }
   const bool json = flags.Has("json");
-  std::ostream &progress = json ? std::cerr : std::cout;
+  std::ostream& progress = json ? std::cerr : std::cout;
 
   // The lab and pebble-challtestsrv come from the local-fleet harness (two idle
   // remotes and a primary start with them; they take no part and their CPU is
@@ -138,13 +135,13 @@ int Main(int argc, char **argv) {
     std::cerr << "checks_bench: " << fleet.error().detail << "\n";
     return 1;
   }
-  auto &f = **fleet;
+  auto& f = **fleet;
   const std::string zone = mode == "stub" ? "insecure.lab" : "secure.lab";
   const std::string http_name = "http.bench." + zone;
   const std::string tls_name = "tls.bench." + zone;
   const std::string token = "checks-bench-token-0123456789abcdefghijklmnop";
   const std::string ka = token + ".checks-bench-thumbprint-0123456789abcdefgh";
-  auto fail = [](const std::string &why) {
+  auto fail = [](const std::string& why) {
     std::cerr << "checks_bench: " << why << "\n";
     return 1;
   };
@@ -233,7 +230,7 @@ int Main(int argc, char **argv) {
 }  // namespace
 }  // namespace mpic::bench
 
-int main(int argc, char **argv) {
+int main(int argc, char** argv) {
   std::signal(SIGPIPE, SIG_IGN);
   return mpic::bench::Main(argc, argv);
 }

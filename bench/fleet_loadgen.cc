@@ -53,23 +53,16 @@ namespace fs = std::filesystem;
 
 std::atomic<bool> g_interrupted{false};
 
-constexpr const char *kUsage =
-    "usage: fleet_loadgen [--mode stub|lab] [--remotes N] [--method "
-    "http-01|dns-01]\n"
-    "                     [--concurrency C] [--count N] [--warmup N] "
-    "[--responder-threads T]\n"
+constexpr const char* kUsage =
+    "usage: fleet_loadgen [--mode stub|lab] [--remotes N] [--method http-01|dns-01]\n"
+    "                     [--concurrency C] [--count N] [--warmup N] [--responder-threads T]\n"
     "                     [--bin-dir DIR] [--dir DIR] [--json]\n"
-    "  The primary applies the BR 3.2.2.9 phase this fleet size meets (2 "
-    "remotes: 2025-09-15,\n"
-    "  3: 2026-03-15, 4 or more: today).\n"
-    "  Starts a local fleet (1 va-primary + N va-remote, mTLS, DNS lab), runs "
-    "N validations\n"
-    "  with C in flight and prints throughput, latency and fleet CPU per "
-    "validation.\n"
-    "  --mode stub: c-ares stub to one authoritative server, no DNSSEC (mode "
-    "a);\n"
-    "  --mode lab: fresh validating libunbound per validation from the lab "
-    "root (mode b).\n";
+    "  Starts a local fleet (1 va-primary + N va-remote, mTLS, DNS lab), runs N validations\n"
+    "  with C in flight and prints throughput, latency and fleet CPU per validation.\n"
+    "  --mode stub: c-ares stub to one authoritative server, no DNSSEC (mode a);\n"
+    "  --mode lab: fresh validating libunbound per validation from the lab root (mode b).\n"
+    "  The primary applies the BR 3.2.2.9 phase whose minimum the fleet size meets (2 remotes:\n"
+    "  2025-09-15, 3: 2026-03-15, 4: 2026-06-15, 5 or more: 2026-12-15).\n";
 
 // utime + stime of a whole process (all threads), in seconds; -1 when
 // unreadable.
@@ -102,7 +95,7 @@ struct RunStats {
 // Keeps `concurrency` Validate calls in flight until `count` have completed.
 class Driver {
  public:
-  Driver(v1::Primary::Stub &stub, const v1::ValidateRequest &request)
+  Driver(v1::Primary::Stub& stub, const v1::ValidateRequest& request)
       : stub_(stub), request_(request) {}
 
   RunStats Run(int count, int concurrency) {
@@ -133,14 +126,14 @@ class Driver {
       if (issued_ >= total_) return;
       ++issued_;
     }
-    auto *call = new Call();
+    auto* call = new Call();
     call->start = Clock::now();
     call->context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(60));
     stub_.async()->Validate(&call->context, &request_, &call->response,
                             [this, call](grpc::Status status) { Finish(call, status); });
   }
 
-  void Finish(Call *call, const grpc::Status &status) {
+  void Finish(Call* call, const grpc::Status& status) {
     const double ms = std::chrono::duration<double, std::milli>(Clock::now() - call->start).count();
     bool more = false;
     {
@@ -165,21 +158,21 @@ class Driver {
     if (more) Issue();
   }
 
-  v1::Primary::Stub &stub_;
-  const v1::ValidateRequest &request_;
+  v1::Primary::Stub& stub_;
+  const v1::ValidateRequest& request_;
   std::mutex mutex_;
   std::condition_variable done_;
   int total_ = 0, issued_ = 0, completed_ = 0;
   RunStats stats_;
 };
 
-double Percentile(std::vector<double> &sorted, double p) {
+double Percentile(std::vector<double>& sorted, double p) {
   if (sorted.empty()) return 0;
   size_t index = static_cast<size_t>(p * static_cast<double>(sorted.size() - 1) + 0.5);
   return sorted[std::min(index, sorted.size() - 1)];
 }
 
-int Main(int argc, char **argv) {
+int Main(int argc, char** argv) {
   tools::Flags flags({{"mode", tools::Flags::kValue},
                       {"remotes", tools::Flags::kValue},
                       {"method", tools::Flags::kValue},
@@ -191,7 +184,7 @@ int Main(int argc, char **argv) {
                       {"dir", tools::Flags::kValue},
                       {"json", tools::Flags::kSwitch},
                       {"help", tools::Flags::kSwitch}});
-  auto usage_error = [](const std::string &why) {
+  auto usage_error = [](const std::string& why) {
     return UsageError("fleet_loadgen", kUsage, why);
   };
   if (auto exit = ParseCommandLine("fleet_loadgen", kUsage, flags, argc, argv)) return *exit;
@@ -201,7 +194,7 @@ int Main(int argc, char **argv) {
   auto method = tools::ParseDcvMethod(method_name);
   if (!method || *method == v1::TLS_ALPN_01)
     return usage_error("--method must be http-01 or dns-01");
-  auto int_flag = [&](const char *name, long def, long min, long max) -> std::optional<long> {
+  auto int_flag = [&](const char* name, long def, long min, long max) -> std::optional<long> {
     auto v = flags.GetInt(name, min, max);
     if (!v) {
       usage_error(v.error().detail);
@@ -239,18 +232,20 @@ int Main(int argc, char **argv) {
   options.stub_lab_server = mode == "stub" ? "insecure" : "";
   options.straggler_grace_ms = 200;
   options.max_concurrent = 4096;
-  // The BR §3.2.2.9 phase whose minimum this fleet size meets: 2 remotes from
-  // 2025-09-15 (enforced), 3 from 2026-03-15, 4 from 2026-06-15 (in force
-  // today).
-  options.effective_date = *remotes == 2 ? "2025-09-15" : *remotes == 3 ? "2026-03-15" : "today";
-  std::ostream &progress = json ? std::cerr : std::cout;
+  // The BR §3.2.2.9 phase whose minimum this fleet size meets (fixed dates, so that runs
+  // stay comparable whatever the day).
+  options.effective_date = *remotes == 2   ? "2025-09-15"
+                           : *remotes == 3 ? "2026-03-15"
+                           : *remotes == 4 ? "2026-06-15"
+                                           : "2026-12-15";
+  std::ostream& progress = json ? std::cerr : std::cout;
   auto fleet =
       tools::fleet::LocalFleet::Start(options, progress, [] { return g_interrupted.load(); });
   if (!fleet) {
     std::cerr << "fleet_loadgen: " << fleet.error().detail << "\n";
     return 1;
   }
-  auto &f = **fleet;
+  auto& f = **fleet;
 
   // The identifier, its records and the challenge.
   const std::string zone = mode == "stub" ? "insecure.lab." : "secure.lab.";
@@ -299,7 +294,7 @@ int Main(int argc, char **argv) {
   }
 
   std::vector<pid_t> pids{f.primary().process->pid()};
-  for (const auto &r : f.remotes()) pids.push_back(r.process->pid());
+  for (const auto& r : f.remotes()) pids.push_back(r.process->pid());
   auto fleet_cpu = [&] {
     double total = 0;
     for (pid_t p : pids) total += std::max(0.0, ProcessCpuSeconds(p));
@@ -342,12 +337,9 @@ int Main(int argc, char **argv) {
     std::cout << result.dump() << "\n";
   } else {
     std::printf(
-        "mode %s, %s, 1 primary + %ld remotes, concurrency %ld, %ld "
-        "validations\n"
-        "  %.0f validations/s; latency p50 %.2f ms, p90 %.2f ms, p99 "
-        "%.2f ms, max %.2f ms\n"
-        "  fleet CPU %.3f ms/validation (primary %.3f, remotes %.3f); "
-        "load generator %.3f\n"
+        "mode %s, %s, 1 primary + %ld remotes, concurrency %ld, %ld validations\n"
+        "  %.0f validations/s; latency p50 %.2f ms, p90 %.2f ms, p99 %.2f ms, max %.2f ms\n"
+        "  fleet CPU %.3f ms/validation (primary %.3f, remotes %.3f); load generator %.3f\n"
         "  corroborated %d, not corroborated %d, RPC errors %d\n",
         mode.c_str(), method_name.c_str(), *remotes, *concurrency, *count, n / s.wall_s,
         result["p50_ms"].get<double>(), result["p90_ms"].get<double>(),
@@ -369,7 +361,7 @@ int Main(int argc, char **argv) {
 }  // namespace
 }  // namespace mpic::bench
 
-int main(int argc, char **argv) {
+int main(int argc, char** argv) {
   std::signal(SIGPIPE, SIG_IGN);
   std::signal(SIGINT, [](int) { mpic::bench::g_interrupted = true; });
   std::signal(SIGTERM, [](int) { mpic::bench::g_interrupted = true; });
