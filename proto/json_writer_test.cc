@@ -86,6 +86,25 @@ TEST(JsonWriterTest, InvalidUtf8IsReplacedSoTheOutputStaysJson) {
                                            replacement + replacement);
 }
 
+TEST(JsonWriterTest, Utf8BoundariesAreKeptExactly) {
+  // The smallest and largest sequence of each length, and the last code points before the
+  // surrogates and after them: all valid, all passed through unchanged.
+  for (std::string valid : {"\xc2\x80", "\xdf\xbf", "\xe0\xa0\x80", "\xed\x9f\xbf", "\xee\x80\x80",
+                            "\xef\xbf\xbf", "\xf0\x90\x80\x80", "\xf4\x8f\xbf\xbf"}) {
+    std::string out;
+    AppendJsonString(valid, &out);
+    EXPECT_EQ(out, "\"" + valid + "\"");
+  }
+  // Above U+10FFFF, overlong 3- and 4-byte forms, a lone continuation byte, 0xF5..0xFF.
+  for (std::string invalid : {"\xf4\x90\x80\x80", "\xe0\x9f\xbf", "\xf0\x8f\xbf\xbf", "\x80",
+                              "\xf5\x80\x80\x80", "\xff"}) {
+    std::string out;
+    AppendJsonString(invalid, &out);
+    EXPECT_EQ(out.find(invalid), std::string::npos) << out;
+    EXPECT_TRUE(nlohmann::json::accept(out)) << out;
+  }
+}
+
 TEST(JsonWriterTest, NonFiniteDoublesAreProto3Strings) {
   std::string out;
   AppendJsonDouble(std::numeric_limits<double>::quiet_NaN(), &out);
