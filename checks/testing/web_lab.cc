@@ -3,6 +3,41 @@
 #include "resolver/unbound_resolver.h"
 
 namespace mpic::checks::testing {
+namespace {
+
+// Refuses every non-loopback address before the real dialer sees it (tests only).
+class LoopbackOnlyDialer final : public Dialer {
+ public:
+  explicit LoopbackOnlyDialer(std::unique_ptr<TcpDialer> inner) : inner_(std::move(inner)) {}
+
+  void Connect(const asio::ip::address& address, uint16_t port, Deadline deadline,
+               ConnectCallback callback) override {
+    const bool loopback = address.is_v6() && address.to_v6().is_v4_mapped()
+                              ? address.to_v6().to_v4().is_loopback()
+                              : address.is_loopback();
+    if (!loopback) {
+      callback(Fail(ProblemType::kConnection,
+                    "test guard: " + address.to_string() + " is not loopback"));
+      return;
+    }
+    inner_->Connect(address, port, deadline, std::move(callback));
+  }
+  const AddressPolicy& policy() const override { return inner_->policy(); }
+  uint16_t http_port() const override { return inner_->http_port(); }
+  uint16_t tls_port() const override { return inner_->tls_port(); }
+
+ private:
+  std::unique_ptr<TcpDialer> inner_;
+};
+
+bool IsLoopbackRange(const std::string& text) {
+  auto cidr = Cidr::Parse(text);
+  if (!cidr) return false;
+  if (cidr->network.is_v4()) return cidr->network.is_loopback() && cidr->prefix >= 8;
+  return cidr->network.is_loopback() && cidr->prefix == 128;
+}
+
+}  // namespace
 
 tl::expected<std::unique_ptr<WebLab>, std::string> WebLab::Start() {
   std::unique_ptr<WebLab> lab(new WebLab);
@@ -25,15 +60,16 @@ std::string WebLab::Set(const std::string& name, const std::string& type,
   return r ? "" : r.error();
 }
 
-std::unique_ptr<TcpDialer> WebLab::MakeDialer(uint16_t http_port, uint16_t tls_port,
-                                              std::vector<std::string> extra_ranges) {
+std::unique_ptr<Dialer> WebLab::MakeDialer(uint16_t http_port, uint16_t tls_port,
+                                           std::vector<std::string> extra_ranges) {
   AddressPolicy policy;
   if (!policy.AllowLabRange(lab_range())) return nullptr;
   for (const auto& range : extra_ranges) {
-    if (!policy.AllowLabRange(range)) return nullptr;
+    if (!IsLoopbackRange(range) || !policy.AllowLabRange(range)) return nullptr;
   }
   auto dialer = TcpDialer::Create(io_.get_executor(), std::move(policy), {http_port, tls_port});
-  return dialer ? std::move(*dialer) : nullptr;
+  if (!dialer) return nullptr;
+  return std::make_unique<LoopbackOnlyDialer>(std::move(*dialer));
 }
 
 CheckResult WebLab::Run(Dialer& dialer, CheckRequest request) {

@@ -44,8 +44,11 @@ class WebLab {
   [[nodiscard]] std::string Set(const std::string& name, const std::string& type,
                                 std::vector<std::string> rdata);
 
-  // A lab-mode dialer: the lab block and `extra_ranges` allowed, ports overridden.
-  [[nodiscard]] std::unique_ptr<TcpDialer> MakeDialer(uint16_t http_port, uint16_t tls_port,
+  // A lab-mode dialer: the lab block and `extra_ranges` allowed, ports overridden. A test
+  // guard sits in front of it: whatever the policy says (it allows public unicast), a connect
+  // to anything but a loopback address fails, so no test can reach off the machine. nullptr
+  // when a range does not parse or is not loopback.
+  [[nodiscard]] std::unique_ptr<Dialer> MakeDialer(uint16_t http_port, uint16_t tls_port,
                                                       std::vector<std::string> extra_ranges = {
                                                           "::1/128"});
 
