@@ -10,6 +10,7 @@
 #include <sstream>
 #include <vector>
 
+#include "proto/convert.h"
 #include "tools/flags.h"
 
 namespace mpic::tools {
@@ -161,42 +162,15 @@ std::optional<v1::Method> ParseDcvMethod(std::string_view text) {
 }
 
 std::string DcvMethodName(v1::Method method) {
-  switch (method) {
-    case v1::HTTP_01:
-      return "http-01";
-    case v1::DNS_01:
-      return "dns-01";
-    case v1::TLS_ALPN_01:
-      return "tls-alpn-01";
-    case v1::CAA:
-      return "caa";
-    default:
-      return "unspecified";
-  }
+  auto m = proto::MethodFromProto(method);
+  return m ? std::string(checks::MethodName(*m)) : "unspecified";
 }
 
 std::string DescribeStatus(const grpc::Status& status) {
-  static constexpr const char* kCodes[] = {"OK",
-                                           "CANCELLED",
-                                           "UNKNOWN",
-                                           "INVALID_ARGUMENT",
-                                           "DEADLINE_EXCEEDED",
-                                           "NOT_FOUND",
-                                           "ALREADY_EXISTS",
-                                           "PERMISSION_DENIED",
-                                           "RESOURCE_EXHAUSTED",
-                                           "FAILED_PRECONDITION",
-                                           "ABORTED",
-                                           "OUT_OF_RANGE",
-                                           "UNIMPLEMENTED",
-                                           "INTERNAL",
-                                           "UNAVAILABLE",
-                                           "DATA_LOSS",
-                                           "UNAUTHENTICATED"};  // grpc::StatusCode order
-  int code = static_cast<int>(status.error_code());
-  std::string name = code >= 0 && code < static_cast<int>(std::size(kCodes))
-                         ? kCodes[code]
-                         : "code " + std::to_string(code);
+  const int code = static_cast<int>(status.error_code());
+  // 0..16 are the codes gRPC defines; anything else is shown as its number.
+  std::string name = code >= 0 && code <= 16 ? std::string(proto::GrpcCodeName(status.error_code()))
+                                             : "code " + std::to_string(code);
   std::string out = "grpc " + name;
   if (!status.error_message().empty()) out += ": " + status.error_message();
   return out;

@@ -3,6 +3,7 @@
 #include "checks/key_authorization.h"
 #include "common/asio.h"
 #include "common/dns_name.h"
+#include "proto/convert.h"
 
 namespace mpic::va_primary {
 namespace {
@@ -21,18 +22,8 @@ bool IsPrintableAscii(std::string_view s) {
 }  // namespace
 
 std::string MethodLabel(v1::Method method) {
-  switch (method) {
-    case v1::HTTP_01:
-      return "http-01";
-    case v1::DNS_01:
-      return "dns-01";
-    case v1::TLS_ALPN_01:
-      return "tls-alpn-01";
-    case v1::CAA:
-      return "caa";
-    default:
-      return "";
-  }
+  auto m = proto::MethodFromProto(method);
+  return m ? std::string(checks::MethodName(*m)) : "";
 }
 
 Result<CheckedRequest> CheckValidateRequest(const v1::ValidateRequest& request) {

@@ -49,8 +49,8 @@ class WebLab {
   // to anything but a loopback address fails, so no test can reach off the machine. nullptr
   // when a range does not parse or is not loopback.
   [[nodiscard]] std::unique_ptr<Dialer> MakeDialer(uint16_t http_port, uint16_t tls_port,
-                                                      std::vector<std::string> extra_ranges = {
-                                                          "::1/128"});
+                                                   std::vector<std::string> extra_ranges = {
+                                                       "::1/128"});
 
   // Runs one check through RunCheck and waits for its verdict (bounded by the request's deadline
   // plus 5 s; a check that misses that bound yields a serverInternal "did not return" result,
