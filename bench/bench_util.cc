@@ -2,8 +2,13 @@
 
 #include <sys/resource.h>
 
+#include <unistd.h>
+
 #include <filesystem>
+#include <fstream>
 #include <iostream>
+#include <iterator>
+#include <sstream>
 
 namespace mpic::bench {
 
@@ -12,6 +17,23 @@ double SelfCpuSeconds() {
   getrusage(RUSAGE_SELF, &usage);
   auto sec = [](const timeval& t) { return static_cast<double>(t.tv_sec) + t.tv_usec / 1e6; };
   return sec(usage.ru_utime) + sec(usage.ru_stime);
+}
+
+double ProcessCpuSeconds(int pid) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
+  std::string stat((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  auto close = stat.rfind(')');  // the command name may contain spaces
+  if (close == std::string::npos || close + 2 > stat.size()) return -1;
+  std::istringstream fields(stat.substr(close + 2));
+  std::string field;
+  // After "pid (comm) ": state is field 3; utime and stime are fields 14 and 15.
+  double utime = -1, stime = -1;
+  for (int i = 3; i <= 15 && fields >> field; ++i) {
+    if (i == 14) utime = std::stod(field);
+    if (i == 15) stime = std::stod(field);
+  }
+  if (utime < 0 || stime < 0) return -1;
+  return (utime + stime) / static_cast<double>(sysconf(_SC_CLK_TCK));
 }
 
 std::string SelfDir() {

@@ -14,6 +14,10 @@ namespace mpic::bench {
 // User + system CPU of this process (all threads), in seconds.
 [[nodiscard]] double SelfCpuSeconds();
 
+// utime + stime of another process (all its threads), from /proc/PID/stat, in seconds; -1 when
+// unreadable.
+[[nodiscard]] double ProcessCpuSeconds(int pid);
+
 // The directory of the running executable ("." if unknown).
 [[nodiscard]] std::string SelfDir();
 

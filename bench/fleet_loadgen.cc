@@ -64,25 +64,6 @@ constexpr const char* kUsage =
     "  The primary applies the BR 3.2.2.9 phase whose minimum the fleet size meets (2 remotes:\n"
     "  2025-09-15, 3: 2026-03-15, 4: 2026-06-15, 5 or more: 2026-12-15).\n";
 
-// utime + stime of a whole process (all threads), in seconds; -1 when
-// unreadable.
-double ProcessCpuSeconds(pid_t pid) {
-  std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
-  std::string stat((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  auto close = stat.rfind(')');  // the command name may contain spaces
-  if (close == std::string::npos) return -1;
-  std::istringstream fields(stat.substr(close + 2));
-  std::string field;
-  // After "pid (comm) ": state is field 3; utime and stime are fields 14
-  // and 15.
-  double utime = 0, stime = 0;
-  for (int i = 3; i <= 15 && fields >> field; ++i) {
-    if (i == 14) utime = std::stod(field);
-    if (i == 15) stime = std::stod(field);
-  }
-  return (utime + stime) / static_cast<double>(sysconf(_SC_CLK_TCK));
-}
-
 struct RunStats {
   int ok = 0;
   int not_corroborated = 0;
