@@ -7,6 +7,7 @@
 #include <map>
 #include <mutex>
 #include <optional>
+#include <vector>
 
 #include "common/dns_name.h"
 #include "resolver/internal/answer.h"
@@ -21,6 +22,69 @@ std::chrono::microseconds Since(Clock::time_point start) {
 }
 
 struct State;
+
+// What c-ares' socket-state callback reaches for one channel. The callback's argument is fixed
+// when the channel is made, so it points here and `owner` follows the channel from session to
+// session; `open_sockets` says whether c-ares still holds any socket of the channel.
+struct Slot {
+  State* owner = nullptr;
+  int open_sockets = 0;
+};
+
+}  // namespace
+
+// Initialised c-ares channels kept for later sessions: making one costs more than the query it
+// serves (it reads files and the kernel's randomness). A channel goes back only when c-ares has
+// no query and no socket left in it (c-ares closes every socket of a channel once its last query
+// ends, unless ARES_FLAG_STAYOPEN, which is never set), so the next session still starts from
+// nothing: its first query opens a new socket with a new source port, and c-ares keeps no cache.
+// Used from any thread; channels themselves are used by one session at a time.
+class CaresResolver::ChannelPool {
+ public:
+  struct Entry {
+    ares_channel channel = nullptr;
+    std::unique_ptr<Slot> slot;
+  };
+
+  ~ChannelPool() {
+    for (Entry& entry : idle_) ares_destroy(entry.channel);
+  }
+
+  std::optional<Entry> Take() {
+    std::lock_guard lock(mutex_);
+    if (idle_.empty()) return std::nullopt;
+    Entry entry = std::move(idle_.back());
+    idle_.pop_back();
+    ++reused_;
+    return entry;
+  }
+
+  // Keeps `entry` if it is clean and there is room; destroys it otherwise.
+  void Give(Entry entry) {
+    if (entry.slot->open_sockets == 0) {
+      entry.slot->owner = nullptr;
+      std::lock_guard lock(mutex_);
+      if (idle_.size() < kMaxIdle) {
+        idle_.push_back(std::move(entry));
+        return;
+      }
+    }
+    ares_destroy(entry.channel);
+  }
+
+  uint64_t reused() const {
+    std::lock_guard lock(mutex_);
+    return reused_;
+  }
+
+ private:
+  static constexpr size_t kMaxIdle = 256;
+  mutable std::mutex mutex_;
+  std::vector<Entry> idle_;
+  uint64_t reused_ = 0;
+};
+
+namespace {
 
 struct Pending {
   std::string name;
@@ -44,9 +108,16 @@ struct Watch {
 };
 
 struct State : std::enable_shared_from_this<State> {
-  explicit State(asio::any_io_executor ex) : executor(ex), timer(ex) {}
+  State(asio::any_io_executor ex, std::shared_ptr<CaresResolver::ChannelPool> channels)
+      : executor(ex), timer(ex), pool(std::move(channels)) {}
   ~State() {
-    if (channel) ares_destroy(channel);  // completes what is left with ARES_EDESTRUCTION
+    if (channel) {
+      if (pending.empty() && watches.empty() && usable) {
+        pool->Give({channel, std::move(slot)});  // c-ares holds nothing of ours: reusable
+      } else {
+        ares_destroy(channel);  // completes what is left with ARES_EDESTRUCTION
+      }
+    }
     for (auto& [fd, w] : watches) Close(*w);
   }
 
@@ -61,11 +132,15 @@ struct State : std::enable_shared_from_this<State> {
       if (auto it = watches.find(fd); it != watches.end()) {
         Close(*it->second);
         watches.erase(it);
+        --slot->open_sockets;
       }
       return;
     }
     auto& w = watches[fd];
-    if (!w) w = std::make_shared<Watch>(executor, fd);
+    if (!w) {
+      w = std::make_shared<Watch>(executor, fd);
+      ++slot->open_sockets;
+    }
     w->want_read = readable;
     w->want_write = writable;
     ArmSocket(w, fd);
@@ -124,7 +199,10 @@ struct State : std::enable_shared_from_this<State> {
 
   asio::any_io_executor executor;
   ares_channel channel = nullptr;
+  std::unique_ptr<Slot> slot;
+  bool usable = false;  // initialised and configured
   asio::steady_timer timer;
+  std::shared_ptr<CaresResolver::ChannelPool> pool;
   std::map<int, std::shared_ptr<Watch>> watches;
   std::map<uint64_t, std::unique_ptr<Pending>> pending;
   uint64_t next_id = 1;
@@ -182,22 +260,35 @@ void OnAresResult(void* arg, int status, int /*timeouts*/, unsigned char* abuf, 
 }
 
 void OnSocketState(void* data, ares_socket_t fd, int readable, int writable) {
-  static_cast<State*>(data)->OnSocketState(fd, readable != 0, writable != 0);
+  // A pooled channel has no sockets, so c-ares calls this only while a session owns it.
+  if (State* owner = static_cast<Slot*>(data)->owner) {
+    owner->OnSocketState(fd, readable != 0, writable != 0);
+  }
 }
 
 class CaresSession final : public Session {
  public:
-  CaresSession(asio::any_io_executor executor, const StubConfig& config, std::string server)
-      : executor_(executor), state_(std::make_shared<State>(executor)) {
+  CaresSession(asio::any_io_executor executor, const StubConfig& config, std::string server,
+               std::shared_ptr<CaresResolver::ChannelPool> pool)
+      : executor_(executor), state_(std::make_shared<State>(executor, std::move(pool))) {
     state_->server = std::move(server);
     state_->require_ad = config.require_ad;
+    if (auto pooled = state_->pool->Take()) {
+      state_->channel = pooled->channel;
+      state_->slot = std::move(pooled->slot);
+      state_->slot->owner = state_.get();
+      state_->usable = true;
+      return;
+    }
+    state_->slot = std::make_unique<Slot>();
+    state_->slot->owner = state_.get();
     ares_options options{};
     // NOCHECKRESP: hand SERVFAIL/REFUSED to us instead of retrying; we classify them.
     options.flags = ARES_FLAG_NOCHECKRESP | ARES_FLAG_NOSEARCH;
     options.timeout = config.attempt_timeout_ms;
     options.tries = config.tries;
     options.sock_state_cb = &OnSocketState;
-    options.sock_state_cb_data = state_.get();
+    options.sock_state_cb_data = state_->slot.get();
     options.ndomains = 0;
     options.lookups = const_cast<char*>("b");
     // Never read the machine's resolver configuration.
@@ -213,7 +304,9 @@ class CaresSession final : public Session {
         r != ARES_SUCCESS) {
       init_error_ = Error{ProblemType::kServerInternal,
                           "c-ares server " + state_->server + ": " + ares_strerror(r)};
+      return;
     }
+    state_->usable = true;
   }
 
   ~CaresSession() override { Cancel(); }
@@ -326,11 +419,18 @@ Result<std::unique_ptr<CaresResolver>> CaresResolver::Create(asio::any_io_execut
 
 CaresResolver::CaresResolver(asio::any_io_executor executor, StubConfig config,
                              std::string server)
-    : executor_(std::move(executor)), config_(std::move(config)), server_(std::move(server)) {}
+    : executor_(std::move(executor)),
+      config_(std::move(config)),
+      server_(std::move(server)),
+      pool_(std::make_shared<ChannelPool>()) {}
+
+CaresResolver::~CaresResolver() = default;
 
 std::unique_ptr<Session> CaresResolver::NewSession() {
-  return std::make_unique<CaresSession>(executor_, config_, server_);
+  return std::make_unique<CaresSession>(executor_, config_, server_, pool_);
 }
+
+uint64_t CaresResolver::channels_reused() const { return pool_->reused(); }
 
 std::string CaresResolver::Describe() const {
   return "stub(" + server_ + (config_.require_ad ? ", require-ad)" : ")");

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <filesystem>
 #include <optional>
 
 #include "common/asio.h"
@@ -296,6 +297,56 @@ TEST_F(ResolverLabTest, StubThroughValidatingRecursive) {
   auto insecure_ok = Lookup(**lenient, "www.insecure.lab", dns::kA);
   ASSERT_TRUE(insecure_ok) << insecure_ok.error().error.detail;
   EXPECT_EQ(insecure_ok->dnssec, DnssecStatus::kInsecure);
+}
+
+// Open sockets of this process (entries of /proc/self/fd that are sockets).
+int OpenSockets() {
+  int n = 0;
+  std::error_code ec;
+  for (const auto& entry : std::filesystem::directory_iterator("/proc/self/fd", ec)) {
+    std::error_code link_ec;
+    auto target = std::filesystem::read_symlink(entry.path(), link_ec);
+    if (!link_ec && target.string().starts_with("socket:")) ++n;
+  }
+  return n;
+}
+
+TEST_F(ResolverLabTest, StubReusesChannelsButNeverTheirSockets) {
+  auto stub = CaresResolver::Create(io_.get_executor(), {.server = lab_->server("secure")});
+  ASSERT_TRUE(stub);
+  const int baseline = OpenSockets();
+  for (int i = 0; i < 3; ++i) {
+    auto r = Lookup(**stub, "www.secure.lab", dns::kA);
+    ASSERT_TRUE(r) << r.error().error.detail;
+    EXPECT_EQ(r->records.size(), 1u);
+    io_.restart();
+    io_.poll();  // the session's last handlers let go of it
+    // The channel went back to the pool without its socket: the next session's first query
+    // opens a new one (new source port), as with a channel made for it.
+    EXPECT_EQ(OpenSockets(), baseline) << "after session " << i;
+  }
+  EXPECT_EQ((*stub)->channels_reused(), 2u);
+
+  // A session ended while its query is unanswered (c-ares still retrying) cancels it; the
+  // channel is reusable only once c-ares has closed its socket, and the next session works.
+  auto dead = CaresResolver::Create(io_.get_executor(), {.server = lab_->server("dead")});
+  ASSERT_TRUE(dead);
+  {
+    auto session = (*dead)->NewSession();
+    bool called = false;
+    session->Lookup("www.dead.lab", dns::kA, Clock::now() + 5s, [&](LookupResult) { called = true; });
+    io_.restart();
+    io_.run_for(50ms);
+    EXPECT_FALSE(called);
+    EXPECT_GT(OpenSockets(), baseline);  // the query's socket is open
+  }
+  io_.restart();
+  io_.run_for(100ms);
+  EXPECT_EQ(OpenSockets(), baseline);
+  auto again = Lookup(**dead, "www.dead.lab", dns::kA, 300ms);
+  ASSERT_FALSE(again);
+  EXPECT_TRUE(again.error().timed_out);
+  EXPECT_EQ((*dead)->channels_reused(), 1u);
 }
 
 TEST_F(ResolverLabTest, StubTimeoutAgainstBlackhole) {
