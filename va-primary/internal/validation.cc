@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <climits>
 #include <exception>
+#include <optional>
 
 #include "quorum/selection.h"
 #include "va-primary/divergence.h"
@@ -255,9 +256,10 @@ class Validation : public std::enable_shared_from_this<Validation> {
       r.set_status(v1::RPC_ERROR);
       return quorum::Outcome::kError;
     }
-    const v1::CheckResponse& reply = call.response;
-    if (reply.has_dcv()) *r.mutable_dcv() = reply.dcv();
-    if (reply.has_caa()) *r.mutable_caa() = reply.caa();
+    v1::CheckResponse& reply = call.response;
+    // Moved, not copied (the evidence is most of the reply); checked below in `r`.
+    if (reply.has_dcv()) *r.mutable_dcv() = std::move(*reply.mutable_dcv());
+    if (reply.has_caa()) *r.mutable_caa() = std::move(*reply.mutable_caa());
 
     // The remote must be who the configuration says (BR §3.2.2.9 counts RIRs and places).
     const v1::PerspectiveIdentity& configured = slot.client->endpoint.identity();
@@ -284,8 +286,8 @@ class Validation : public std::enable_shared_from_this<Validation> {
                     outcome.identifier().substr(0, 64) + "\"";
       }
     };
-    check_outcome(request_.dcv.has_value(), reply.has_dcv(), reply.dcv(), request_.method, "dcv");
-    check_outcome(request_.caa, reply.has_caa(), reply.caa(), v1::CAA, "caa");
+    check_outcome(request_.dcv.has_value(), r.has_dcv(), r.dcv(), request_.method, "dcv");
+    check_outcome(request_.caa, r.has_caa(), r.caa(), v1::CAA, "caa");
     if (!malformed.empty()) {
       r.set_status(v1::RPC_ERROR);
       r.set_error("malformed reply: " + malformed);
@@ -294,8 +296,8 @@ class Validation : public std::enable_shared_from_this<Validation> {
     }
 
     r.set_status(v1::ANSWERED);
-    const bool dcv_ok = !request_.dcv || OutcomeValid(reply.dcv());
-    const bool caa_ok = !request_.caa || OutcomeValid(reply.caa());
+    const bool dcv_ok = !request_.dcv || OutcomeValid(r.dcv());
+    const bool caa_ok = !request_.caa || OutcomeValid(r.caa());
     r.set_corroborates(dcv_ok && caa_ok);
     return r.corroborates() ? quorum::Outcome::kCorroborated : quorum::Outcome::kInvalid;
   }
@@ -442,14 +444,17 @@ class Validation : public std::enable_shared_from_this<Validation> {
     const bool corroborated =
         !forced_ && tally_ && tally_->decision() == quorum::Decision::kCorroborated;
     out.set_decision(corroborated ? v1::CORROBORATED : v1::NOT_CORROBORATED);
-    *out.mutable_primary() = primary_.result;
-    for (const Slot& slot : remotes_) *out.add_remotes() = slot.result;
+    std::optional<v1::Problem> problem;
+    if (!corroborated) problem = DecisionProblem();  // reads the results: before they move
+    // Finalize runs once and nothing reads the results after it: they move into the response.
+    *out.mutable_primary() = std::move(primary_.result);
+    for (Slot& slot : remotes_) *out.add_remotes() = std::move(slot.result);
     out.set_quorum(tally_ ? tally_->QuorumString()
                           : "0/" + std::to_string(settings_.remotes_per_validation));
     out.set_policy(settings_.policy.Describe());
     out.set_phase(settings_.phase);
     out.set_enforced(settings_.policy.enforced());
-    if (!corroborated) *out.mutable_problem() = DecisionProblem();
+    if (problem) *out.mutable_problem() = std::move(*problem);
 
     std::vector<const v1::PerspectiveResult*> answered;
     if (out.primary().status() == v1::ANSWERED) answered.push_back(&out.primary());
