@@ -8,17 +8,33 @@ namespace {
 using asio::ip::tcp;
 constexpr std::string_view kPrefix = "GET /.well-known/acme-challenge/";
 constexpr size_t kMaxHead = 8192;
+// A connection that has not been answered and closed by then is dropped (a stuck client must
+// not hold a socket for the rest of the run).
+constexpr std::chrono::seconds kConnectionDeadline{5};
+// After a failed accept (e.g. EMFILE) wait this long before the next, instead of spinning.
+constexpr std::chrono::milliseconds kAcceptBackoff{10};
 
 // One request, one response, then close (validators never reuse connections).
 class Connection : public std::enable_shared_from_this<Connection> {
  public:
+  // `socket` is bound to a strand of its own, so the deadline and the I/O never run at once.
   Connection(tcp::socket socket, HttpResponder& owner)
-      : socket_(std::move(socket)), owner_(owner), buffer_(kMaxHead) {}
+      : socket_(std::move(socket)),
+        owner_(owner),
+        buffer_(kMaxHead),
+        deadline_(socket_.get_executor()) {}
 
   void Start() {
+    deadline_.expires_after(kConnectionDeadline);
+    deadline_.async_wait([self = shared_from_this()](boost::system::error_code ec) {
+      if (ec) return;  // cancelled: the connection ended in time
+      boost::system::error_code ignored;
+      self->socket_.close(ignored);
+    });
     asio::async_read_until(socket_, buffer_, "\r\n\r\n",
                            [self = shared_from_this()](boost::system::error_code ec, size_t) {
-                             if (!ec) self->Respond();
+                             if (!ec) return self->Respond();
+                             self->deadline_.cancel();
                            });
   }
 
@@ -43,6 +59,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
                       [self = shared_from_this()](boost::system::error_code, size_t) {
                         boost::system::error_code ignored;
                         self->socket_.shutdown(tcp::socket::shutdown_both, ignored);
+                        self->deadline_.cancel();
                       });
   }
 
@@ -50,6 +67,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   HttpResponder& owner_;
   asio::streambuf buffer_;
   std::string response_;
+  asio::steady_timer deadline_;
 };
 
 }  // namespace
@@ -95,10 +113,17 @@ std::string HttpResponder::Lookup(const std::string& token) const {
 }
 
 void HttpResponder::Accept() {
-  acceptor_->async_accept([this](boost::system::error_code ec, tcp::socket socket) {
+  acceptor_->async_accept(asio::make_strand(io_), [this](boost::system::error_code ec,
+                                                         tcp::socket socket) {
     if (ec == asio::error::operation_aborted) return;
-    if (!ec) std::make_shared<Connection>(std::move(socket), *this)->Start();
-    Accept();
+    if (!ec) {
+      std::make_shared<Connection>(std::move(socket), *this)->Start();
+      return Accept();
+    }
+    backoff_.expires_after(kAcceptBackoff);
+    backoff_.async_wait([this](boost::system::error_code wait_ec) {
+      if (!wait_ec) Accept();
+    });
   });
 }
 

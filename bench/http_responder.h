@@ -1,5 +1,5 @@
 // A small, fast HTTP-01 responder for benchmarks: Asio, non-blocking, one connection per
-// request (as a validator uses it). GET /.well-known/acme-challenge/TOKEN answers 200 with
+// request (as a validator uses it), each connection bounded by a deadline. GET /.well-known/acme-challenge/TOKEN answers 200 with
 // the key authorization registered for TOKEN; anything else 404. Bound to one address; its
 // CPU stays in the benchmark process, apart from the fleet's.
 //
@@ -43,6 +43,7 @@ class HttpResponder {
 
   asio::io_context io_;
   std::unique_ptr<asio::ip::tcp::acceptor> acceptor_;
+  asio::steady_timer backoff_{io_};  // used by the accept chain only (one at a time)
   std::vector<std::thread> threads_;
   mutable std::mutex mutex_;
   std::map<std::string, std::string> tokens_;

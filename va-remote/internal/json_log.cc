@@ -29,14 +29,20 @@ std::string UtcNow() {
 void LogJson(std::string_view level, const nlohmann::ordered_json& fields) {
   static std::mutex mutex;
   try {
-    nlohmann::ordered_json line;
-    line["ts"] = UtcNow();
-    line["level"] = std::string(level);
-    if (fields.is_object()) {
-      for (const auto& [key, value] : fields.items()) line[key] = value;
+    // ts and level first, then the caller's fields as they are (rendered once, not copied
+    // into another object first: one line per check, on the hot path).
+    std::string text = "{\"ts\":\"" + UtcNow() + "\",\"level\":";
+    text += nlohmann::ordered_json(std::string(level))
+                .dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace);
+    if (fields.is_object() && !fields.empty()) {
+      const std::string body =
+          fields.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace);
+      text += ',';
+      text.append(body, 1, std::string::npos);  // without its '{'; keeps its '}'
+    } else {
+      text += '}';
     }
-    std::string text =
-        line.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace) + "\n";
+    text += '\n';
     std::lock_guard<std::mutex> lock(mutex);
     const char* p = text.data();
     size_t left = text.size();
