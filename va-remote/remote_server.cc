@@ -122,8 +122,7 @@ TrackedSession::~TrackedSession() {
 class Call;
 
 // The gRPC side of one Check RPC. It only posts into Asio; it is deleted by gRPC (OnDone)
-// after Finish, and hands its reference to the call back to the check thread then, so that a
-// call is always destroyed there.
+// after Finish. Its reference to the call may be the last one: ~Call is safe on any thread.
 class CheckReactor final : public grpc::ServerUnaryReactor {
  public:
   CheckReactor(asio::any_io_executor executor, std::shared_ptr<Call> call)
@@ -201,8 +200,8 @@ class Call : public std::enable_shared_from_this<Call> {
   }
 
   ~Call() {
-    // Runs on the check thread (or while the io_context is destroyed at shutdown).
-    impl_.calls.erase(params_.id);
+    // Runs on whichever thread lets go last (the check thread, or gRPC's after OnDone): it
+    // touches only thread-safe state. The entry in `calls` went when the call finished.
     impl_.metrics->AddInflight(-1);
     impl_.admitted.fetch_sub(1);
     std::lock_guard<std::mutex> lock(impl_.calls_done_mutex);
@@ -214,8 +213,8 @@ class Call : public std::enable_shared_from_this<Call> {
 
   // Check thread.
   void Start() {
-    impl_.calls[params_.id] = weak_from_this();
     if (finished_) return;  // cancelled before it started
+    impl_.calls[params_.id] = weak_from_this();
     checks::CheckDeps deps{*resolver_, *impl_.dialer, impl_.clock, *impl_.metrics};
     auto executor = impl_.io->get_executor();
     pending_ = (params_.plan.dcv ? 1 : 0) + (params_.plan.caa ? 1 : 0);
@@ -266,6 +265,7 @@ class Call : public std::enable_shared_from_this<Call> {
 
   void FinishWith(grpc::Status status) {
     finished_ = true;
+    impl_.calls.erase(params_.id);  // nothing left to cancel at shutdown
     watchdog_.cancel();
     impl_.metrics->CountRequest(status.error_code());
     ordered_json log;
@@ -308,8 +308,7 @@ void CheckReactor::OnCancel() {
 }
 
 void CheckReactor::OnDone() {
-  // Drop our reference on the check thread, then go.
-  asio::post(executor_, [call = std::move(call_)] {});
+  // No hop to the check thread just to let go of the call (one thread wake-up per RPC less).
   delete this;
 }
 
