@@ -8,12 +8,17 @@
 namespace mpic::proto {
 namespace {
 
-constexpr std::array<std::pair<v1::Rir, std::string_view>, 5> kRirNames{{
-    {v1::ARIN, "arin"},
-    {v1::RIPE_NCC, "ripe"},
-    {v1::APNIC, "apnic"},
-    {v1::LACNIC, "lacnic"},
-    {v1::AFRINIC, "afrinic"},
+struct RirNames {
+  v1::Rir rir;
+  std::string_view name;     // config and labels
+  std::string_view display;  // the registry's own name, for people
+};
+constexpr std::array<RirNames, 5> kRirNames{{
+    {v1::ARIN, "arin", "ARIN"},
+    {v1::RIPE_NCC, "ripe", "RIPE NCC"},
+    {v1::APNIC, "apnic", "APNIC"},
+    {v1::LACNIC, "lacnic", "LACNIC"},
+    {v1::AFRINIC, "afrinic", "AFRINIC"},
 }};
 
 std::string Lower(std::string_view text) {
@@ -77,8 +82,15 @@ Result<checks::Method> DcvMethodFromProto(v1::Method method) {
 }
 
 std::string_view RirName(v1::Rir rir) {
-  for (const auto& [r, name] : kRirNames) {
-    if (r == rir) return name;
+  for (const RirNames& names : kRirNames) {
+    if (names.rir == rir) return names.name;
+  }
+  return "";
+}
+
+std::string_view RirDisplayName(v1::Rir rir) {
+  for (const RirNames& names : kRirNames) {
+    if (names.rir == rir) return names.display;
   }
   return "";
 }
@@ -88,8 +100,8 @@ Result<v1::Rir> ParseRir(std::string_view text) {
   if (lower == "ripe ncc" || lower == "ripe-ncc" || lower == "ripe_ncc" || lower == "ripencc") {
     return v1::RIPE_NCC;
   }
-  for (const auto& [rir, name] : kRirNames) {
-    if (name == lower) return rir;
+  for (const RirNames& names : kRirNames) {
+    if (names.name == lower) return names.rir;
   }
   return Fail(ProblemType::kMalformed, "unknown RIR \"" + std::string(text) +
                                            "\" (want one of arin, ripe, apnic, lacnic, afrinic)");

@@ -39,6 +39,9 @@ namespace v1 = ::mpic::v1;
 // enum names ("RIPE_NCC") and "ripe ncc" / "ripe-ncc"; kMalformed for anything else.
 [[nodiscard]] std::string_view RirName(v1::Rir rir);
 [[nodiscard]] Result<v1::Rir> ParseRir(std::string_view text);
+// The registry's own name for people: "ARIN", "RIPE NCC", "APNIC", "LACNIC", "AFRINIC"
+// ("" for RIR_UNSPECIFIED).
+[[nodiscard]] std::string_view RirDisplayName(v1::Rir rir);
 
 // Problems: type as the full URN ("urn:ietf:params:acme:error:dns").
 [[nodiscard]] v1::Problem ProblemToProto(const Error& error);

@@ -74,6 +74,10 @@ TEST(ConvertTest, RirsRoundTrip) {
   EXPECT_EQ(RirName(v1::RIPE_NCC), "ripe");
   EXPECT_EQ(*ParseRir("RIPE NCC"), v1::RIPE_NCC);
   EXPECT_EQ(RirName(v1::RIR_UNSPECIFIED), "");
+  EXPECT_EQ(RirDisplayName(v1::RIPE_NCC), "RIPE NCC");
+  EXPECT_EQ(RirDisplayName(v1::AFRINIC), "AFRINIC");
+  EXPECT_EQ(RirDisplayName(v1::RIR_UNSPECIFIED), "");
+  EXPECT_EQ(ParseRir(RirDisplayName(v1::RIPE_NCC)).value(), v1::RIPE_NCC);
   EXPECT_FALSE(ParseRir("moon"));
   EXPECT_FALSE(ParseRir(""));
 }

@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "checks/key_authorization.h"
+#include "proto/convert.h"
 #include "tools/flags.h"
 #include "tools/fleet/local_fleet.h"
 #include "tools/validate_command.h"
@@ -200,7 +201,7 @@ ordered_json MemberJson(const fleet::LocalFleet::Member& m, bool primary) {
   ordered_json j;
   j["name"] = m.identity.name();
   j["role"] = primary ? "primary" : "remote";
-  j["rir"] = fleet::RirDisplayName(m.identity.rir());
+  j["rir"] = std::string(proto::RirDisplayName(m.identity.rir()));
   j["region"] = m.identity.region();
   j["latitude"] = m.identity.location().latitude();
   j["longitude"] = m.identity.location().longitude();
@@ -244,8 +245,8 @@ void PrintPerspectives(const fleet::LocalFleet& fleet, std::ostream& out) {
     std::snprintf(where, sizeof where, "%.2f,%.2f", m.identity.location().latitude(),
                   m.identity.location().longitude());
     out << "  " << Pad(m.identity.name(), 15) << Pad(role, 8)
-        << Pad(fleet::RirDisplayName(m.identity.rir()), 10) << Pad(m.identity.region(), 23)
-        << Pad(where, 18) << m.address << "\n";
+        << Pad(std::string(proto::RirDisplayName(m.identity.rir())), 10)
+        << Pad(m.identity.region(), 23) << Pad(where, 18) << m.address << "\n";
   };
   row(fleet.primary(), "primary");
   for (const auto& m : fleet.remotes()) row(m, "remote");

@@ -52,23 +52,6 @@ std::string ShortProblem(const std::string& type) {
   return type;
 }
 
-std::string RirName(v1::Rir rir) {
-  switch (rir) {
-    case v1::ARIN:
-      return "ARIN";
-    case v1::RIPE_NCC:
-      return "RIPE";
-    case v1::APNIC:
-      return "APNIC";
-    case v1::LACNIC:
-      return "LACNIC";
-    case v1::AFRINIC:
-      return "AFRINIC";
-    default:
-      return "-";
-  }
-}
-
 std::string StatusName(v1::PerspectiveStatus status) {
   std::string name = v1::PerspectiveStatus_Name(status);
   return name.empty() ? "?" : name;
@@ -120,7 +103,8 @@ struct Row {
 Row MakeRow(const v1::PerspectiveResult& r, bool primary) {
   Row row;
   row.name = r.perspective().name() + (primary ? " (primary)" : "");
-  row.rir = RirName(r.perspective().rir());
+  row.rir = std::string(proto::RirDisplayName(r.perspective().rir()));
+  if (row.rir.empty()) row.rir = "-";
   row.status = StatusName(r.status());
   if (r.status() == v1::ANSWERED) {
     row.verdict = r.corroborates() ? "valid" : "invalid";

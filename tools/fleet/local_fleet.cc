@@ -114,23 +114,6 @@ v1::PerspectiveIdentity PrimaryIdentity() {
 
 const std::vector<v1::PerspectiveIdentity>& RemoteIdentities() { return Pool(); }
 
-std::string RirDisplayName(v1::Rir rir) {
-  switch (rir) {
-    case v1::ARIN:
-      return "ARIN";
-    case v1::RIPE_NCC:
-      return "RIPE NCC";
-    case v1::APNIC:
-      return "APNIC";
-    case v1::LACNIC:
-      return "LACNIC";
-    case v1::AFRINIC:
-      return "AFRINIC";
-    default:
-      return "?";
-  }
-}
-
 Result<std::unique_ptr<LocalFleet>> LocalFleet::Start(const Options& options,
                                                       std::ostream& progress,
                                                       const std::function<bool()>& interrupted) {

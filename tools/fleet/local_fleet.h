@@ -38,9 +38,6 @@ namespace mpic::tools::fleet {
 [[nodiscard]] v1::PerspectiveIdentity PrimaryIdentity();
 [[nodiscard]] const std::vector<v1::PerspectiveIdentity>& RemoteIdentities();
 
-// "ARIN", "RIPE NCC", ...
-[[nodiscard]] std::string RirDisplayName(v1::Rir rir);
-
 class LocalFleet {
  public:
   struct Options {
