@@ -331,10 +331,13 @@ TEST_F(ResolverLabTest, StubReusesChannelsButNeverTheirSockets) {
   // channel is reusable only once c-ares has closed its socket, and the next session works.
   auto dead = CaresResolver::Create(io_.get_executor(), {.server = lab_->server("dead")});
   ASSERT_TRUE(dead);
+  bool called = false, cancelled = false;  // outlive the session: its end posts the callback
   {
     auto session = (*dead)->NewSession();
-    bool called = false;
-    session->Lookup("www.dead.lab", dns::kA, Clock::now() + 5s, [&](LookupResult) { called = true; });
+    session->Lookup("www.dead.lab", dns::kA, Clock::now() + 5s, [&](LookupResult r) {
+      called = true;
+      cancelled = !r && !r.error().timed_out;
+    });
     io_.restart();
     io_.run_for(50ms);
     EXPECT_FALSE(called);
@@ -342,6 +345,8 @@ TEST_F(ResolverLabTest, StubReusesChannelsButNeverTheirSockets) {
   }
   io_.restart();
   io_.run_for(100ms);
+  EXPECT_TRUE(called);
+  EXPECT_TRUE(cancelled);
   EXPECT_EQ(OpenSockets(), baseline);
   auto again = Lookup(**dead, "www.dead.lab", dns::kA, 300ms);
   ASSERT_FALSE(again);
