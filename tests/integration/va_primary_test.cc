@@ -40,6 +40,7 @@
 #include "tests/dnslab/dnslab.h"
 #include "tests/integration/child.h"
 #include "tests/integration/command.h"
+#include "tests/integration/grpc_client.h"
 #include "tests/integration/test_certs.h"
 #include "va-primary/primary_server.h"
 
@@ -412,15 +413,7 @@ class VaPrimaryTest : public ::testing::Test {
 
   static std::shared_ptr<grpc::Channel> Channel(const std::string& address,
                                                 const CertPair* client_cert) {
-    grpc::SslCredentialsOptions options;
-    options.pem_root_certs = pki_->ca_cert_pem;
-    if (client_cert) {
-      options.pem_cert_chain = client_cert->cert_pem;
-      options.pem_private_key = client_cert->key_pem;
-    }
-    grpc::ChannelArguments args;
-    args.SetSslTargetNameOverride("primary");
-    return grpc::CreateCustomChannel(address, grpc::SslCredentials(options), args);
+    return mpic::testing::MtlsChannel(address, pki_->ca_cert_pem, client_cert, "primary");
   }
 
   static grpc::Status Validate(const std::string& address, const v1::ValidateRequest& request,
@@ -471,26 +464,7 @@ class VaPrimaryTest : public ::testing::Test {
   }
 
   static std::string HealthStatus(const std::string& address) {
-    grpc::GenericStub generic(Channel(address, ca_client_cert_));
-    grpc::Slice slice(std::string{});
-    grpc::ByteBuffer request(&slice, 1);
-    grpc::ByteBuffer response;
-    grpc::ClientContext context;
-    context.set_deadline(std::chrono::system_clock::now() + 10s);
-    std::promise<grpc::Status> done;
-    generic.UnaryCall(&context, "/grpc.health.v1.Health/Check", grpc::StubOptions(), &request,
-                      &response, [&done](grpc::Status s) { done.set_value(std::move(s)); });
-    auto future = done.get_future();
-    if (future.wait_for(15s) != std::future_status::ready) return "no answer";
-    grpc::Status status = future.get();
-    if (!status.ok()) return "error " + status.error_message();
-    std::vector<grpc::Slice> slices;
-    if (!response.Dump(&slices).ok()) return "bad response";
-    std::string bytes;
-    for (const auto& s : slices) bytes.append(reinterpret_cast<const char*>(s.begin()), s.size());
-    if (bytes == std::string("\x08\x01", 2)) return "SERVING";
-    if (bytes == std::string("\x08\x02", 2)) return "NOT_SERVING";
-    return "unexpected response";
+    return mpic::testing::HealthStatus(Channel(address, ca_client_cert_));
   }
 
   // Validates once and returns the response (asserting a successful RPC).

@@ -27,6 +27,7 @@
 #include "tests/dnslab/dnslab.h"
 #include "tests/integration/child.h"
 #include "tests/integration/command.h"
+#include "tests/integration/grpc_client.h"
 #include "tests/integration/test_certs.h"
 #include "va-remote/remote_metrics.h"
 #include "va-remote/remote_server.h"
@@ -181,15 +182,7 @@ class VaRemoteTest : public ::testing::Test {
 
   static std::shared_ptr<grpc::Channel> Channel(const std::string& address,
                                                 const CertPair* client_cert) {
-    grpc::SslCredentialsOptions options;
-    options.pem_root_certs = pki_->ca_cert_pem;
-    if (client_cert) {
-      options.pem_cert_chain = client_cert->cert_pem;
-      options.pem_private_key = client_cert->key_pem;
-    }
-    grpc::ChannelArguments args;
-    args.SetSslTargetNameOverride(kName);
-    return grpc::CreateCustomChannel(address, grpc::SslCredentials(options), args);
+    return mpic::testing::MtlsChannel(address, pki_->ca_cert_pem, client_cert, kName);
   }
 
   static grpc::Status Check(const std::string& address, const v1::CheckRequest& request,
@@ -211,31 +204,7 @@ class VaRemoteTest : public ::testing::Test {
   }
 
   static std::string HealthStatus(const std::string& address, const std::string& service) {
-    grpc::GenericStub generic(Channel(address, client_cert_));
-    std::string request_bytes;
-    if (!service.empty()) {  // HealthCheckRequest{service = 1}
-      request_bytes = std::string("\x0a", 1) + static_cast<char>(service.size()) + service;
-    }
-    grpc::Slice slice(request_bytes);
-    grpc::ByteBuffer request(&slice, 1);
-    grpc::ByteBuffer response;
-    grpc::ClientContext context;
-    context.set_deadline(std::chrono::system_clock::now() + 10s);
-    std::promise<grpc::Status> done;
-    generic.UnaryCall(&context, "/grpc.health.v1.Health/Check", grpc::StubOptions(), &request,
-                      &response, [&done](grpc::Status s) { done.set_value(std::move(s)); });
-    auto future = done.get_future();
-    if (future.wait_for(15s) != std::future_status::ready) return "no answer";
-    grpc::Status status = future.get();
-    if (!status.ok()) return "error " + status.error_message();
-    std::vector<grpc::Slice> slices;
-    if (!response.Dump(&slices).ok()) return "bad response";
-    std::string bytes;
-    for (const auto& s : slices) bytes.append(reinterpret_cast<const char*>(s.begin()), s.size());
-    // HealthCheckResponse{status = 1}: SERVING is 1, NOT_SERVING 2.
-    if (bytes == std::string("\x08\x01", 2)) return "SERVING";
-    if (bytes == std::string("\x08\x02", 2)) return "NOT_SERVING";
-    return "unexpected response";
+    return mpic::testing::HealthStatus(Channel(address, client_cert_), service);
   }
 
   static DnsLab* lab_;

@@ -1,0 +1,30 @@
+// gRPC client helpers of the fleet's integration tests: an mTLS channel to a server of the
+// test PKI, and the standard health service asked without generated stubs.
+//
+//   auto channel = mpic::testing::MtlsChannel(address, pki.ca_cert_pem, &client, "va-remote");
+//   EXPECT_EQ(mpic::testing::HealthStatus(channel, "mpic.v1.Perspective"), "SERVING");
+#pragma once
+
+#include <grpcpp/grpcpp.h>
+
+#include <memory>
+#include <string>
+
+#include "tests/integration/test_certs.h"
+
+namespace mpic::testing {
+
+// Trusts only `ca_pem`; presents `client_cert` unless it is null; expects the server's
+// certificate to name `server_name`.
+[[nodiscard]] std::shared_ptr<grpc::Channel> MtlsChannel(const std::string& address,
+                                                         const std::string& ca_pem,
+                                                         const CertPair* client_cert,
+                                                         const std::string& server_name);
+
+// grpc.health.v1.Health/Check for `service` ("" is the whole server): "SERVING",
+// "NOT_SERVING", or why there is no such answer ("error ...", "no answer", ...). Bounded: a
+// 10 s deadline, 15 s at most.
+[[nodiscard]] std::string HealthStatus(const std::shared_ptr<grpc::Channel>& channel,
+                                       const std::string& service = "");
+
+}  // namespace mpic::testing
