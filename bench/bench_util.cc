@@ -4,6 +4,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
@@ -40,6 +41,35 @@ std::string SelfDir() {
   std::error_code ec;
   auto self = std::filesystem::read_symlink("/proc/self/exe", ec);
   return ec ? std::string(".") : self.parent_path().string();
+}
+
+void ClosedLoop::Run(int count, int concurrency) {
+  int first = 0;
+  {
+    std::lock_guard lock(mutex_);
+    total_ = count;
+    completed_ = busy_ = 0;
+    issued_ = first = std::min(count, concurrency);
+  }
+  for (int i = 0; i < first; ++i) start_([this] { Done(); });
+  std::unique_lock lock(mutex_);
+  idle_.wait(lock, [this] { return completed_ == total_ && busy_ == 0; });
+}
+
+void ClosedLoop::Done() {
+  bool again = false;
+  {
+    std::lock_guard lock(mutex_);
+    ++completed_;
+    ++busy_;
+    if (issued_ < total_) {
+      ++issued_;
+      again = true;
+    }
+  }
+  if (again) start_([this] { Done(); });
+  std::lock_guard lock(mutex_);
+  if (--busy_ == 0 && completed_ == total_) idle_.notify_all();
 }
 
 int UsageError(const char* program, const char* usage, const std::string& why) {

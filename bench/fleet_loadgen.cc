@@ -24,7 +24,6 @@
 
 #include <algorithm>
 #include <atomic>
-#include <condition_variable>
 #include <csignal>
 #include <cstdio>
 #include <cstring>
@@ -82,14 +81,8 @@ class Driver {
   RunStats Run(int count, int concurrency) {
     stats_ = RunStats{};
     stats_.latencies_ms.reserve(static_cast<size_t>(count));
-    total_ = count;
-    issued_ = 0;
-    completed_ = 0;
     const auto start = Clock::now();
-    for (int i = 0; i < std::min(count, concurrency); ++i) Issue();
-    std::unique_lock lock(mutex_);
-    // Each call has its own 60 s deadline, so this wait ends.
-    done_.wait(lock, [&] { return completed_ == total_; });
+    loop_.Run(count, concurrency);  // each call has its own 60 s deadline, so this ends
     stats_.wall_s = std::chrono::duration<double>(Clock::now() - start).count();
     return std::move(stats_);
   }
@@ -101,50 +94,40 @@ class Driver {
     Clock::time_point start;
   };
 
-  void Issue() {
-    {
-      std::lock_guard lock(mutex_);
-      if (issued_ >= total_) return;
-      ++issued_;
-    }
+  void Issue(std::function<void()> done) {
     auto* call = new Call();
     call->start = Clock::now();
     call->context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(60));
     stub_.async()->Validate(&call->context, &request_, &call->response,
-                            [this, call](grpc::Status status) { Finish(call, status); });
+                            [this, call, done = std::move(done)](grpc::Status status) {
+                              Record(*call, status);
+                              delete call;
+                              done();
+                            });
   }
 
-  void Finish(Call* call, const grpc::Status& status) {
-    const double ms = std::chrono::duration<double, std::milli>(Clock::now() - call->start).count();
-    bool more = false;
-    {
-      std::lock_guard lock(mutex_);
-      if (!status.ok()) {
-        ++stats_.rpc_errors;
-        if (stats_.first_failure.empty()) stats_.first_failure = tools::DescribeStatus(status);
-      } else if (call->response.decision() != v1::CORROBORATED) {
-        ++stats_.not_corroborated;
-        if (stats_.first_failure.empty()) {
-          stats_.first_failure = "NOT_CORROBORATED: " + call->response.problem().detail();
-        }
-      } else {
-        ++stats_.ok;
+  void Record(const Call& call, const grpc::Status& status) {
+    const double ms = std::chrono::duration<double, std::milli>(Clock::now() - call.start).count();
+    std::lock_guard lock(mutex_);
+    if (!status.ok()) {
+      ++stats_.rpc_errors;
+      if (stats_.first_failure.empty()) stats_.first_failure = tools::DescribeStatus(status);
+    } else if (call.response.decision() != v1::CORROBORATED) {
+      ++stats_.not_corroborated;
+      if (stats_.first_failure.empty()) {
+        stats_.first_failure = "NOT_CORROBORATED: " + call.response.problem().detail();
       }
-      stats_.latencies_ms.push_back(ms);
-      ++completed_;
-      more = issued_ < total_;
-      if (completed_ == total_) done_.notify_all();
+    } else {
+      ++stats_.ok;
     }
-    delete call;
-    if (more) Issue();
+    stats_.latencies_ms.push_back(ms);
   }
 
   v1::Primary::Stub& stub_;
   const v1::ValidateRequest& request_;
   std::mutex mutex_;
-  std::condition_variable done_;
-  int total_ = 0, issued_ = 0, completed_ = 0;
   RunStats stats_;
+  ClosedLoop loop_{[this](std::function<void()> done) { Issue(std::move(done)); }};
 };
 
 double Percentile(std::vector<double>& sorted, double p) {

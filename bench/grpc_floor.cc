@@ -15,14 +15,12 @@
 
 #include <utility>  // before Asio (LAB-NOTES pitfall 2)
 
-#include <algorithm>
+#include <atomic>
 #include <boost/asio.hpp>
 #include <chrono>
-#include <condition_variable>
 #include <csignal>
 #include <cstdio>
 #include <iostream>
-#include <mutex>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
@@ -142,13 +140,7 @@ class FloorService final : public v1::Perspective::CallbackService {
 // The child: serves until `stop_fd` reaches end of file (the parent exited or closed it).
 int Serve(const Pki& pki, bool plain, bool post, int port_fd, int stop_fd) {
   std::optional<asio::io_context> io;
-  std::optional<asio::executor_work_guard<asio::io_context::executor_type>> work;
-  std::thread io_thread;
-  if (post) {
-    io.emplace(1);
-    work.emplace(io->get_executor());
-    io_thread = std::thread([&] { io->run(); });
-  }
+  if (post) io.emplace(1);
   FloorService service(post ? &*io : nullptr);
   std::shared_ptr<grpc::ServerCredentials> credentials;
   if (plain) {
@@ -169,15 +161,22 @@ int Serve(const Pki& pki, bool plain, bool post, int port_fd, int stop_fd) {
     std::cerr << "grpc_floor: the server cannot listen on 127.0.0.1\n";
     return 1;
   }
-  if (write(port_fd, &port, sizeof(port)) != sizeof(port)) return 1;
-  close(port_fd);
-  char byte;
-  while (read(stop_fd, &byte, 1) > 0) {
+  // The Asio thread runs only while the server does (no call can arrive before or after).
+  std::optional<asio::executor_work_guard<asio::io_context::executor_type>> work;
+  std::thread io_thread;
+  if (post) {
+    work.emplace(io->get_executor());
+    io_thread = std::thread([&] { io->run(); });
+  }
+  if (write(port_fd, &port, sizeof(port)) == sizeof(port)) {
+    close(port_fd);
+    char byte;
+    while (read(stop_fd, &byte, 1) > 0) {  // until the parent closes its end or exits
+    }
   }
   server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(1));
   if (post) {
     work.reset();
-    io->stop();
     io_thread.join();
   }
   return 0;
@@ -189,17 +188,12 @@ class Driver {
   Driver(v1::Perspective::Stub& stub, const v1::CheckRequest& request)
       : stub_(stub), request_(request) {}
 
+  // Failed calls, plus any of the `count` that never completed.
   int Run(int count, int concurrency) {
-    {
-      std::lock_guard lock(mutex_);
-      total_ = count;
-      issued_ = done_ = failures_ = 0;
-    }
-    for (int i = 0; i < std::min(count, concurrency); ++i) Issue();
-    std::unique_lock lock(mutex_);
-    // Every call carries a 30 s deadline, so this wait ends.
-    finished_.wait(lock, [this] { return done_ == total_; });
-    return failures_;
+    failures_ = 0;
+    completed_ = 0;
+    loop_.Run(count, concurrency);  // every call carries a 30 s deadline, so this ends
+    return failures_.load() + (count - completed_.load());
   }
 
  private:
@@ -208,34 +202,22 @@ class Driver {
     v1::CheckResponse response;
   };
 
-  void Issue() {
-    {
-      std::lock_guard lock(mutex_);
-      if (issued_ >= total_) return;
-      ++issued_;
-    }
+  void Issue(std::function<void()> done) {
     auto* call = new Call();
     call->context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(30));
     stub_.async()->Check(&call->context, &request_, &call->response,
-                         [this, call](grpc::Status status) {
-                           const bool ok = status.ok() && call->response.dcv().valid();
+                         [this, call, done = std::move(done)](grpc::Status status) {
+                           if (!status.ok() || !call->response.dcv().valid()) ++failures_;
+                           ++completed_;
                            delete call;
-                           bool last = false;
-                           {
-                             std::lock_guard lock(mutex_);
-                             if (!ok) ++failures_;
-                             last = ++done_ == total_;
-                           }
-                           if (last) finished_.notify_all();
-                           Issue();
+                           done();
                          });
   }
 
   v1::Perspective::Stub& stub_;
   const v1::CheckRequest& request_;
-  std::mutex mutex_;
-  std::condition_variable finished_;
-  int total_ = 0, issued_ = 0, done_ = 0, failures_ = 0;
+  std::atomic<int> failures_{0}, completed_{0};
+  ClosedLoop loop_{[this](std::function<void()> done) { Issue(std::move(done)); }};
 };
 
 int Main(int argc, char** argv) {

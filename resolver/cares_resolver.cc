@@ -25,10 +25,9 @@ struct State;
 
 // What c-ares' socket-state callback reaches for one channel. The callback's argument is fixed
 // when the channel is made, so it points here and `owner` follows the channel from session to
-// session; `open_sockets` says whether c-ares still holds any socket of the channel.
+// session.
 struct Slot {
   State* owner = nullptr;
-  int open_sockets = 0;
 };
 
 }  // namespace
@@ -59,10 +58,10 @@ class CaresResolver::ChannelPool {
     return entry;
   }
 
-  // Keeps `entry` if it is clean and there is room; destroys it otherwise.
+  // Keeps `entry`, which holds no query and no socket, if there is room; destroys it otherwise.
   void Give(Entry entry) {
-    if (entry.slot->open_sockets == 0) {
-      entry.slot->owner = nullptr;
+    entry.slot->owner = nullptr;
+    {
       std::lock_guard lock(mutex_);
       if (idle_.size() < kMaxIdle) {
         idle_.push_back(std::move(entry));
@@ -112,8 +111,9 @@ struct State : std::enable_shared_from_this<State> {
       : executor(ex), timer(ex), pool(std::move(channels)) {}
   ~State() {
     if (channel) {
+      // `watches` mirrors c-ares' open sockets (sock_state_cb): none and no query -> reusable.
       if (pending.empty() && watches.empty() && usable) {
-        pool->Give({channel, std::move(slot)});  // c-ares holds nothing of ours: reusable
+        pool->Give({channel, std::move(slot)});
       } else {
         ares_destroy(channel);  // completes what is left with ARES_EDESTRUCTION
       }
@@ -132,15 +132,11 @@ struct State : std::enable_shared_from_this<State> {
       if (auto it = watches.find(fd); it != watches.end()) {
         Close(*it->second);
         watches.erase(it);
-        --slot->open_sockets;
       }
       return;
     }
     auto& w = watches[fd];
-    if (!w) {
-      w = std::make_shared<Watch>(executor, fd);
-      ++slot->open_sockets;
-    }
+    if (!w) w = std::make_shared<Watch>(executor, fd);
     w->want_read = readable;
     w->want_write = writable;
     ArmSocket(w, fd);
