@@ -15,7 +15,7 @@
 #include <vector>
 
 #include "checks/key_authorization.h"
-#include "proto/convert.h"
+#include "perspective/wire.h"
 #include "tools/flags.h"
 #include "tools/fleet/local_fleet.h"
 #include "tools/validate_command.h"
@@ -201,7 +201,7 @@ ordered_json MemberJson(const fleet::LocalFleet::Member& m, bool primary) {
   ordered_json j;
   j["name"] = m.identity.name();
   j["role"] = primary ? "primary" : "remote";
-  j["rir"] = std::string(proto::RirDisplayName(m.identity.rir()));
+  j["rir"] = std::string(perspective::RirDisplayName(m.identity.rir()));
   j["region"] = m.identity.region();
   j["latitude"] = m.identity.location().latitude();
   j["longitude"] = m.identity.location().longitude();
@@ -245,7 +245,7 @@ void PrintPerspectives(const fleet::LocalFleet& fleet, std::ostream& out) {
     std::snprintf(where, sizeof where, "%.2f,%.2f", m.identity.location().latitude(),
                   m.identity.location().longitude());
     out << "  " << Pad(m.identity.name(), 15) << Pad(role, 8)
-        << Pad(std::string(proto::RirDisplayName(m.identity.rir())), 10)
+        << Pad(std::string(perspective::RirDisplayName(m.identity.rir())), 10)
         << Pad(m.identity.region(), 23) << Pad(where, 18) << m.address << "\n";
   };
   row(fleet.primary(), "primary");

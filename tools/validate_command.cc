@@ -10,7 +10,7 @@
 #include <sstream>
 #include <vector>
 
-#include "proto/convert.h"
+#include "perspective/wire.h"
 #include "tools/flags.h"
 
 namespace mpic::tools {
@@ -103,7 +103,7 @@ struct Row {
 Row MakeRow(const v1::PerspectiveResult& r, bool primary) {
   Row row;
   row.name = r.perspective().name() + (primary ? " (primary)" : "");
-  row.rir = std::string(proto::RirDisplayName(r.perspective().rir()));
+  row.rir = std::string(perspective::RirDisplayName(r.perspective().rir()));
   if (row.rir.empty()) row.rir = "-";
   row.status = StatusName(r.status());
   if (r.status() == v1::ANSWERED) {
@@ -146,14 +146,14 @@ std::optional<v1::Method> ParseDcvMethod(std::string_view text) {
 }
 
 std::string DcvMethodName(v1::Method method) {
-  auto m = proto::MethodFromProto(method);
+  auto m = perspective::MethodFromProto(method);
   return m ? std::string(checks::MethodName(*m)) : "unspecified";
 }
 
 std::string DescribeStatus(const grpc::Status& status) {
   const int code = static_cast<int>(status.error_code());
   // 0..16 are the codes gRPC defines; anything else is shown as its number.
-  std::string name = code >= 0 && code <= 16 ? std::string(proto::GrpcCodeName(status.error_code()))
+  std::string name = code >= 0 && code <= 16 ? std::string(perspective::GrpcCodeName(status.error_code()))
                                              : "code " + std::to_string(code);
   std::string out = "grpc " + name;
   if (!status.error_message().empty()) out += ": " + status.error_message();

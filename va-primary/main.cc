@@ -5,7 +5,6 @@
 //
 // Exit codes: 0 clean stop (or config OK), 2 bad flags or a configuration that cannot be used
 // (including a fleet that cannot meet the configured BR phase), 1 runtime failure.
-#include <absl/synchronization/mutex.h>
 #include <signal.h>
 
 #include <cstdio>
@@ -13,8 +12,10 @@
 #include <iostream>
 #include <string>
 
-#include "proto/config_loader.h"
-#include "va-primary/config.h"
+#include "common/log.h"
+#include "perspective/config.h"
+#include "perspective/primary_config.h"
+#include "perspective/shell.h"
 #include "va-primary/primary_server.h"
 
 namespace {
@@ -44,13 +45,13 @@ int main(int argc, char** argv) {
   }
   if (config_path.empty()) return Usage();
 
-  auto config = mpic::proto::LoadPrimaryConfig(config_path);
+  auto config = mpic::perspective::LoadPrimaryConfig(config_path);
   if (!config) {
     std::cerr << "va-primary: " << config.error().detail << "\n";
     return 2;
   }
   if (check_only) {
-    auto settings = mpic::va_primary::ValidatePrimaryConfig(*config, mpic::va_primary::UtcToday());
+    auto settings = mpic::perspective::ValidatePrimaryConfig(*config, mpic::perspective::UtcToday());
     if (!settings) {
       std::cerr << "va-primary: " << settings.error().detail << "\n";
       return 2;
@@ -64,25 +65,17 @@ int main(int argc, char** argv) {
     return 0;
   }
 
-  // Signals are taken synchronously by this thread only; every other thread (gRPC, Asio,
-  // audit) inherits the blocked mask.
-  ::signal(SIGPIPE, SIG_IGN);
-  // gRPC's absl::Mutex runs lock-order (deadlock) detection in Debian's build, a graph update
-  // on every lock: measurable on the hot path (bench/fleet_loadgen), and no use in production.
-  absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);
-  sigset_t stop_signals;
-  sigemptyset(&stop_signals);
-  sigaddset(&stop_signals, SIGTERM);
-  sigaddset(&stop_signals, SIGINT);
-  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+  mpic::perspective::PrepareServerProcess("va-primary");
 
   auto server = mpic::va_primary::PrimaryServer::Start(*config);
   if (!server) {
     std::cerr << "va-primary: " << server.error().detail << "\n";
     return server.error().type == mpic::ProblemType::kMalformed ? 2 : 1;
   }
-  int signal_number = 0;
-  sigwait(&stop_signals, &signal_number);
+  // SIGHUP does not stop the server (and never leaves a stale ready file behind).
+  while (mpic::perspective::WaitForSignal() == SIGHUP) {
+    mpic::log::Warning("SIGHUP ignored: restart the process to load a new configuration");
+  }
   (*server)->Shutdown();
   return 0;
 }

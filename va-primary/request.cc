@@ -3,7 +3,7 @@
 #include "checks/key_authorization.h"
 #include "common/asio.h"
 #include "common/dns_name.h"
-#include "proto/convert.h"
+#include "perspective/wire.h"
 
 namespace mpic::va_primary {
 namespace {
@@ -22,7 +22,7 @@ bool IsPrintableAscii(std::string_view s) {
 }  // namespace
 
 std::string MethodLabel(v1::Method method) {
-  auto m = proto::MethodFromProto(method);
+  auto m = perspective::MethodFromProto(method);
   return m ? std::string(checks::MethodName(*m)) : "";
 }
 
@@ -143,6 +143,15 @@ checks::CheckRequest DcvCheckRequest(const CheckedRequest& request, checks::Dead
   out.wildcard = request.wildcard;
   out.deadline = deadline;
   return out;
+}
+
+perspective::CheckPlan OwnCheckPlan(const CheckedRequest& request, const std::string& request_id,
+                                    checks::Deadline deadline) {
+  perspective::CheckPlan plan;
+  plan.request_id = request_id;
+  if (request.dcv) plan.dcv = DcvCheckRequest(request, deadline);
+  if (request.caa) plan.caa = CaaCheckRequest(request, deadline);
+  return plan;
 }
 
 checks::CheckRequest CaaCheckRequest(const CheckedRequest& request, checks::Deadline deadline) {

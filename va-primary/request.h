@@ -18,6 +18,7 @@
 #include "common/error.h"
 #include "mpic/v1/perspective.pb.h"
 #include "mpic/v1/primary.pb.h"
+#include "perspective/wire.h"
 
 namespace mpic::va_primary {
 
@@ -50,6 +51,10 @@ struct CheckedRequest {
                                                    checks::Deadline deadline);
 [[nodiscard]] checks::CheckRequest CaaCheckRequest(const CheckedRequest& request,
                                                    checks::Deadline deadline);
+// Both, as the plan the perspective engine runs for the primary itself.
+[[nodiscard]] perspective::CheckPlan OwnCheckPlan(const CheckedRequest& request,
+                                                  const std::string& request_id,
+                                                  checks::Deadline deadline);
 
 // What each remote is asked.
 [[nodiscard]] v1::CheckRequest RemoteCheckRequest(const CheckedRequest& request,

@@ -14,7 +14,6 @@
 //
 // Exit codes: 0 after SIGTERM/SIGINT (or a good --check-config), 2 for bad flags or config,
 // 1 when serving cannot start (e.g. the address is in use).
-#include <absl/synchronization/mutex.h>
 #include <signal.h>
 
 #include <cstdio>
@@ -22,7 +21,10 @@
 #include <string>
 #include <string_view>
 
-#include "proto/config_loader.h"
+#include "common/log.h"
+#include "perspective/config.h"
+#include "perspective/factories.h"
+#include "perspective/shell.h"
 #include "va-remote/remote_server.h"
 
 namespace {
@@ -66,19 +68,19 @@ int main(int argc, char** argv) {
     return kExitConfig;
   }
 
-  auto config = mpic::proto::LoadRemoteConfig(config_path);
+  auto config = mpic::perspective::LoadRemoteConfig(config_path);
   if (!config) {
     std::fprintf(stderr, "va-remote: %s\n", config.error().detail.c_str());
     return kExitConfig;
   }
-  if (auto st = mpic::proto::ValidateRemoteConfig(*config); !st) {
+  if (auto st = mpic::perspective::ValidateRemoteConfig(*config); !st) {
     std::fprintf(stderr, "va-remote: %s: %s\n", config_path.c_str(), st.error().detail.c_str());
     return kExitConfig;
   }
   if (check_only) {
     // Also parse the root hints and trust anchor as the resolver will (no query leaves).
     mpic::asio::io_context io;
-    auto resolver = mpic::proto::MakeResolver(io.get_executor(), config->resolver(), config->lab());
+    auto resolver = mpic::perspective::MakeResolver(io.get_executor(), config->resolver(), config->lab());
     if (!resolver) {
       std::fprintf(stderr, "va-remote: %s: resolver: %s\n", config_path.c_str(),
                    resolver.error().detail.c_str());
@@ -88,25 +90,16 @@ int main(int argc, char** argv) {
     return 0;
   }
 
-  // LAB-NOTES #10: a peer closing a socket must not kill the process. SIGTERM/SIGINT are
-  // blocked in every thread (threads inherit the mask) and taken by sigwait() below.
-  signal(SIGPIPE, SIG_IGN);
-  // gRPC's absl::Mutex runs lock-order (deadlock) detection in Debian's build, a graph update
-  // on every lock: measurable on the hot path (bench/fleet_loadgen), and no use in production.
-  absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);
-  sigset_t stop_signals;
-  sigemptyset(&stop_signals);
-  sigaddset(&stop_signals, SIGTERM);
-  sigaddset(&stop_signals, SIGINT);
-  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+  mpic::perspective::PrepareServerProcess("va-remote");
 
   auto server = mpic::va_remote::RemoteServer::Start(*config);
   if (!server) {
     std::fprintf(stderr, "va-remote: %s\n", server.error().detail.c_str());
     return server.error().type == mpic::ProblemType::kMalformed ? kExitConfig : kExitRuntime;
   }
-  int signal_number = 0;
-  while (sigwait(&stop_signals, &signal_number) != 0) {
+  // SIGHUP does not stop the server (and never leaves a stale ready file behind).
+  while (mpic::perspective::WaitForSignal() == SIGHUP) {
+    mpic::log::Warning("SIGHUP ignored: restart the process to load a new configuration");
   }
   (*server)->Shutdown();
   server->reset();

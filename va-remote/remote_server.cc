@@ -7,32 +7,32 @@
 
 #include <atomic>
 #include <condition_variable>
-#include <cstdio>
 #include <map>
 #include <mutex>
 #include <nlohmann/json.hpp>
 #include <optional>
-#include <set>
 #include <thread>
 
 #include "checks/check.h"
 #include "checks/tcp_dialer.h"
+#include "common/log.h"
 #include "mpic/v1/perspective.grpc.pb.h"
-#include "proto/config_loader.h"
-#include "proto/convert.h"
-#include "va-remote/internal/json_log.h"
+#include "perspective/config.h"
+#include "perspective/engine.h"
+#include "perspective/factories.h"
+#include "perspective/metrics.h"
+#include "perspective/shell.h"
+#include "perspective/wire.h"
 #include "va-remote/remote_metrics.h"
 
 namespace mpic::va_remote {
 namespace {
 
-using internal::LogJson;
 using nlohmann::ordered_json;
+using perspective::GrpcCodeName;
 using SteadyClock = std::chrono::steady_clock;
 using std::chrono::milliseconds;
 
-// A late result of an overrunning check is not waited for beyond its deadline plus this.
-constexpr milliseconds kWatchdogSlack{2000};
 // Of the caller's remaining time, this much (at most) is kept back so that a check that
 // times out can still be reported as a result before the caller gives up.
 constexpr milliseconds kReplyMargin{100};
@@ -41,82 +41,6 @@ constexpr size_t kMaxLoggedField = 300;
 
 std::string Truncate(std::string_view s) {
   return std::string(s.substr(0, std::min(s.size(), kMaxLoggedField)));
-}
-
-// HOST part of "HOST:PORT" / "[HOST]:PORT" (already validated).
-std::string HostPart(const std::string& address) { return address.substr(0, address.rfind(':')); }
-
-// Writes `content` to `path` via a temporary file and rename(), so that a reader never sees a
-// partial file.
-Status WriteFileAtomically(const std::string& path, const std::string& content) {
-  std::string tmp = path + ".tmp." + std::to_string(getpid());
-  std::FILE* f = std::fopen(tmp.c_str(), "w");
-  if (!f) return Fail(ProblemType::kServerInternal, "cannot write " + tmp);
-  bool ok = std::fwrite(content.data(), 1, content.size(), f) == content.size();
-  ok = std::fflush(f) == 0 && ok;
-  ok = fsync(fileno(f)) == 0 && ok;
-  ok = std::fclose(f) == 0 && ok;
-  if (!ok || std::rename(tmp.c_str(), path.c_str()) != 0) {
-    std::remove(tmp.c_str());
-    return Fail(ProblemType::kServerInternal, "cannot write " + path);
-  }
-  return {};
-}
-
-class TrackingResolver;
-
-// A session of the real resolver that its call can cancel (client gone, shutdown).
-class TrackedSession final : public resolver::Session {
- public:
-  TrackedSession(std::unique_ptr<resolver::Session> inner, std::shared_ptr<TrackingResolver> owner)
-      : inner_(std::move(inner)), owner_(std::move(owner)) {}
-  ~TrackedSession() override;
-
-  void Lookup(std::string_view name, uint16_t type, resolver::Deadline deadline,
-              resolver::LookupCallback callback) override {
-    inner_->Lookup(name, type, deadline, std::move(callback));
-  }
-  void Cancel() override { inner_->Cancel(); }
-
- private:
-  std::unique_ptr<resolver::Session> inner_;
-  std::shared_ptr<TrackingResolver> owner_;
-};
-
-// The resolver one call's checks see: sessions of the real resolver (each fresh, as the real
-// one guarantees), remembered so that the call can cancel them. Used on the check thread only.
-// Shared with the sessions, which the checks may keep past the call's own lifetime.
-class TrackingResolver final : public resolver::Resolver,
-                               public std::enable_shared_from_this<TrackingResolver> {
- public:
-  explicit TrackingResolver(resolver::Resolver& inner) : inner_(inner) {}
-
-  std::unique_ptr<resolver::Session> NewSession() override {
-    auto session = std::make_unique<TrackedSession>(inner_.NewSession(), shared_from_this());
-    if (cancelled_) session->Cancel();
-    live_.insert(session.get());
-    return session;
-  }
-  std::string Describe() const override { return inner_.Describe(); }
-
-  void CancelAll() {
-    cancelled_ = true;
-    // Cancel() only posts callbacks; no session is destroyed while we iterate.
-    for (TrackedSession* s : std::vector<TrackedSession*>(live_.begin(), live_.end())) {
-      s->Cancel();
-    }
-  }
-  void Forget(TrackedSession* session) { live_.erase(session); }
-
- private:
-  resolver::Resolver& inner_;
-  std::set<TrackedSession*> live_;
-  bool cancelled_ = false;
-};
-
-TrackedSession::~TrackedSession() {
-  inner_.reset();
-  owner_->Forget(this);
 }
 
 class Call;
@@ -140,8 +64,8 @@ class CheckReactor final : public grpc::ServerUnaryReactor {
 
 struct RemoteServer::Impl {
   v1::RemoteConfig config;
-  milliseconds max_check{proto::kDefaultMaxCheckMs};
-  int max_concurrent = static_cast<int>(proto::kDefaultMaxConcurrent);
+  milliseconds max_check{perspective::kDefaultRemoteMaxCheckMs};
+  int max_concurrent = static_cast<int>(perspective::kDefaultMaxConcurrent);
   std::string address;
   std::string metrics_address;
 
@@ -150,6 +74,7 @@ struct RemoteServer::Impl {
   std::unique_ptr<resolver::Resolver> resolver;
   std::unique_ptr<checks::TcpDialer> dialer;
   checks::TimeSource clock;
+  std::unique_ptr<perspective::Engine> engine;
 
   std::unique_ptr<asio::io_context> io;
   std::optional<asio::executor_work_guard<asio::io_context::executor_type>> work;
@@ -177,26 +102,29 @@ struct RemoteServer::Impl {
 
 namespace {
 
-// One Check RPC on the check thread: runs its checks, finishes the RPC exactly once (result,
-// cancellation or watchdog), and drops results that arrive after that.
+// One Check RPC on the check thread: runs its plan on the engine, finishes the RPC exactly once
+// (result, cancellation or watchdog); the engine drops results that arrive after that.
 class Call : public std::enable_shared_from_this<Call> {
  public:
   struct Params {
     uint64_t id = 0;
-    proto::CheckPlan plan;
+    perspective::CheckPlan plan;
     uint32_t attempt = 0;
     std::string peer;
-    checks::Deadline deadline;
   };
 
   Call(RemoteServer::Impl& impl, Params params, v1::CheckResponse* response)
       : impl_(impl),
         params_(std::move(params)),
         response_(response),
-        resolver_(std::make_shared<TrackingResolver>(*impl.resolver)),
-        watchdog_(*impl.io),
-        start_(SteadyClock::now()) {
+        start_(SteadyClock::now()),
+        dcv_requested_(params_.plan.dcv.has_value()),
+        caa_requested_(params_.plan.caa.has_value()) {
     impl_.metrics->AddInflight(1);
+    const auto& any = params_.plan.dcv ? params_.plan.dcv : params_.plan.caa;
+    identifier_ = any ? Truncate(any->identifier) : "";
+    request_id_ = Truncate(params_.plan.request_id);
+    dcv_method_ = params_.plan.dcv ? std::string(checks::MethodName(params_.plan.dcv->method)) : "";
   }
 
   ~Call() {
@@ -215,46 +143,31 @@ class Call : public std::enable_shared_from_this<Call> {
   void Start() {
     if (finished_) return;  // cancelled before it started
     impl_.calls[params_.id] = weak_from_this();
-    checks::CheckDeps deps{*resolver_, *impl_.dialer, impl_.clock, *impl_.metrics};
-    auto executor = impl_.io->get_executor();
-    pending_ = (params_.plan.dcv ? 1 : 0) + (params_.plan.caa ? 1 : 0);
-    if (params_.plan.dcv) {
-      checks::RunCheck(executor, deps, *params_.plan.dcv,
-                       [self = shared_from_this()](checks::CheckResult r) {
-                         self->dcv_ = std::move(r);
-                         self->OnResult();
-                       });
-    }
-    if (params_.plan.caa) {
-      checks::RunCheck(executor, deps, *params_.plan.caa,
-                       [self = shared_from_this()](checks::CheckResult r) {
-                         self->caa_ = std::move(r);
-                         self->OnResult();
-                       });
-    }
-    // RunCheck promises a verdict by the deadline; the watchdog bounds one that breaks it.
-    watchdog_.expires_at(params_.deadline + kWatchdogSlack);
-    watchdog_.async_wait([self = shared_from_this()](const boost::system::error_code& ec) {
-      if (ec || self->finished_) return;
-      self->resolver_->CancelAll();
-      self->FinishWith(
-          grpc::Status(grpc::StatusCode::DEADLINE_EXCEEDED, "check overran its deadline"));
-    });
+    run_ = impl_.engine->Start(impl_.io->get_executor(), std::move(params_.plan),
+                               [self = shared_from_this()](perspective::PlanResult r) {
+                                 self->OnPlan(std::move(r));
+                               });
   }
 
   // Check thread: the client went away or the server is shutting down.
   void Cancel() {
-    resolver_->CancelAll();
-    if (!finished_) FinishWith(grpc::Status(grpc::StatusCode::CANCELLED, "cancelled"));
+    if (run_) run_->Cancel();
+    if (!finished_) FinishWith(grpc::Status(grpc::StatusCode::CANCELLED, "cancelled"), nullptr);
   }
 
  private:
-  void OnResult() {
-    if (--pending_ > 0 || finished_) return;  // late results of a finished call are dropped
+  void OnPlan(perspective::PlanResult result) {
+    if (finished_) return;
+    if (result.end == perspective::PlanResult::End::kOverran) {
+      return FinishWith(
+          grpc::Status(grpc::StatusCode::DEADLINE_EXCEEDED, "check overran its deadline"),
+          nullptr);
+    }
+    if (result.end != perspective::PlanResult::End::kDone) return;
     *response_->mutable_perspective() = impl_.config.identity();
-    if (dcv_) *response_->mutable_dcv() = proto::OutcomeToProto(*dcv_);
-    if (caa_) *response_->mutable_caa() = proto::OutcomeToProto(*caa_);
-    FinishWith(grpc::Status::OK);
+    if (result.dcv) *response_->mutable_dcv() = perspective::OutcomeToProto(*result.dcv);
+    if (result.caa) *response_->mutable_caa() = perspective::OutcomeToProto(*result.caa);
+    FinishWith(grpc::Status::OK, &result);
   }
 
   static std::string Verdict(const std::optional<checks::CheckResult>& r) {
@@ -263,27 +176,24 @@ class Call : public std::enable_shared_from_this<Call> {
     return "invalid:" + std::string(r->problem ? ProblemTypeName(r->problem->type) : "none");
   }
 
-  void FinishWith(grpc::Status status) {
+  void FinishWith(grpc::Status status, const perspective::PlanResult* result) {
     finished_ = true;
     impl_.calls.erase(params_.id);  // nothing left to cancel at shutdown
-    watchdog_.cancel();
     impl_.metrics->CountRequest(status.error_code());
-    ordered_json log;
-    log["msg"] = "check";
-    log["request_id"] = Truncate(params_.plan.request_id);
-    const auto& any = params_.plan.dcv ? params_.plan.dcv : params_.plan.caa;
-    log["identifier"] = any ? Truncate(any->identifier) : "";
-    log["attempt"] = params_.attempt;
-    log["dcv_method"] =
-        params_.plan.dcv ? std::string(checks::MethodName(params_.plan.dcv->method)) : "";
-    log["dcv"] = params_.plan.dcv ? Verdict(dcv_) : "not requested";
-    log["caa"] = params_.plan.caa ? Verdict(caa_) : "not requested";
-    log["code"] = std::string(GrpcCodeName(status.error_code()));
-    if (!status.ok()) log["error"] = status.error_message();
-    log["duration_ms"] =
+    const std::optional<checks::CheckResult> none;
+    ordered_json fields;
+    fields["request_id"] = request_id_;
+    fields["identifier"] = identifier_;
+    fields["attempt"] = params_.attempt;
+    fields["dcv_method"] = dcv_method_;
+    fields["dcv"] = dcv_requested_ ? Verdict(result ? result->dcv : none) : "not requested";
+    fields["caa"] = caa_requested_ ? Verdict(result ? result->caa : none) : "not requested";
+    fields["code"] = std::string(GrpcCodeName(status.error_code()));
+    if (!status.ok()) fields["error"] = status.error_message();
+    fields["duration_ms"] =
         std::chrono::duration<double, std::milli>(SteadyClock::now() - start_).count();
-    log["peer"] = Truncate(params_.peer);
-    LogJson(status.ok() ? "info" : "warn", log);
+    fields["peer"] = Truncate(params_.peer);
+    log::Write(status.ok() ? log::Level::kInfo : log::Level::kWarning, "check", fields);
     grpc::ServerUnaryReactor* reactor = reactor_;
     reactor_ = nullptr;
     response_ = nullptr;  // owned by gRPC; not ours to touch after Finish
@@ -294,13 +204,14 @@ class Call : public std::enable_shared_from_this<Call> {
   Params params_;
   v1::CheckResponse* response_;
   grpc::ServerUnaryReactor* reactor_ = nullptr;
-  std::shared_ptr<TrackingResolver> resolver_;
-  asio::steady_timer watchdog_;
   SteadyClock::time_point start_;
-  int pending_ = 0;
+  bool dcv_requested_;
+  bool caa_requested_;
+  std::string identifier_;
+  std::string request_id_;
+  std::string dcv_method_;
+  std::shared_ptr<perspective::PlanRun> run_;
   bool finished_ = false;
-  std::optional<checks::CheckResult> dcv_;
-  std::optional<checks::CheckResult> caa_;
 };
 
 void CheckReactor::OnCancel() {
@@ -337,15 +248,18 @@ std::string PeerName(const grpc::CallbackServerContext& context) {
   return "";
 }
 
-// The check deadline: the caller's (less a margin to reply in), at most max_check from now.
+// The check deadline: at most max_check from now, and always inside the caller's deadline less
+// a margin to reply in (gRPC rounds the transmitted timeout up, so a check that ran to the
+// caller's own deadline would answer after the caller gave up and its evidence would be lost).
 checks::Deadline CheckDeadline(std::chrono::system_clock::time_point call_deadline,
                                milliseconds max_check) {
-  auto now = SteadyClock::now();
-  auto now_wall = std::chrono::system_clock::now();
-  if (call_deadline >= now_wall + max_check) return now + max_check;  // also "no deadline"
-  auto left = std::chrono::duration_cast<milliseconds>(call_deadline - now_wall);
+  const auto now = SteadyClock::now();
+  const auto now_wall = std::chrono::system_clock::now();
+  const auto limit = now + max_check;
+  if (call_deadline == std::chrono::system_clock::time_point::max()) return limit;  // none
+  const auto left = std::chrono::duration_cast<milliseconds>(call_deadline - now_wall);
   if (left <= milliseconds(0)) return now;
-  return now + left - std::min(kReplyMargin, left / 10);
+  return std::min(limit, now + left - std::min(kReplyMargin, left / 10));
 }
 
 }  // namespace
@@ -355,18 +269,17 @@ grpc::ServerUnaryReactor* RemoteServer::Impl::HandleCheck(grpc::CallbackServerCo
                                                           v1::CheckResponse* response) {
   auto refuse = [&](grpc::StatusCode code, std::string message) {
     metrics->CountRequest(code);
-    LogJson("warn", {{"msg", "check refused"},
-                     {"request_id", Truncate(request->request_id())},
-                     {"identifier", Truncate(request->identifier())},
-                     {"code", std::string(GrpcCodeName(code))},
-                     {"error", message},
-                     {"peer", Truncate(PeerName(*context))}});
+    log::Warning("check refused", {{"request_id", Truncate(request->request_id())},
+                                   {"identifier", Truncate(request->identifier())},
+                                   {"code", std::string(GrpcCodeName(code))},
+                                   {"error", message},
+                                   {"peer", Truncate(PeerName(*context))}});
     auto* reactor = context->DefaultReactor();
     reactor->Finish(grpc::Status(code, std::move(message)));
     return reactor;
   };
   auto deadline = CheckDeadline(context->deadline(), max_check);
-  auto plan = proto::CheckPlanFromProto(*request, deadline);
+  auto plan = perspective::CheckPlanFromProto(*request, deadline);
   if (!plan) return refuse(grpc::StatusCode::INVALID_ARGUMENT, plan.error().detail);
   if (admitted.fetch_add(1) >= max_concurrent) {
     admitted.fetch_sub(1);
@@ -378,7 +291,6 @@ grpc::ServerUnaryReactor* RemoteServer::Impl::HandleCheck(grpc::CallbackServerCo
   params.plan = std::move(*plan);
   params.attempt = request->attempt();
   params.peer = PeerName(*context);
-  params.deadline = deadline;
   // From here on the admission slot belongs to the call (released by its destructor).
   auto call = std::make_shared<Call>(*this, std::move(params), response);
   auto executor = io->get_executor();
@@ -431,14 +343,15 @@ RemoteMetrics& RemoteServer::metrics() { return *impl_->metrics; }
 
 void RemoteServer::Shutdown(std::chrono::milliseconds grace) {
   std::call_once(impl_->shutdown_once, [&] {
-    LogJson("info", {{"msg", "shutting down"}, {"grace_ms", grace.count()}});
+    log::Info("shutting down", {{"grace_ms", grace.count()}});
     impl_->ShutdownNow(grace);
-    LogJson("info", {{"msg", "stopped"}});
+    if (!impl_->config.ready_file().empty()) ::unlink(impl_->config.ready_file().c_str());
+    log::Info("stopped");
   });
 }
 
 Result<std::unique_ptr<RemoteServer>> RemoteServer::Start(const v1::RemoteConfig& config) {
-  if (auto st = proto::ValidateRemoteConfig(config); !st) return Fail(st.error());
+  if (auto st = perspective::ValidateRemoteConfig(config); !st) return Fail(st.error());
   auto impl = std::make_unique<Impl>();
   impl->config = config;
   if (config.max_check_ms() != 0) impl->max_check = milliseconds(config.max_check_ms());
@@ -449,30 +362,22 @@ Result<std::unique_ptr<RemoteServer>> RemoteServer::Start(const v1::RemoteConfig
   impl->io = std::make_unique<asio::io_context>(1);
   auto executor = impl->io->get_executor();
 
-  auto resolver = proto::MakeResolver(executor, config.resolver(), config.lab());
+  auto resolver = perspective::MakeResolver(executor, config.resolver(), config.lab());
   if (!resolver) return Fail(resolver.error());
   impl->resolver = std::move(*resolver);
-  auto dialer = proto::MakeDialer(executor, config.lab());
+  auto dialer = perspective::MakeDialer(executor, config.lab());
   if (!dialer) return Fail(dialer.error());
   impl->dialer = std::move(*dialer);
-  auto credentials = proto::MakeServerCredentials(config.tls());
+  auto credentials = perspective::MakeServerCredentials(config.tls());
   if (!credentials) return Fail(credentials.error());
 
-  if (!config.metrics_listen().empty()) {
-    try {
-      impl->exposer = std::make_unique<prometheus::Exposer>(config.metrics_listen(), 1);
-    } catch (const std::exception& e) {
-      return Fail(ProblemType::kServerInternal,
-                  "metrics_listen " + config.metrics_listen() + ": " + e.what());
-    }
-    impl->exposer->RegisterCollectable(impl->metrics->registry());
-    auto ports = impl->exposer->GetListeningPorts();
-    if (ports.empty()) {
-      return Fail(ProblemType::kServerInternal,
-                  "metrics_listen " + config.metrics_listen() + ": not listening");
-    }
-    impl->metrics_address = HostPart(config.metrics_listen()) + ":" + std::to_string(ports[0]);
-  }
+  impl->engine = std::make_unique<perspective::Engine>(*impl->resolver, *impl->dialer, impl->clock,
+                                                       impl->metrics->checks());
+  auto metrics_endpoint =
+      perspective::StartMetrics(config.metrics_listen(), {impl->metrics->registry()});
+  if (!metrics_endpoint) return Fail(metrics_endpoint.error());
+  impl->exposer = std::move(metrics_endpoint->exposer);
+  impl->metrics_address = metrics_endpoint->address;
 
   // The check thread runs before the first RPC can arrive.
   impl->work.emplace(impl->io->get_executor());
@@ -483,7 +388,7 @@ Result<std::unique_ptr<RemoteServer>> RemoteServer::Start(const v1::RemoteConfig
         return;
       } catch (const std::exception& e) {
         // A handler threw (a bug): log and keep serving rather than dying mid-RPC.
-        LogJson("error", {{"msg", "check thread exception"}, {"error", e.what()}});
+        log::Error("check thread exception", {{"error", e.what()}});
       }
     }
   });
@@ -491,6 +396,7 @@ Result<std::unique_ptr<RemoteServer>> RemoteServer::Start(const v1::RemoteConfig
   grpc::EnableDefaultHealthCheckService(true);
   impl->service = std::make_unique<PerspectiveService>(*impl);
   grpc::ServerBuilder builder;
+  perspective::ConfigureServerBuilder(builder);
   int port = 0;
   builder.AddListeningPort(config.listen(), *credentials, &port);
   builder.SetMaxReceiveMessageSize(kMaxRequestBytes);
@@ -499,9 +405,10 @@ Result<std::unique_ptr<RemoteServer>> RemoteServer::Start(const v1::RemoteConfig
   if (!impl->server || port == 0) {
     impl->server.reset();
     impl->ShutdownNow(milliseconds(0));
-    return Fail(ProblemType::kServerInternal, "cannot listen on " + config.listen());
+    return Fail(ProblemType::kServerInternal,
+                "cannot listen on \"" + config.listen() + "\" (address in use?)");
   }
-  impl->address = HostPart(config.listen()) + ":" + std::to_string(port);
+  impl->address = perspective::HostPart(config.listen()) + ":" + std::to_string(port);
   if (auto* health = impl->server->GetHealthCheckService()) {
     health->SetServingStatus(true);
     health->SetServingStatus(v1::Perspective::service_full_name(), true);
@@ -510,17 +417,14 @@ Result<std::unique_ptr<RemoteServer>> RemoteServer::Start(const v1::RemoteConfig
   std::unique_ptr<RemoteServer> server(new RemoteServer(std::move(impl)));
   const Impl& ready = *server->impl_;
   if (!config.ready_file().empty()) {
-    ordered_json j;
-    j["address"] = ready.address;
-    j["metrics"] = ready.metrics_address;
-    j["pid"] = static_cast<int>(getpid());
-    if (auto st = WriteFileAtomically(config.ready_file(), j.dump() + "\n"); !st) {
+    if (auto st = perspective::WriteReadyFile(config.ready_file(), ready.address,
+                                              ready.metrics_address);
+        !st) {
       server->Shutdown(milliseconds(0));
       return Fail(st.error());
     }
   }
-  LogJson("info", {{"msg", "serving"},
-                   {"identity", config.identity().name()},
+  log::Info("serving", {{"identity", config.identity().name()},
                    {"address", ready.address},
                    {"metrics", ready.metrics_address},
                    {"resolver", ready.resolver->Describe()},

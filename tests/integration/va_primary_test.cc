@@ -36,7 +36,7 @@
 #include "checks/key_authorization.h"
 #include "mpic/v1/perspective.grpc.pb.h"
 #include "mpic/v1/primary.grpc.pb.h"
-#include "proto/config_loader.h"
+#include "perspective/config.h"
 #include "tests/dnslab/dnslab.h"
 #include "tests/integration/child.h"
 #include "tests/integration/command.h"
@@ -947,7 +947,7 @@ TEST_F(VaPrimaryTest, FleetsThatCannotMeetThePhaseAreRefused) {
 TEST_F(VaPrimaryTest, InProcessLibrary) {
   const std::string base = Unique("inprocess");
   json j = PrimaryConfig(Pool({"fra", "syd", "sao"}), PrimaryOptions().Date("today"), base);
-  auto config = proto::ParsePrimaryConfig(j.dump(), "in-process config");
+  auto config = perspective::ParsePrimaryConfig(j.dump(), "in-process config");
   ASSERT_TRUE(config) << config.error().detail;
   // "today" is an input: pin it to the 2026-03-15 phase.
   auto server = va_primary::PrimaryServer::Start(*config, quorum::Date{2026, 4, 1});
@@ -965,7 +965,7 @@ TEST_F(VaPrimaryTest, InProcessLibrary) {
 
   // A fleet that cannot meet its phase does not start.
   j["policy"]["effective_date"] = "2026-12-15";
-  config = proto::ParsePrimaryConfig(j.dump(), "in-process config");
+  config = perspective::ParsePrimaryConfig(j.dump(), "in-process config");
   ASSERT_TRUE(config);
   auto refused = va_primary::PrimaryServer::Start(*config);
   ASSERT_FALSE(refused);

@@ -23,7 +23,7 @@
 
 #include "checks/key_authorization.h"
 #include "mpic/v1/perspective.grpc.pb.h"
-#include "proto/config_loader.h"
+#include "perspective/config.h"
 #include "tests/dnslab/dnslab.h"
 #include "tests/integration/child.h"
 #include "tests/integration/command.h"
@@ -376,10 +376,10 @@ TEST_F(VaRemoteTest, MetricsAreServed) {
   ASSERT_TRUE(Check(*address_, Dns01Request("dns01bad.secure.lab"), &response).ok());
   std::string page = HttpGet(*metrics_, "/metrics", 5s);
   ASSERT_NE(page.find(" 200 "), std::string::npos) << page;
-  EXPECT_NE(page.find("mpic_remote_checks_total{method=\"dns-01\",outcome=\"invalid\"}"),
+  EXPECT_NE(page.find("mpic_checks_total{method=\"dns-01\",outcome=\"invalid\",role=\"remote\"}"),
             std::string::npos)
       << page;
-  EXPECT_NE(page.find("mpic_remote_check_duration_seconds_bucket"), std::string::npos);
+  EXPECT_NE(page.find("mpic_check_duration_seconds_bucket"), std::string::npos);
   EXPECT_NE(page.find("mpic_remote_requests_total{code=\"OK\"}"), std::string::npos);
   EXPECT_NE(page.find("mpic_remote_inflight"), std::string::npos);
   EXPECT_EQ(page.find("secure.lab"), std::string::npos) << "a domain leaked into a label";
@@ -461,7 +461,7 @@ TEST_F(VaRemoteTest, InProcessServerRefusesBeyondMaxConcurrent) {
   j["max_concurrent"] = 1;
   j.erase("ready_file");
   j.erase("metrics_listen");
-  auto config = proto::ParseRemoteConfig(j.dump(), "inline");
+  auto config = perspective::ParseRemoteConfig(j.dump(), "inline");
   ASSERT_TRUE(config) << config.error().detail;
   auto server = va_remote::RemoteServer::Start(*config);
   ASSERT_TRUE(server) << server.error().detail;

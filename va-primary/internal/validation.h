@@ -1,38 +1,31 @@
-// One validation's life (see primary_server.h, DESIGN): cohort, own checks and remote RPCs,
-// tally, grace, cancellation, audit record, answer. Every member is touched only on the
-// validation's strand; gRPC and audit callbacks post to it.
+// One validation's life, as a state machine on its own strand: cohort, the primary's own check
+// (through the perspective engine) and the remote calls, the tally, the straggler grace period,
+// cancellation, the audit record, the answer. Everything it touches comes in through `Env`
+// (remotes, the own-check runner, timers, audit sink), so the orchestration is table-tested
+// with in-memory doubles on a fake clock (va-primary/validation_test.cc).
 #pragma once
 
-#include <grpcpp/grpcpp.h>
+#include <grpcpp/support/status.h>
 
-#include <atomic>
 #include <chrono>
 #include <condition_variable>
+#include <functional>
 #include <memory>
 #include <mutex>
-#include <optional>
 #include <string>
 #include <vector>
 
-#include "checks/check.h"
 #include "common/asio.h"
-#include "mpic/v1/perspective.grpc.pb.h"
+#include "common/error.h"
 #include "mpic/v1/primary.pb.h"
-#include "quorum/quorum.h"
-#include "va-primary/audit.h"
-#include "va-primary/config.h"
+#include "perspective/engine.h"
+#include "perspective/primary_config.h"
 #include "va-primary/internal/metrics.h"
+#include "va-primary/internal/timers.h"
+#include "va-primary/remote_client.h"
 #include "va-primary/request.h"
 
 namespace mpic::va_primary::internal {
-
-// A long-lived mTLS channel to one remote (the first handshake costs ~47 ms; LAB-NOTES).
-struct RemoteClient {
-  v1::RemoteEndpoint endpoint;
-  quorum::Perspective perspective;
-  std::shared_ptr<grpc::Channel> channel;
-  std::unique_ptr<v1::Perspective::Stub> stub;
-};
 
 // Counts asynchronous operations still owed a callback (checks, RPCs, audit writes), so that
 // shutdown stops the io_context only once nothing can post into it any more.
@@ -58,27 +51,32 @@ class Outstanding {
   long count_ = 0;
 };
 
-// Shared by every validation; outlives them all (owned by the server).
-struct Shared {
-  const PrimarySettings& settings;
-  asio::io_context& io;
-  resolver::Resolver& resolver;
-  checks::Dialer& dialer;
-  const checks::TimeSource& clock;
-  checks::CheckMetrics& check_metrics;
+// Writes one audit line durably; `done` runs exactly once (any thread) with the outcome.
+using AuditSink = std::function<void(std::string line, std::function<void(Status)> done)>;
+
+// Shared by every validation; outlives them all (owned by the server or the test).
+struct Env {
+  const perspective::PrimarySettings& settings;
+  asio::any_io_executor executor;      // each validation runs on a strand of it
+  perspective::Runner& own;            // the primary's own checks
+  std::vector<RemoteClient*> remotes;  // parallel to settings.remotes
+  Timers& timers;
   PrimaryMetrics& metrics;
-  AuditLog& audit;
-  const std::vector<RemoteClient>& remotes;  // parallel to settings.remotes
+  AuditSink audit;
   Outstanding& outstanding;
 };
 
+// The answer: OK with the decision, or an error status (INTERNAL: no record could be written,
+// so no decision was made).
+using ValidationDone = std::function<void(grpc::Status, v1::ValidateResponse)>;
+
 // 32 lower-case hex digits from a CSPRNG.
 [[nodiscard]] std::string RandomRequestId();
-// Metric / log label of a perspective's final state.
+// Metric / log label of a perspective's final state: "corroborated", "invalid", "error",
+// "rpc_error", "timed_out", "identity_mismatch", "cancelled", "not_started".
 [[nodiscard]] std::string_view ResultLabel(const v1::PerspectiveResult& result);
 
-// Runs one validation and calls reactor->Finish exactly once.
-void RunValidation(Shared& shared, grpc::ServerUnaryReactor* reactor, CheckedRequest request,
-                   v1::ValidateResponse* response);
+// Runs one validation; `done` is called exactly once, on the validation's strand.
+void RunValidation(Env& env, CheckedRequest request, ValidationDone done);
 
 }  // namespace mpic::va_primary::internal

@@ -1,4 +1,4 @@
-#include "va-primary/config.h"
+#include "perspective/primary_config.h"
 
 #include <gtest/gtest.h>
 #include <unistd.h>
@@ -9,7 +9,7 @@
 
 #include "tests/integration/test_certs.h"
 
-namespace mpic::va_primary {
+namespace mpic::perspective {
 namespace {
 
 class ConfigTest : public ::testing::Test {
@@ -262,4 +262,4 @@ TEST_F(ConfigTest, EveryProblemIsListed) {
 }
 
 }  // namespace
-}  // namespace mpic::va_primary
+}  // namespace mpic::perspective

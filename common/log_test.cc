@@ -1,4 +1,4 @@
-#include "va-remote/internal/json_log.h"
+#include "common/log.h"
 
 #include <gtest/gtest.h>
 #include <unistd.h>
@@ -6,7 +6,7 @@
 #include <cstdio>
 #include <string>
 
-namespace mpic::va_remote::internal {
+namespace mpic::log {
 namespace {
 
 // Runs `log` with stderr sent to a temporary file; returns what was written.
@@ -27,11 +27,13 @@ std::string CaptureStderr(F log) {
   return out;
 }
 
-TEST(LogJson, OneObjectPerLineWithTimeAndLevelFirst) {
+TEST(Log, OneObjectPerLineWithTheFixedKeysFirst) {
+  SetComponent("va-test");
   const std::string out = CaptureStderr([] {
-    LogJson("info", {{"msg", "check"}, {"attempt", 2}, {"dcv", "valid"}});
-    LogJson("warn", nlohmann::ordered_json::object());
+    Info("check", {{"attempt", 2}, {"dcv", "valid"}});
+    Write(Level::kWarning, "refused");
   });
+  SetComponent("");
   const auto newline = out.find('\n');
   ASSERT_NE(newline, std::string::npos);
   ASSERT_EQ(out.back(), '\n');
@@ -39,24 +41,37 @@ TEST(LogJson, OneObjectPerLineWithTimeAndLevelFirst) {
   auto second = nlohmann::ordered_json::parse(out.substr(newline + 1));
   ASSERT_TRUE(first.is_object());
   auto it = first.begin();
-  EXPECT_EQ(it.key(), "ts");
+  EXPECT_EQ(it.key(), "time");
   EXPECT_EQ((++it).key(), "level");
+  EXPECT_EQ((++it).key(), "component");
+  EXPECT_EQ((++it).key(), "msg");
   EXPECT_EQ(first["level"], "info");
+  EXPECT_EQ(first["component"], "va-test");
   EXPECT_EQ(first["msg"], "check");
   EXPECT_EQ(first["attempt"], 2);
   EXPECT_EQ(first["dcv"], "valid");
-  EXPECT_EQ(first.size(), 5u);
-  EXPECT_EQ(second["level"], "warn");
-  EXPECT_EQ(second.size(), 2u);
-  EXPECT_EQ(first["ts"].get<std::string>().size(), std::string("2026-11-23T05:30:00.123Z").size());
+  EXPECT_EQ(first.size(), 6u);
+  EXPECT_EQ(second["level"], "warning");
+  EXPECT_EQ(second["msg"], "refused");
+  EXPECT_EQ(second.size(), 4u);
+  EXPECT_EQ(first["time"].get<std::string>().size(),
+            std::string("2026-11-23T05:30:00.123Z").size());
 }
 
-TEST(LogJson, InvalidUtf8IsReplacedNotThrown) {
-  const std::string out =
-      CaptureStderr([] { LogJson("info", {{"identifier", std::string("a\xff\xfe" "b")}}); });
+TEST(Log, WithoutComponentTheKeyIsLeftOut) {
+  const std::string out = CaptureStderr([] { Error("x"); });
+  auto line = nlohmann::ordered_json::parse(out);
+  EXPECT_FALSE(line.contains("component"));
+  EXPECT_EQ(line["level"], "error");
+}
+
+TEST(Log, InvalidUtf8IsReplacedNotThrown) {
+  const std::string out = CaptureStderr(
+      [] { Info("m\xff", {{"identifier", std::string("a\xff\xfe" "b")}}); });
   auto line = nlohmann::ordered_json::parse(out);
   EXPECT_EQ(line["identifier"], "a\xEF\xBF\xBD\xEF\xBF\xBD" "b");
+  EXPECT_EQ(line["msg"], "m\xEF\xBF\xBD");
 }
 
 }  // namespace
-}  // namespace mpic::va_remote::internal
+}  // namespace mpic::log

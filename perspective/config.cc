@@ -1,4 +1,4 @@
-#include "proto/config_loader.h"
+#include "perspective/config.h"
 
 #include <google/protobuf/util/json_util.h>
 #include <openssl/bio.h>
@@ -15,7 +15,7 @@
 #include "resolver/cares_resolver.h"
 #include "resolver/unbound_resolver.h"
 
-namespace mpic::proto {
+namespace mpic::perspective {
 namespace {
 
 std::string Join(std::string_view a, std::string_view b) {
@@ -74,15 +74,9 @@ X509Ptr FirstCert(const std::string& pem) {
   return cert;
 }
 
-struct TlsPems {
-  std::string ca;
-  std::string cert;
-  std::string key;
-};
+}  // namespace
 
-// Reads the three files and checks that they are what they claim to be, so that a bad file
-// is a startup error instead of every handshake failing later.
-Result<TlsPems> LoadTls(const v1::TlsFiles& tls, std::string_view field) {
+Result<TlsPems> LoadTlsFiles(const v1::TlsFiles& tls, std::string_view field) {
   TlsPems pems;
   struct Item {
     const std::string& path;
@@ -116,9 +110,7 @@ Result<TlsPems> LoadTls(const v1::TlsFiles& tls, std::string_view field) {
   return pems;
 }
 
-bool LabMode(const v1::LabSettings& lab) { return lab.allow_cidrs_size() > 0; }
-
-}  // namespace
+bool IsLabMode(const v1::LabSettings& lab) { return lab.allow_cidrs_size() > 0; }
 
 Result<std::string> ReadSmallFile(const std::string& path, size_t max_bytes) {
   std::ifstream in(path, std::ios::binary);
@@ -214,7 +206,7 @@ Status ValidateListenAddress(std::string_view address, std::string_view field) {
 }
 
 Status ValidateTlsFiles(const v1::TlsFiles& tls, std::string_view field) {
-  auto pems = LoadTls(tls, field);
+  auto pems = LoadTlsFiles(tls, field);
   if (!pems) return Fail(pems.error());
   return {};
 }
@@ -228,7 +220,7 @@ Status ValidateLabSettings(const v1::LabSettings& lab, std::string_view field) {
   for (auto [name, port] : {std::pair<std::string_view, uint32_t>{"http_port", lab.http_port()},
                             std::pair<std::string_view, uint32_t>{"tls_port", lab.tls_port()}}) {
     if (port == 0) continue;
-    if (!LabMode(lab)) {
+    if (!IsLabMode(lab)) {
       return Bad(Join(field, name), "port overrides need lab mode (allow_cidrs)");
     }
     if (port > 65535) return Bad(Join(field, name), std::to_string(port) + " is above 65535");
@@ -261,7 +253,7 @@ Status ValidateResolverSettings(const v1::ResolverSettings& resolver, const v1::
       if (auto c = resolver::CaresResolver::CanonicalServer(s.server()); !c) {
         return Bad(Join(field, "stub.server"), c.error().detail);
       }
-      if (!s.require_ad() && !LabMode(lab)) {
+      if (!s.require_ad() && !IsLabMode(lab)) {
         return Bad(Join(field, "stub.require_ad"),
                    "must be true outside lab mode (unauthenticated answers are not DNSSEC)");
       }
@@ -294,65 +286,4 @@ Status ValidateRemoteConfig(const v1::RemoteConfig& config) {
   return {};
 }
 
-Result<std::unique_ptr<resolver::Resolver>> MakeResolver(asio::any_io_executor executor,
-                                                         const v1::ResolverSettings& settings,
-                                                         const v1::LabSettings& lab) {
-  if (settings.backend_case() == v1::ResolverSettings::kStub) {
-    resolver::StubConfig config;
-    config.server = settings.stub().server();
-    config.require_ad = settings.stub().require_ad();
-    auto r = resolver::CaresResolver::Create(std::move(executor), config);
-    if (!r) return Fail(r.error());
-    return std::unique_ptr<resolver::Resolver>(std::move(*r));
-  }
-  resolver::UnboundConfig config;
-  const auto& u = settings.unbound();
-  if (!u.root_hints_file().empty()) config.root_hints_file = u.root_hints_file();
-  if (!u.trust_anchor_file().empty()) config.trust_anchor_file = u.trust_anchor_file();
-  if (LabMode(lab)) {
-    config.allow_loopback_servers = true;
-    config.use_ipv6 = false;
-  }
-  auto r = resolver::UnboundResolver::Create(std::move(executor), config);
-  if (!r) return Fail(r.error());
-  return std::unique_ptr<resolver::Resolver>(std::move(*r));
-}
-
-Result<std::unique_ptr<checks::TcpDialer>> MakeDialer(asio::any_io_executor executor,
-                                                      const v1::LabSettings& lab) {
-  if (auto s = ValidateLabSettings(lab, "lab"); !s) return Fail(s.error());
-  checks::AddressPolicy policy;
-  for (const auto& cidr : lab.allow_cidrs()) {
-    if (auto s = policy.AllowLabRange(cidr); !s) return Fail(s.error());
-  }
-  checks::DialerPorts ports;
-  if (lab.http_port() != 0) ports.http_port = static_cast<uint16_t>(lab.http_port());
-  if (lab.tls_port() != 0) ports.tls_port = static_cast<uint16_t>(lab.tls_port());
-  return checks::TcpDialer::Create(std::move(executor), std::move(policy), ports);
-}
-
-Result<std::shared_ptr<grpc::ServerCredentials>> MakeServerCredentials(const v1::TlsFiles& tls) {
-  auto pems = LoadTls(tls, "tls");
-  if (!pems) return Fail(pems.error());
-  grpc::SslServerCredentialsOptions options(
-      GRPC_SSL_REQUEST_AND_REQUIRE_CLIENT_CERTIFICATE_AND_VERIFY);
-  options.pem_root_certs = pems->ca;
-  options.pem_key_cert_pairs.push_back({pems->key, pems->cert});
-  auto creds = grpc::SslServerCredentials(options);
-  if (!creds) return Fail(ProblemType::kServerInternal, "cannot build TLS server credentials");
-  return creds;
-}
-
-Result<std::shared_ptr<grpc::ChannelCredentials>> MakeChannelCredentials(const v1::TlsFiles& tls) {
-  auto pems = LoadTls(tls, "tls");
-  if (!pems) return Fail(pems.error());
-  grpc::SslCredentialsOptions options;
-  options.pem_root_certs = pems->ca;
-  options.pem_private_key = pems->key;
-  options.pem_cert_chain = pems->cert;
-  auto creds = grpc::SslCredentials(options);
-  if (!creds) return Fail(ProblemType::kServerInternal, "cannot build TLS channel credentials");
-  return creds;
-}
-
-}  // namespace mpic::proto
+}  // namespace mpic::perspective

@@ -1,37 +1,28 @@
-// Configuration files of va-remote and va-primary: proto3 JSON (see mpic/v1/config.proto)
-// with unknown fields rejected, checked before anything starts, and the shared builders that
-// turn config messages into running parts: the resolver, the TCP dialer and the mTLS
-// credentials. Errors name the file or the field; bad config exits non-zero at startup.
+// Configuration files of va-remote and va-primary: proto3 JSON (see mpic/v1/config.proto) with
+// unknown fields rejected, and the rules every perspective's configuration must meet, checked
+// before anything starts (and by --check-config): the shared part here, the primary's own part
+// in perspective/primary_config.h. Errors name the file or the field; bad config exits non-zero
+// at startup.
 //
-//   auto config = mpic::proto::LoadRemoteConfig("/etc/mpic/remote.json");
+//   auto config = mpic::perspective::LoadRemoteConfig("/etc/mpic/remote.json");
 //   if (!config) Die(config.error().detail);  // "remote.json: ...: unknown field \"lsten\""
-//   if (auto ok = mpic::proto::ValidateRemoteConfig(*config); !ok) Die(ok.error().detail);
-//   auto resolver = mpic::proto::MakeResolver(io.get_executor(), config->resolver(),
-//                                             config->lab());
-//   auto dialer = mpic::proto::MakeDialer(io.get_executor(), config->lab());
-//   auto creds = mpic::proto::MakeServerCredentials(config->tls());  // client certs REQUIRED
+//   if (auto ok = mpic::perspective::ValidateRemoteConfig(*config); !ok) Die(ok.error().detail);
 #pragma once
-
-#include <grpcpp/security/credentials.h>
-#include <grpcpp/security/server_credentials.h>
 
 #include <cstdint>
 #include <memory>
 #include <string>
 #include <string_view>
 
-#include "checks/tcp_dialer.h"
-#include "common/asio.h"
 #include "common/error.h"
 #include "mpic/v1/config.pb.h"
-#include "resolver/resolver.h"
 
-namespace mpic::proto {
+namespace mpic::perspective {
 
 namespace v1 = ::mpic::v1;
 
 // Defaults for zero-valued limits of RemoteConfig.
-inline constexpr uint32_t kDefaultMaxCheckMs = 10'000;
+inline constexpr uint32_t kDefaultRemoteMaxCheckMs = 10'000;
 inline constexpr uint32_t kDefaultMaxConcurrent = 64;
 // Upper bounds a configuration may not exceed.
 inline constexpr uint32_t kMaxMaxCheckMs = 120'000;
@@ -70,27 +61,21 @@ inline constexpr uint32_t kMaxMaxConcurrent = 100'000;
 // allow_cidrs parse (checks::Cidr::Parse); http_port/tls_port only in lab mode, <= 65535.
 [[nodiscard]] Status ValidateLabSettings(const v1::LabSettings& lab, std::string_view field);
 
-// The resolver a config names (unbound by default). In lab mode (allow_cidrs non-empty)
-// unbound may query loopback servers and uses IPv4 only (the lab's servers are IPv4
-// loopback).
-[[nodiscard]] Result<std::unique_ptr<resolver::Resolver>> MakeResolver(
-    asio::any_io_executor executor, const v1::ResolverSettings& settings,
-    const v1::LabSettings& lab);
+// The three PEM files of a TlsFiles, read and checked (the CA parses, the certificate parses,
+// the key is unencrypted and matches it), so that a bad file is a startup error instead of
+// every handshake failing later. Errors name `field`.
+struct TlsPems {
+  std::string ca;
+  std::string cert;
+  std::string key;
+};
+[[nodiscard]] Result<TlsPems> LoadTlsFiles(const v1::TlsFiles& tls, std::string_view field);
 
-// The TCP dialer of the checks: production policy plus the lab's ranges and ports, if any.
-[[nodiscard]] Result<std::unique_ptr<checks::TcpDialer>> MakeDialer(asio::any_io_executor executor,
-                                                                    const v1::LabSettings& lab);
-
-// gRPC server credentials that REQUIRE a client certificate and verify it against ca_file
-// (GRPC_SSL_REQUEST_AND_REQUIRE_CLIENT_CERTIFICATE_AND_VERIFY).
-[[nodiscard]] Result<std::shared_ptr<grpc::ServerCredentials>> MakeServerCredentials(
-    const v1::TlsFiles& tls);
-// gRPC channel credentials: trust only ca_file, present cert_file/key_file.
-[[nodiscard]] Result<std::shared_ptr<grpc::ChannelCredentials>> MakeChannelCredentials(
-    const v1::TlsFiles& tls);
+// Lab mode: allow_cidrs is non-empty (test ranges and ports are allowed).
+[[nodiscard]] bool IsLabMode(const v1::LabSettings& lab);
 
 // A whole (small) file, or kMalformed naming the path.
 [[nodiscard]] Result<std::string> ReadSmallFile(const std::string& path,
                                                 size_t max_bytes = 1 << 20);
 
-}  // namespace mpic::proto
+}  // namespace mpic::perspective

@@ -1,16 +1,19 @@
-#include "proto/config_loader.h"
+#include "perspective/config.h"
 
 #include <gtest/gtest.h>
 #include <stdlib.h>
 #include <sys/stat.h>
 
+#include <cmath>
 #include <filesystem>
 #include <fstream>
 #include <functional>
 
+#include "common/asio.h"
+#include "perspective/factories.h"
 #include "tests/integration/test_certs.h"
 
-namespace mpic::proto {
+namespace mpic::perspective {
 namespace {
 
 namespace fs = std::filesystem;
@@ -273,4 +276,4 @@ TEST_F(ConfigLoaderTest, Builders) {
 }
 
 }  // namespace
-}  // namespace mpic::proto
+}  // namespace mpic::perspective

@@ -5,8 +5,8 @@
 // cannot meet the configured phase (too few remotes, too few RIRs, perspectives closer than
 // 500 km) is refused.
 //
-//   mpic::Result<mpic::va_primary::PrimarySettings> settings =
-//       mpic::va_primary::ValidatePrimaryConfig(config, mpic::va_primary::UtcToday());
+//   mpic::Result<mpic::perspective::PrimarySettings> settings =
+//       mpic::perspective::ValidatePrimaryConfig(config, mpic::perspective::UtcToday());
 //   if (!settings) { std::cerr << settings.error().detail << "\n"; return 2; }
 //   for (const std::string& w : settings->warnings) LogWarning(w);  // e.g. NOT BR-compliant
 #pragma once
@@ -21,13 +21,13 @@
 #include "quorum/phase.h"
 #include "quorum/policy.h"
 
-namespace mpic::va_primary {
+namespace mpic::perspective {
 
 // Defaults for fields left at 0 (proto3 cannot tell "unset" from 0). straggler_grace_ms has no
 // default: 0 means "answer right after the decision" (stragglers recorded CANCELLED); 200 ms is
 // the recommended setting.
 inline constexpr uint32_t kDefaultRemoteTimeoutMs = 5000;
-inline constexpr uint32_t kDefaultMaxCheckMs = 5000;
+inline constexpr uint32_t kDefaultPrimaryMaxCheckMs = 5000;
 // Upper bounds: anything larger is a mistake (every wait is bounded).
 inline constexpr uint32_t kMaxTimeoutMs = 60000;
 inline constexpr uint32_t kMaxStragglerGraceMs = 10000;
@@ -42,7 +42,7 @@ struct PrimarySettings {
   std::string selection_secret;              // key for SelectCohort (see config.cc)
   std::chrono::milliseconds remote_timeout{kDefaultRemoteTimeoutMs};
   std::chrono::milliseconds straggler_grace{0};
-  std::chrono::milliseconds max_check{kDefaultMaxCheckMs};
+  std::chrono::milliseconds max_check{kDefaultPrimaryMaxCheckMs};
   std::string phase;                  // "2026-06-15"; "" for research or pre-MPIC
   std::vector<std::string> warnings;  // logged loudly at start (research policy, ...)
 };
@@ -61,4 +61,4 @@ struct PrimarySettings {
 [[nodiscard]] Result<quorum::Perspective> PerspectiveFromProto(
     const v1::PerspectiveIdentity& identity);
 
-}  // namespace mpic::va_primary
+}  // namespace mpic::perspective

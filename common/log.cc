@@ -1,4 +1,4 @@
-#include "va-remote/internal/json_log.h"
+#include "common/log.h"
 
 #include <unistd.h>
 
@@ -8,8 +8,13 @@
 #include <mutex>
 #include <string>
 
-namespace mpic::va_remote::internal {
+namespace mpic::log {
 namespace {
+
+std::string& Component() {
+  static std::string component;
+  return component;
+}
 
 std::string UtcNow() {
   auto now = std::chrono::system_clock::now();
@@ -24,16 +29,37 @@ std::string UtcNow() {
   return buf;
 }
 
+std::string JsonString(std::string_view text) {
+  return nlohmann::ordered_json(std::string(text))
+      .dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace);
+}
+
 }  // namespace
 
-void LogJson(std::string_view level, const nlohmann::ordered_json& fields) {
+std::string_view LevelName(Level level) {
+  switch (level) {
+    case Level::kInfo:
+      return "info";
+    case Level::kWarning:
+      return "warning";
+    case Level::kError:
+      return "error";
+  }
+  return "error";
+}
+
+void SetComponent(std::string_view component) { Component() = std::string(component); }
+
+void Write(Level level, std::string_view msg, const nlohmann::ordered_json& fields) {
   static std::mutex mutex;
   try {
-    // ts and level first, then the caller's fields as they are (rendered once, not copied
-    // into another object first: one line per check, on the hot path).
-    std::string text = "{\"ts\":\"" + UtcNow() + "\",\"level\":";
-    text += nlohmann::ordered_json(std::string(level))
-                .dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace);
+    // The fixed keys first, then the caller's fields as they are (rendered once, not copied
+    // into another object: one line per check is on the hot path).
+    std::string text = "{\"time\":\"" + UtcNow() + "\",\"level\":\"";
+    text += LevelName(level);
+    text += '"';
+    if (!Component().empty()) text += ",\"component\":" + JsonString(Component());
+    text += ",\"msg\":" + JsonString(msg);
     if (fields.is_object() && !fields.empty()) {
       const std::string body =
           fields.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace);
@@ -57,4 +83,4 @@ void LogJson(std::string_view level, const nlohmann::ordered_json& fields) {
   }
 }
 
-}  // namespace mpic::va_remote::internal
+}  // namespace mpic::log

@@ -1,4 +1,4 @@
-#include "va-primary/config.h"
+#include "perspective/primary_config.h"
 
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -9,11 +9,11 @@
 #include <ctime>
 #include <set>
 
-#include "proto/config_loader.h"
+#include "perspective/config.h"
 #include "quorum/fleet.h"
 #include "quorum/selection.h"
 
-namespace mpic::va_primary {
+namespace mpic::perspective {
 namespace {
 
 // Used for ranking when the whole pool is asked every time (no secret needed then): the
@@ -171,7 +171,7 @@ Result<PrimarySettings> ValidatePrimaryConfig(const v1::PrimaryConfig& config,
 
   // Identity of the primary.
   bool primary_ok = false;
-  if (Status ok = proto::ValidateIdentity(config.identity(), "identity"); !ok) {
+  if (Status ok = perspective::ValidateIdentity(config.identity(), "identity"); !ok) {
     problems.push_back("primary " + ok.error().detail);
   } else if (auto p = PerspectiveFromProto(config.identity()); p) {
     out.primary = *p;
@@ -183,14 +183,14 @@ Result<PrimarySettings> ValidatePrimaryConfig(const v1::PrimaryConfig& config,
   auto add = [&problems](const Status& status) {
     if (!status) problems.push_back(status.error().detail);
   };
-  add(proto::ValidateListenAddress(config.listen(), "listen"));
+  add(perspective::ValidateListenAddress(config.listen(), "listen"));
   if (!config.metrics_listen().empty()) {
-    add(proto::ValidateListenAddress(config.metrics_listen(), "metrics_listen"));
+    add(perspective::ValidateListenAddress(config.metrics_listen(), "metrics_listen"));
   }
 
   // Mutual TLS both ways: towards the CA and towards the remotes (BR 3.2.2.9).
-  add(proto::ValidateTlsFiles(config.server_tls(), "server_tls"));
-  add(proto::ValidateTlsFiles(config.client_tls(), "client_tls"));
+  add(perspective::ValidateTlsFiles(config.server_tls(), "server_tls"));
+  add(perspective::ValidateTlsFiles(config.client_tls(), "client_tls"));
   CheckAuditLog(config.audit_log(), &problems);
 
   // Remotes: identities, unique names and addresses.
@@ -200,7 +200,7 @@ Result<PrimarySettings> ValidatePrimaryConfig(const v1::PrimaryConfig& config,
   for (int i = 0; i < config.remotes_size(); ++i) {
     const v1::RemoteEndpoint& remote = config.remotes(i);
     const std::string where = "remotes[" + std::to_string(i) + "]";
-    if (Status ok = proto::ValidateIdentity(remote.identity(), where + ".identity"); !ok) {
+    if (Status ok = perspective::ValidateIdentity(remote.identity(), where + ".identity"); !ok) {
       problems.push_back(ok.error().detail);
       remotes_ok = false;
       continue;
@@ -226,8 +226,8 @@ Result<PrimarySettings> ValidatePrimaryConfig(const v1::PrimaryConfig& config,
     out.remotes.push_back(*p);
   }
 
-  add(proto::ValidateLabSettings(config.lab(), "lab"));
-  add(proto::ValidateResolverSettings(config.resolver(), config.lab(), "resolver"));
+  add(perspective::ValidateLabSettings(config.lab(), "lab"));
+  add(perspective::ValidateResolverSettings(config.resolver(), config.lab(), "resolver"));
 
   // Timeouts.
   auto ms = [&](const char* name, uint32_t value, uint32_t fallback, uint32_t max) {
@@ -239,7 +239,7 @@ Result<PrimarySettings> ValidatePrimaryConfig(const v1::PrimaryConfig& config,
   };
   out.remote_timeout =
       ms("remote_timeout_ms", config.remote_timeout_ms(), kDefaultRemoteTimeoutMs, kMaxTimeoutMs);
-  out.max_check = ms("max_check_ms", config.max_check_ms(), kDefaultMaxCheckMs, kMaxTimeoutMs);
+  out.max_check = ms("max_check_ms", config.max_check_ms(), kDefaultPrimaryMaxCheckMs, kMaxTimeoutMs);
   out.straggler_grace =
       ms("straggler_grace_ms", config.straggler_grace_ms(), 0, kMaxStragglerGraceMs);
 
@@ -293,4 +293,4 @@ Result<PrimarySettings> ValidatePrimaryConfig(const v1::PrimaryConfig& config,
   return Fail(ProblemType::kMalformed, std::move(detail));
 }
 
-}  // namespace mpic::va_primary
+}  // namespace mpic::perspective

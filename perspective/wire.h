@@ -1,27 +1,30 @@
-// Conversions between the wire API (mpic.v1 messages) and the in-process types of checks/:
-// methods, RIRs, problems, evidence, outcomes, and a v1 CheckRequest into the checks it asks
-// for. The wire carries problems as full URNs (RFC 8555 §6.7); checks carry mpic::Error.
+// The wire layer both servers share: conversions between the API (mpic.v1 messages) and the
+// in-process types of checks/ (methods, RIRs, problems, evidence, outcomes), a v1 CheckRequest
+// into the check plan it asks for, and the one rule that turns a perspective's outcomes into a
+// quorum outcome. The wire carries problems as full URNs (RFC 8555 §6.7); checks carry
+// mpic::Error.
 //
-//   auto plan = mpic::proto::CheckPlanFromProto(request, deadline);  // kMalformed if bad
+//   auto plan = mpic::perspective::CheckPlanFromProto(request, deadline);  // kMalformed if bad
 //   if (!plan) return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, plan.error().detail);
-//   if (plan->dcv) checks::RunCheck(executor, deps, *plan->dcv, on_dcv);
 //   ...
-//   *response.mutable_dcv() = mpic::proto::OutcomeToProto(dcv_result);
-//   auto back = mpic::proto::OutcomeFromProto(response.dcv());  // what the primary does
+//   *response.mutable_dcv() = mpic::perspective::OutcomeToProto(dcv_result);
+//   quorum::Outcome o = mpic::perspective::ClassifyOutcomes({&response.dcv()});
 #pragma once
 
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include <grpcpp/support/status.h>
 
 #include "checks/check.h"
 #include "common/error.h"
+#include "quorum/quorum.h"
 #include "mpic/v1/common.pb.h"
 #include "mpic/v1/perspective.pb.h"
 
-namespace mpic::proto {
+namespace mpic::perspective {
 
 namespace v1 = ::mpic::v1;
 
@@ -45,17 +48,23 @@ namespace v1 = ::mpic::v1;
 
 // Problems: type as the full URN ("urn:ietf:params:acme:error:dns").
 [[nodiscard]] v1::Problem ProblemToProto(const Error& error);
-// kMalformed when the type is neither a known URN nor a known short name.
-[[nodiscard]] Result<Error> ProblemFromProto(const v1::Problem& problem);
 
-// Evidence: every field, both ways, loss-free.
+// Evidence: every field, loss-free.
 void EvidenceToProto(const checks::Evidence& evidence, v1::Evidence* out);
-[[nodiscard]] checks::Evidence EvidenceFromProto(const v1::Evidence& evidence);
 
-// Outcomes. FromProto fails closed: an unknown method or problem type is kMalformed, and an
-// outcome marked valid that carries a problem (or invalid without one) is kMalformed too.
+// Outcomes. Fails closed: a result marked valid that carries a problem, or invalid without one,
+// becomes invalid with a serverInternal problem.
 [[nodiscard]] v1::CheckOutcome OutcomeToProto(const checks::CheckResult& result);
-[[nodiscard]] Result<checks::CheckResult> OutcomeFromProto(const v1::CheckOutcome& outcome);
+
+// True only for an outcome marked valid that carries no problem (fail closed on anything else).
+[[nodiscard]] bool OutcomeValid(const v1::CheckOutcome& outcome);
+
+// How one perspective's answered outcomes count in the quorum, the same for the primary's own
+// checks and a remote's reply: corroborated when every requested outcome is valid; an error
+// when any carries a serverInternal problem (the perspective failed, it did not see the
+// applicant fail); invalid otherwise. A null entry (a requested outcome that is missing) is an
+// error.
+[[nodiscard]] quorum::Outcome ClassifyOutcomes(const std::vector<const v1::CheckOutcome*>& outcomes);
 
 // The checks one v1::CheckRequest asks for.
 struct CheckPlan {
@@ -73,8 +82,4 @@ struct CheckPlan {
 [[nodiscard]] Result<CheckPlan> CheckPlanFromProto(const v1::CheckRequest& request,
                                                    checks::Deadline deadline);
 
-// The inverse, for the primary's fan-out: fields of `plan` that the wire carries. `dcv` and
-// `caa` should name the same identifier and wildcard flag (the dcv's win when both are set).
-[[nodiscard]] v1::CheckRequest CheckPlanToProto(const CheckPlan& plan);
-
-}  // namespace mpic::proto
+}  // namespace mpic::perspective

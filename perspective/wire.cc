@@ -1,11 +1,11 @@
-#include "proto/convert.h"
+#include "perspective/wire.h"
 
 #include <algorithm>
 #include <array>
 #include <cctype>
 #include <utility>
 
-namespace mpic::proto {
+namespace mpic::perspective {
 namespace {
 
 struct RirNames {
@@ -114,15 +114,6 @@ v1::Problem ProblemToProto(const Error& error) {
   return p;
 }
 
-Result<Error> ProblemFromProto(const v1::Problem& problem) {
-  Error e;
-  if (!ParseProblemType(problem.type(), &e.type)) {
-    return Fail(ProblemType::kMalformed, "unknown problem type \"" + problem.type() + "\"");
-  }
-  e.detail = problem.detail();
-  return e;
-}
-
 void EvidenceToProto(const checks::Evidence& ev, v1::Evidence* out) {
   out->Clear();
   for (const auto& l : ev.lookups) {
@@ -157,43 +148,6 @@ void EvidenceToProto(const checks::Evidence& ev, v1::Evidence* out) {
   out->set_alpn(ev.alpn);
 }
 
-checks::Evidence EvidenceFromProto(const v1::Evidence& ev) {
-  checks::Evidence out;
-  for (const auto& l : ev.lookups()) {
-    checks::DnsLookupEvidence x;
-    x.name = l.name();
-    x.type = l.type();
-    x.rcode = l.rcode();
-    x.dnssec = l.dnssec();
-    x.why_bogus = l.why_bogus();
-    x.cname_chain = ToVector(l.cname_chain());
-    x.records = ToVector(l.records());
-    x.error = l.error();
-    x.elapsed_ms = l.elapsed_ms();
-    out.lookups.push_back(std::move(x));
-  }
-  out.addresses_resolved = ToVector(ev.addresses_resolved());
-  out.address_used = ev.address_used();
-  for (const auto& h : ev.http_hops()) {
-    checks::HttpHopEvidence x;
-    x.url = h.url();
-    x.address = h.address();
-    x.status = h.status();
-    x.location = h.location();
-    x.error = h.error();
-    out.http_hops.push_back(std::move(x));
-  }
-  out.http_body = ev.http_body();
-  out.txt_values = ToVector(ev.txt_values());
-  out.caa_name = ev.caa_name();
-  out.caa_records = ToVector(ev.caa_records());
-  out.cert_sans = ToVector(ev.cert_sans());
-  out.cert_sha256 = ev.cert_sha256();
-  out.acme_identifier_hex = ev.acme_identifier_hex();
-  out.alpn = ev.alpn();
-  return out;
-}
-
 v1::CheckOutcome OutcomeToProto(const checks::CheckResult& result) {
   v1::CheckOutcome o;
   o.set_method(MethodToProto(result.method));
@@ -209,29 +163,6 @@ v1::CheckOutcome OutcomeToProto(const checks::CheckResult& result) {
   EvidenceToProto(result.evidence, o.mutable_evidence());
   o.set_duration_ms(static_cast<double>(result.duration.count()) / 1000.0);
   return o;
-}
-
-Result<checks::CheckResult> OutcomeFromProto(const v1::CheckOutcome& outcome) {
-  checks::CheckResult r;
-  auto method = MethodFromProto(outcome.method());
-  if (!method) return Fail(method.error());
-  r.method = *method;
-  r.identifier = outcome.identifier();
-  r.valid = outcome.valid();
-  if (outcome.has_problem()) {
-    auto problem = ProblemFromProto(outcome.problem());
-    if (!problem) return Fail(problem.error());
-    r.problem = std::move(*problem);
-  }
-  if (r.valid == r.problem.has_value()) {
-    return Fail(ProblemType::kMalformed, r.valid ? "outcome is valid but carries a problem"
-                                                 : "outcome is invalid but carries no problem");
-  }
-  r.evidence = EvidenceFromProto(outcome.evidence());
-  double us = outcome.duration_ms() * 1000.0;
-  if (!(us >= 0) || us > 1e15) us = 0;  // NaN, negative or absurd: not a duration
-  r.duration = std::chrono::microseconds(static_cast<int64_t>(us));
-  return r;
 }
 
 Result<CheckPlan> CheckPlanFromProto(const v1::CheckRequest& request, checks::Deadline deadline) {
@@ -273,27 +204,19 @@ Result<CheckPlan> CheckPlanFromProto(const v1::CheckRequest& request, checks::De
   return plan;
 }
 
-v1::CheckRequest CheckPlanToProto(const CheckPlan& plan) {
-  v1::CheckRequest r;
-  r.set_request_id(plan.request_id);
-  const checks::CheckRequest* any = plan.dcv ? &*plan.dcv : plan.caa ? &*plan.caa : nullptr;
-  if (any) {
-    r.set_identifier(any->identifier);
-    r.set_wildcard(any->wildcard);
+bool OutcomeValid(const v1::CheckOutcome& outcome) {
+  return outcome.valid() && outcome.problem().type().empty();
+}
+
+quorum::Outcome ClassifyOutcomes(const std::vector<const v1::CheckOutcome*>& outcomes) {
+  if (outcomes.empty()) return quorum::Outcome::kError;  // nothing checked: fail closed
+  const std::string internal = ProblemTypeUrn(ProblemType::kServerInternal);
+  bool all_valid = true;
+  for (const v1::CheckOutcome* outcome : outcomes) {
+    if (outcome == nullptr || outcome->problem().type() == internal) return quorum::Outcome::kError;
+    all_valid = all_valid && OutcomeValid(*outcome);
   }
-  if (plan.dcv) {
-    v1::DcvParams* dcv = r.mutable_dcv();
-    dcv->set_method(MethodToProto(plan.dcv->method));
-    dcv->set_token(plan.dcv->token);
-    dcv->set_key_authorization(plan.dcv->key_authorization);
-  }
-  if (plan.caa) {
-    v1::CaaParams* caa = r.mutable_caa();
-    Append(plan.caa->caa_issuer_domains, caa->mutable_issuer_domains());
-    caa->set_account_uri(plan.caa->account_uri);
-    caa->set_validation_method(plan.caa->caa_validation_method);
-  }
-  return r;
+  return all_valid ? quorum::Outcome::kCorroborated : quorum::Outcome::kInvalid;
 }
 
 std::string_view GrpcCodeName(grpc::StatusCode code) {
@@ -338,4 +261,4 @@ std::string_view GrpcCodeName(grpc::StatusCode code) {
   return "UNKNOWN";
 }
 
-}  // namespace mpic::proto
+}  // namespace mpic::perspective

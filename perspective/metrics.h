@@ -1,0 +1,47 @@
+// Prometheus metrics of the checks a perspective runs, the same for the primary's own checks
+// and a remote's (Prometheus conventions: mpic_ prefix, base units, counters end in _total —
+// prometheus-cpp appends nothing). Labels are closed sets (role, method, outcome): never a
+// domain, an address or a token.
+//
+//   auto registry = std::make_shared<prometheus::Registry>();
+//   mpic::perspective::CheckMetrics metrics(*registry, "remote");
+//   checks::CheckDeps deps{resolver, dialer, clock, metrics};  // checks report into it
+//   //  mpic_checks_total{role="remote",method="dns-01",outcome="valid"} 1
+#pragma once
+
+#include <prometheus/counter.h>
+#include <prometheus/histogram.h>
+#include <prometheus/registry.h>
+
+#include <array>
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "checks/check.h"
+
+namespace mpic::perspective {
+
+class CheckMetrics final : public checks::CheckMetrics {
+ public:
+  // `role`: "primary" or "remote". The families are shared when several roles register into
+  // one registry.
+  CheckMetrics(prometheus::Registry& registry, std::string_view role);
+
+  // mpic_checks_total{role,method,outcome="valid"|"invalid"} and
+  // mpic_check_duration_seconds{role,method}. Thread-safe.
+  void ObserveCheck(checks::Method method, bool valid, double seconds) override;
+  // mpic_refused_addresses_total{role}: connections the address policy refused.
+  void ObserveRefusedAddress() override;
+
+ private:
+  static constexpr size_t kMethods = static_cast<size_t>(checks::Method::kCaa) + 1;
+  std::array<std::array<prometheus::Counter*, 2>, kMethods> checks_{};  // [method][valid]
+  std::array<prometheus::Histogram*, kMethods> durations_{};
+  prometheus::Counter* refused_addresses_ = nullptr;
+};
+
+// The text exposition format of everything in `registry` (for tests and tools).
+[[nodiscard]] std::string Serialize(const prometheus::Registry& registry);
+
+}  // namespace mpic::perspective

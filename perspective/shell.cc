@@ -1,0 +1,117 @@
+#include "perspective/shell.h"
+
+#include <absl/synchronization/mutex.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
+#include <grpc/support/log.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <nlohmann/json.hpp>
+
+#include "common/log.h"
+
+namespace mpic::perspective {
+
+std::string HostPart(const std::string& address) {
+  const std::size_t colon = address.rfind(':');
+  return colon == std::string::npos ? address : address.substr(0, colon);
+}
+
+Status WriteReadyFile(const std::string& path, const std::string& address,
+                      const std::string& metrics_address) {
+  nlohmann::ordered_json ready;
+  ready["address"] = address;
+  ready["metrics"] = metrics_address;
+  ready["pid"] = static_cast<int>(::getpid());
+  const std::string text = ready.dump() + "\n";
+  const std::string tmp = path + ".tmp." + std::to_string(::getpid());
+  const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0) {
+    return Fail(ProblemType::kServerInternal,
+                "ready_file \"" + tmp + "\": " + std::strerror(errno));
+  }
+  const bool written = ::write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size());
+  const bool synced = ::fsync(fd) == 0;
+  ::close(fd);
+  if (!written || !synced || ::rename(tmp.c_str(), path.c_str()) != 0) {
+    ::unlink(tmp.c_str());
+    return Fail(ProblemType::kServerInternal, "cannot write ready_file \"" + path + "\"");
+  }
+  return {};
+}
+
+Result<MetricsEndpoint> StartMetrics(
+    const std::string& listen, const std::vector<std::shared_ptr<prometheus::Registry>>& registries) {
+  MetricsEndpoint endpoint;
+  if (listen.empty()) return endpoint;
+  try {
+    endpoint.exposer = std::make_unique<prometheus::Exposer>(listen, 1);
+  } catch (const std::exception& e) {
+    return Fail(ProblemType::kServerInternal, "metrics_listen \"" + listen + "\": " + e.what());
+  }
+  for (const auto& registry : registries) endpoint.exposer->RegisterCollectable(registry);
+  const std::vector<int> ports = endpoint.exposer->GetListeningPorts();
+  if (ports.empty()) {
+    return Fail(ProblemType::kServerInternal, "metrics_listen \"" + listen + "\": not listening");
+  }
+  endpoint.address = HostPart(listen) + ":" + std::to_string(ports[0]);
+  return endpoint;
+}
+
+void ConfigureServerBuilder(grpc::ServerBuilder& builder) {
+  builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
+}
+
+namespace {
+
+void GrpcLog(gpr_log_func_args* args) {
+  log::Level level = log::Level::kInfo;
+  if (args->severity == GPR_LOG_SEVERITY_ERROR) {
+    level = log::Level::kError;
+  } else if (args->severity != GPR_LOG_SEVERITY_DEBUG && args->severity != GPR_LOG_SEVERITY_INFO) {
+    level = log::Level::kWarning;
+  }
+  log::Write(level, args->message ? args->message : "",
+             {{"source", "grpc"},
+              {"file", args->file ? args->file : ""},
+              {"line", args->line}});
+}
+
+}  // namespace
+
+void RouteGrpcLogs() { gpr_set_log_function(&GrpcLog); }
+
+namespace {
+
+sigset_t ServerSignals() {
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGHUP);
+  return signals;
+}
+
+}  // namespace
+
+void PrepareServerProcess(std::string_view component) {
+  log::SetComponent(component);
+  RouteGrpcLogs();
+  ::signal(SIGPIPE, SIG_IGN);
+  absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);
+  const sigset_t signals = ServerSignals();
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+}
+
+int WaitForSignal() {
+  const sigset_t signals = ServerSignals();
+  int number = 0;
+  while (sigwait(&signals, &number) != 0) {
+  }
+  return number;
+}
+
+}  // namespace mpic::perspective

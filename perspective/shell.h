@@ -1,0 +1,60 @@
+// The process shell both servers share: the ready file a supervisor or test waits for, the
+// Prometheus /metrics endpoint, the gRPC server options every mpic server uses, and gRPC's own
+// log lines routed into the one log schema (common/log.h).
+//
+//   perspective::RouteGrpcLogs();                      // once, before any gRPC call
+//   grpc::ServerBuilder builder;
+//   perspective::ConfigureServerBuilder(builder);      // owns its port: no SO_REUSEPORT
+//   auto metrics = perspective::StartMetrics(config.metrics_listen(), {registry});
+//   perspective::WriteReadyFile(config.ready_file(), address, metrics->address);
+#pragma once
+
+#include <grpcpp/server_builder.h>
+#include <prometheus/exposer.h>
+#include <prometheus/registry.h>
+
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/error.h"
+
+namespace mpic::perspective {
+
+// HOST of "HOST:PORT" / "[HOST]:PORT".
+[[nodiscard]] std::string HostPart(const std::string& address);
+
+// Writes {"address","metrics","pid"} to `path` atomically (temporary file, fsync, rename), so a
+// watcher never reads half a file. kServerInternal naming the path on failure.
+[[nodiscard]] Status WriteReadyFile(const std::string& path, const std::string& address,
+                                    const std::string& metrics_address);
+
+struct MetricsEndpoint {
+  std::unique_ptr<prometheus::Exposer> exposer;  // null when metrics are off
+  std::string address;                           // "HOST:PORT" actually bound, "" when off
+};
+
+// Serves /metrics on `listen` ("" = off) with every registry given. kServerInternal when the
+// address cannot be bound.
+[[nodiscard]] Result<MetricsEndpoint> StartMetrics(
+    const std::string& listen, const std::vector<std::shared_ptr<prometheus::Registry>>& registries);
+
+// Options of every mpic gRPC server: SO_REUSEPORT off, so a second server on a port in use
+// fails to start instead of silently sharing the port's connections.
+void ConfigureServerBuilder(grpc::ServerBuilder& builder);
+
+// gRPC's own log lines (gpr_log) become lines of the one log schema, with "source":"grpc".
+void RouteGrpcLogs();
+
+// What every server's main does before it starts serving: sets the log component, routes
+// gRPC's logs, ignores SIGPIPE (a peer closing a socket must not kill the process), turns off
+// absl's lock-order detection (a graph update on every gRPC lock in Debian's build), and blocks
+// SIGTERM, SIGINT and SIGHUP in every thread (threads inherit the mask), so that only
+// WaitForSignal takes them.
+void PrepareServerProcess(std::string_view component);
+
+// Waits for SIGTERM, SIGINT or SIGHUP (blocked by PrepareServerProcess) and returns it.
+[[nodiscard]] int WaitForSignal();
+
+}  // namespace mpic::perspective
