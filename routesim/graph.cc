@@ -7,20 +7,21 @@ namespace mpic::routesim {
 
 std::string Graph::Label(NodeId node) const {
   if (!is_pseudo(node)) return "AS" + std::to_string(asn(node));
-  return "pseudo:" + pseudo_names_[static_cast<size_t>(node - real_count_)] + "(AS" +
+  return "pseudo:" + pseudo_names_[static_cast<size_t>(pseudo_index_[static_cast<size_t>(node)])] +
+         "(AS" +
          std::to_string(asn(node)) + ")";
 }
 
 std::optional<NodeId> Graph::Find(Asn value) const {
-  auto end = asn_.begin() + real_count_;
-  auto it = std::lower_bound(asn_.begin(), end, value);
-  if (it == end || *it != value) return std::nullopt;
-  return static_cast<NodeId>(it - asn_.begin());
+  auto it = std::lower_bound(by_asn_.begin(), by_asn_.end(), std::make_pair(value, NodeId{0}));
+  if (it == by_asn_.end() || it->first != value) return std::nullopt;
+  return it->second;
 }
 
 std::optional<NodeId> Graph::FindPseudo(const std::string& name) const {
-  for (size_t i = 0; i < pseudo_names_.size(); ++i) {
-    if (pseudo_names_[i] == name) return static_cast<NodeId>(real_count_ + static_cast<int>(i));
+  for (size_t v = 0; v < pseudo_index_.size(); ++v) {
+    int32_t i = pseudo_index_[v];
+    if (i >= 0 && pseudo_names_[static_cast<size_t>(i)] == name) return static_cast<NodeId>(v);
   }
   return std::nullopt;
 }
@@ -37,6 +38,9 @@ Result<Graph> Graph::Build(const Topology& topology, std::span<const PseudoAs> p
   asns.erase(std::unique(asns.begin(), asns.end()), asns.end());
   g.asn_ = asns;
   g.real_count_ = static_cast<int>(asns.size());
+  g.by_asn_.reserve(asns.size());
+  for (size_t i = 0; i < asns.size(); ++i) g.by_asn_.emplace_back(asns[i], static_cast<NodeId>(i));
+  g.pseudo_index_.assign(asns.size(), -1);
 
   // Directed edges (provider, customer) and unordered peer pairs, as node indices.
   struct Edge {
@@ -58,7 +62,8 @@ Result<Graph> Graph::Build(const Topology& topology, std::span<const PseudoAs> p
   for (const Link& link : topology.links) add(*g.Find(link.a), *g.Find(link.b), link.rel);
   for (const PseudoAs& p : pseudo) {
     if (p.name.empty()) return Fail(ProblemType::kMalformed, "a pseudo-AS has no name");
-    if (g.FindPseudo(p.name)) {
+    if (std::find(g.pseudo_names_.begin(), g.pseudo_names_.end(), p.name) !=
+        g.pseudo_names_.end()) {
       return Fail(ProblemType::kMalformed, "pseudo-AS \"" + p.name + "\" defined twice");
     }
     if (p.neighbors.empty()) {
@@ -66,6 +71,7 @@ Result<Graph> Graph::Build(const Topology& topology, std::span<const PseudoAs> p
     }
     NodeId self = static_cast<NodeId>(g.asn_.size());
     g.asn_.push_back(p.asn);
+    g.pseudo_index_.push_back(static_cast<int32_t>(g.pseudo_names_.size()));
     g.pseudo_names_.push_back(p.name);
     std::vector<NodeId> seen;
     for (const PseudoAs::Neighbor& n : p.neighbors) {
@@ -148,7 +154,34 @@ Result<Graph> Graph::Build(const Topology& topology, std::span<const PseudoAs> p
                                              std::to_string(n - g.up_order_.size()) +
                                              " AS(es) are on or above a cycle");
   }
-  return g;
+  // Renumber in up_order so that propagation sweeps its arrays front to back.
+  std::vector<NodeId> renumber(n);
+  for (size_t i = 0; i < n; ++i) renumber[static_cast<size_t>(g.up_order_[i])] = static_cast<NodeId>(i);
+  Graph r;
+  r.real_count_ = g.real_count_;
+  r.pseudo_names_ = std::move(g.pseudo_names_);
+  r.asn_.resize(n);
+  r.pseudo_index_.resize(n);
+  for (size_t old = 0; old < n; ++old) {
+    auto now = static_cast<size_t>(renumber[old]);
+    r.asn_[now] = g.asn_[old];
+    r.pseudo_index_[now] = g.pseudo_index_[old];
+  }
+  r.by_asn_ = std::move(g.by_asn_);
+  for (auto& [asn, node] : r.by_asn_) node = renumber[static_cast<size_t>(node)];
+  r.offsets_.assign(3 * n + 1, 0);
+  r.adjacency_.reserve(g.adjacency_.size());
+  for (size_t now = 0; now < n; ++now) {
+    const auto old = g.up_order_[now];
+    for (int kind = 0; kind < 3; ++kind) {
+      for (NodeId x : g.Slice(old, kind)) r.adjacency_.push_back(renumber[static_cast<size_t>(x)]);
+      r.offsets_[3 * now + static_cast<size_t>(kind) + 1] =
+          static_cast<uint32_t>(r.adjacency_.size());
+    }
+  }
+  r.up_order_.resize(n);
+  for (size_t i = 0; i < n; ++i) r.up_order_[i] = static_cast<NodeId>(i);
+  return r;
 }
 
 }  // namespace mpic::routesim

@@ -1,7 +1,7 @@
-// The AS graph in compact form: nodes are dense indices (real ASes in ascending ASN order, then
-// the pseudo-ASes), and each node's providers, peers and customers are three consecutive
-// slices of one adjacency array (CSR). Built once, read-only afterwards, shared by every
-// simulation thread.
+// The AS graph in compact form: nodes are dense indices numbered in a topological order of the
+// provider graph (every AS after all of its customers, so propagation sweeps memory in order),
+// and each node's providers, peers and customers are three consecutive slices of one
+// adjacency array (CSR). Built once, read-only afterwards, shared by every simulation thread.
 //
 //   auto topo = mpic::routesim::ReadTopologyFile(path);
 //   auto graph = mpic::routesim::Graph::Build(*topo, pseudo_ases);
@@ -50,7 +50,9 @@ class Graph {
   [[nodiscard]] int real_size() const { return real_count_; }
   [[nodiscard]] size_t link_count() const { return adjacency_.size() / 2; }
   [[nodiscard]] Asn asn(NodeId node) const { return asn_[static_cast<size_t>(node)]; }
-  [[nodiscard]] bool is_pseudo(NodeId node) const { return node >= real_count_; }
+  [[nodiscard]] bool is_pseudo(NodeId node) const {
+    return pseudo_index_[static_cast<size_t>(node)] >= 0;
+  }
   // "AS13335" or "pseudo:name(AS16509)".
   [[nodiscard]] std::string Label(NodeId node) const;
   // A real AS by number (pseudo-ASes are not found by ASN).
@@ -63,6 +65,7 @@ class Graph {
   [[nodiscard]] std::span<const NodeId> customers(NodeId node) const { return Slice(node, 2); }
 
   // Every node after all of its customers (a topological order of the customer->provider DAG).
+  // Nodes are numbered in this order, so it is 0, 1, ..., size() - 1.
   [[nodiscard]] const std::vector<NodeId>& up_order() const { return up_order_; }
 
  private:
@@ -74,6 +77,8 @@ class Graph {
 
   int real_count_ = 0;
   std::vector<Asn> asn_;
+  std::vector<std::pair<Asn, NodeId>> by_asn_;  // real ASes, sorted
+  std::vector<int32_t> pseudo_index_;            // per node: index into pseudo_names_, or -1
   std::vector<std::string> pseudo_names_;
   std::vector<uint32_t> offsets_;  // 3 * size() + 1
   std::vector<NodeId> adjacency_;

@@ -79,7 +79,8 @@ std::vector<NodeId> SampleNodes(const Graph& graph, size_t count, uint64_t seed,
                                 std::span<const NodeId> exclude) {
   std::vector<NodeId> pool;
   pool.reserve(static_cast<size_t>(graph.real_size()));
-  for (NodeId v = 0; v < graph.real_size(); ++v) {
+  for (NodeId v = 0; v < graph.size(); ++v) {
+    if (graph.is_pseudo(v)) continue;
     if (std::find(exclude.begin(), exclude.end(), v) == exclude.end()) pool.push_back(v);
   }
   Rng rng(seed);
