@@ -62,16 +62,16 @@ std::string StrArg(int argc, char** argv, const char* name, const char* fallback
 // A primary and 20 candidate remotes at cloud-region coordinates, >= 500 km apart.
 std::vector<mpic::quorum::Perspective> Catalogue() {
   using mpic::quorum::Rir;
-  return {{"atl", Rir::kArin, {33.75, -84.39}},      {"iad", Rir::kArin, {39.04, -77.49}},
-          {"pdx", Rir::kArin, {45.52, -122.68}},     {"ord", Rir::kArin, {41.88, -87.63}},
-          {"dfw", Rir::kArin, {32.78, -96.80}},      {"yul", Rir::kArin, {45.50, -73.57}},
-          {"fra", Rir::kRipeNcc, {50.11, 8.68}},     {"lhr", Rir::kRipeNcc, {51.51, -0.13}},
-          {"arn", Rir::kRipeNcc, {59.33, 18.07}},    {"mad", Rir::kRipeNcc, {40.42, -3.70}},
-          {"waw", Rir::kRipeNcc, {52.23, 21.01}},    {"sin", Rir::kApnic, {1.35, 103.82}},
-          {"nrt", Rir::kApnic, {35.68, 139.65}},     {"syd", Rir::kApnic, {-33.87, 151.21}},
-          {"bom", Rir::kApnic, {19.08, 72.88}},      {"icn", Rir::kApnic, {37.57, 126.98}},
-          {"gru", Rir::kLacnic, {-23.55, -46.63}},   {"scl", Rir::kLacnic, {-33.45, -70.67}},
-          {"bog", Rir::kLacnic, {4.71, -74.07}},     {"jnb", Rir::kAfrinic, {-26.20, 28.05}},
+  return {{"atl", Rir::kArin, {33.75, -84.39}},    {"iad", Rir::kArin, {39.04, -77.49}},
+          {"pdx", Rir::kArin, {45.52, -122.68}},   {"ord", Rir::kArin, {41.88, -87.63}},
+          {"dfw", Rir::kArin, {32.78, -96.80}},    {"yul", Rir::kArin, {45.50, -73.57}},
+          {"fra", Rir::kRipeNcc, {50.11, 8.68}},   {"lhr", Rir::kRipeNcc, {51.51, -0.13}},
+          {"arn", Rir::kRipeNcc, {59.33, 18.07}},  {"mad", Rir::kRipeNcc, {40.42, -3.70}},
+          {"waw", Rir::kRipeNcc, {52.23, 21.01}},  {"sin", Rir::kApnic, {1.35, 103.82}},
+          {"nrt", Rir::kApnic, {35.68, 139.65}},   {"syd", Rir::kApnic, {-33.87, 151.21}},
+          {"bom", Rir::kApnic, {19.08, 72.88}},    {"icn", Rir::kApnic, {37.57, 126.98}},
+          {"gru", Rir::kLacnic, {-23.55, -46.63}}, {"scl", Rir::kLacnic, {-33.45, -70.67}},
+          {"bog", Rir::kLacnic, {4.71, -74.07}},   {"jnb", Rir::kAfrinic, {-26.20, 28.05}},
           {"los", Rir::kAfrinic, {6.52, 3.38}}};
 }
 
@@ -121,10 +121,10 @@ int main(int argc, char** argv) {
   std::sort(cpu_ms.begin(), cpu_ms.end());
   double sum = 0;
   for (double x : ms) sum += x;
-  std::printf("two-origin simulation (origin hijack, 1 core): median %.2f ms, mean %.2f ms, "
-              "p90 %.2f ms over %zu runs\n",
-              ms[ms.size() / 2], sum / static_cast<double>(ms.size()), ms[ms.size() * 9 / 10],
-              ms.size());
+  std::printf(
+      "two-origin simulation (origin hijack, 1 core): median %.2f ms, mean %.2f ms, "
+      "p90 %.2f ms over %zu runs\n",
+      ms[ms.size() / 2], sum / static_cast<double>(ms.size()), ms[ms.size() * 9 / 10], ms.size());
   std::printf("  thread CPU time: median %.2f ms, p90 %.2f ms\n", cpu_ms[cpu_ms.size() / 2],
               cpu_ms[cpu_ms.size() * 9 / 10]);
 
@@ -158,11 +158,12 @@ int main(int argc, char** argv) {
   }
   auto verdict = rs::Verdict::Create(*policy, catalogue, 0);
   rs::Summary all = rs::Summarize(rs::Resilience(captures, *verdict, verdict->remotes()));
-  std::printf("full run: %zu victims x %zu adversaries (%s), %zu simulations on %d thread(s): "
-              "%.1f s (%.2f ms per simulation per thread)\n",
-              victims.size(), adversaries, std::string(rs::AttackKindName(*attack)).c_str(),
-              total_sims, threads, capture_s,
-              capture_s * 1000 * threads / static_cast<double>(std::max<size_t>(total_sims, 1)));
+  std::printf(
+      "full run: %zu victims x %zu adversaries (%s), %zu simulations on %d thread(s): "
+      "%.1f s (%.2f ms per simulation per thread)\n",
+      victims.size(), adversaries, std::string(rs::AttackKindName(*attack)).c_str(), total_sims,
+      threads, capture_s,
+      capture_s * 1000 * threads / static_cast<double>(std::max<size_t>(total_sims, 1)));
   std::printf("placement search: best 5 of 20 (%zu ranked, %zu refused by %s): %.2f s\n",
               search->evaluated, search->rejected, policy->Describe().c_str(), search_s);
   if (!search->ranked.empty()) {

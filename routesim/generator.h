@@ -18,9 +18,9 @@
 namespace mpic::routesim {
 
 struct GeneratorOptions {
-  int ases = 1000;          // >= tier1 + 1
+  int ases = 1000;  // >= tier1 + 1
   uint64_t seed = 1;
-  int tier1 = 16;           // the peering clique at the top
+  int tier1 = 16;                  // the peering clique at the top
   double peer_links_per_as = 3.6;  // peer links / ASes (CAIDA 2024: ~5 with IXP data)
 };
 

@@ -8,8 +8,7 @@ namespace mpic::routesim {
 std::string Graph::Label(NodeId node) const {
   if (!is_pseudo(node)) return "AS" + std::to_string(asn(node));
   return "pseudo:" + pseudo_names_[static_cast<size_t>(pseudo_index_[static_cast<size_t>(node)])] +
-         "(AS" +
-         std::to_string(asn(node)) + ")";
+         "(AS" + std::to_string(asn(node)) + ")";
 }
 
 std::optional<NodeId> Graph::Find(Asn value) const {
@@ -149,14 +148,14 @@ Result<Graph> Graph::Build(const Topology& topology, std::span<const PseudoAs> p
       cycle += g.Label(walk[i]) + " -> ";
     }
     cycle += g.Label(v);
-    return Fail(ProblemType::kMalformed, "provider-customer cycle: " + cycle +
-                                             " (each a provider of the next); " +
-                                             std::to_string(n - g.up_order_.size()) +
-                                             " AS(es) are on or above a cycle");
+    return Fail(ProblemType::kMalformed,
+                "provider-customer cycle: " + cycle + " (each a provider of the next); " +
+                    std::to_string(n - g.up_order_.size()) + " AS(es) are on or above a cycle");
   }
   // Renumber in up_order so that propagation sweeps its arrays front to back.
   std::vector<NodeId> renumber(n);
-  for (size_t i = 0; i < n; ++i) renumber[static_cast<size_t>(g.up_order_[i])] = static_cast<NodeId>(i);
+  for (size_t i = 0; i < n; ++i)
+    renumber[static_cast<size_t>(g.up_order_[i])] = static_cast<NodeId>(i);
   Graph r;
   r.real_count_ = g.real_count_;
   r.pseudo_names_ = std::move(g.pseudo_names_);

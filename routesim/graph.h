@@ -78,7 +78,7 @@ class Graph {
   int real_count_ = 0;
   std::vector<Asn> asn_;
   std::vector<std::pair<Asn, NodeId>> by_asn_;  // real ASes, sorted
-  std::vector<int32_t> pseudo_index_;            // per node: index into pseudo_names_, or -1
+  std::vector<int32_t> pseudo_index_;           // per node: index into pseudo_names_, or -1
   std::vector<std::string> pseudo_names_;
   std::vector<uint32_t> offsets_;  // 3 * size() + 1
   std::vector<NodeId> adjacency_;

@@ -67,8 +67,8 @@ Status ReadPlacementInGraph(const json& obj, const std::string& where, Perspecti
     } else if (r == "customer") {
       role = Role::kCustomer;
     } else {
-      return Fail(ProblemType::kMalformed, where + ": neighbour rel \"" + r +
-                                               "\" (expected provider, peer or customer)");
+      return Fail(ProblemType::kMalformed,
+                  where + ": neighbour rel \"" + r + "\" (expected provider, peer or customer)");
     }
     spec->neighbors.push_back(PseudoAs::Neighbor{*a, role});
   }
@@ -76,7 +76,8 @@ Status ReadPlacementInGraph(const json& obj, const std::string& where, Perspecti
 }
 
 Result<quorum::Rir> RirOf(const json& value, const std::string& where) {
-  if (!value.is_string()) return Fail(ProblemType::kMalformed, where + ": \"rir\" must be a string");
+  if (!value.is_string())
+    return Fail(ProblemType::kMalformed, where + ": \"rir\" must be a string");
   std::string text = value.get<std::string>();
   for (char& c : text) {
     if (c == '_') c = ' ';  // the proto enum spelling RIPE_NCC
@@ -187,7 +188,8 @@ Result<PerspectiveSet> ParsePrimaryConfig(std::string_view config_json,
   std::vector<quorum::Perspective> ids;
   const json* identity = Field(*config, "identity", "identity");
   if (identity == nullptr) {
-    return Fail(ProblemType::kMalformed, cname + ": no \"identity\" (is this a va-primary config?)");
+    return Fail(ProblemType::kMalformed,
+                cname + ": no \"identity\" (is this a va-primary config?)");
   }
   auto primary = IdentityOf(*identity, cname + ": identity");
   if (!primary) return Fail(primary.error());
@@ -231,10 +233,9 @@ Result<PerspectiveSet> ParsePrimaryConfig(std::string_view config_json,
       const json* n = Field(*policy, "research_n", "researchN");
       const json* rirs = Field(*policy, "research_min_rirs", "researchMinRirs");
       const json* optional = Field(*policy, "research_primary_optional", "researchPrimaryOptional");
-      set.policy_text = "k-of-n:" + std::to_string(k->get<uint64_t>()) + "/" +
-                        std::to_string(n != nullptr && n->is_number_unsigned()
-                                           ? n->get<uint64_t>()
-                                           : 0);
+      set.policy_text =
+          "k-of-n:" + std::to_string(k->get<uint64_t>()) + "/" +
+          std::to_string(n != nullptr && n->is_number_unsigned() ? n->get<uint64_t>() : 0);
       if (rirs != nullptr && rirs->is_number_unsigned()) {
         set.policy_text += ",rirs=" + std::to_string(rirs->get<uint64_t>());
       }

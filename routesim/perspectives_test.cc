@@ -33,8 +33,7 @@ TEST(PerspectivesTest, OwnFormatWithRealAndPseudoAses) {
 
 TEST(PerspectivesTest, UnknownAsnIsAnError) {
   auto set = ParsePerspectives(
-      R"({"perspectives": [{"name": "x", "rir": "arin", "lat": 1, "lon": 2, "asn": 64512}]})",
-      "p");
+      R"({"perspectives": [{"name": "x", "rir": "arin", "lat": 1, "lon": 2, "asn": 64512}]})", "p");
   ASSERT_TRUE(set);
   EXPECT_EQ(set->primary, -1);
   auto graph = Graph::Build(*ParseTopology("1|3|0\n", "t"));
@@ -56,11 +55,14 @@ TEST(PerspectivesTest, BadFilesSayWhatIsWrong) {
        "perspective \"x\""},
       {R"({"perspectives": [{"name": "x", "rir": "arin", "lat": 1, "lon": 2}]})", "no \"asn\""},
       {R"({"perspectives": [{"name": "x", "rir": "arin", "lat": 1, "lon": 2, "asn": 1,
-           "neighbors": [{"asn": 2, "rel": "sibling"}]}]})", "rel \"sibling\""},
+           "neighbors": [{"asn": 2, "rel": "sibling"}]}]})",
+       "rel \"sibling\""},
       {R"({"primary": "y", "perspectives": [{"name": "x", "rir": "arin", "lat": 1, "lon": 2,
-           "asn": 1}]})", "primary \"y\" is not one of"},
+           "asn": 1}]})",
+       "primary \"y\" is not one of"},
       {R"({"perspectives": [{"name": "x", "rir": "arin", "lat": 1, "lon": 2, "asn": 1},
-           {"name": "x", "rir": "arin", "lat": 1, "lon": 2, "asn": 1}]})", "named twice"},
+           {"name": "x", "rir": "arin", "lat": 1, "lon": 2, "asn": 1}]})",
+       "named twice"},
   };
   for (const Case& c : cases) {
     auto set = ParsePerspectives(c.json, "p");

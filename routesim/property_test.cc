@@ -46,8 +46,7 @@ TEST(PropertyTest, BothFormulationsAgreeRouteForRoute) {
       auto a = static_cast<NodeId>(rng.Below(static_cast<uint64_t>(g.size())));
       if (v == a) continue;
       TieBreak tb{static_cast<TieBreakKind>(run % 3), seed + static_cast<uint64_t>(run)};
-      std::vector<Announcement> anns{{v}, {a, static_cast<uint16_t>(1 + run % 2), run % 2 == 0,
-                                           0}};
+      std::vector<Announcement> anns{{v}, {a, static_cast<uint16_t>(1 + run % 2), run % 2 == 0, 0}};
       const std::vector<uint8_t>* adopters = run % 4 < 2 ? &rov : nullptr;
       RouteTable fast;
       RouteTable oracle;

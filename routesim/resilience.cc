@@ -34,8 +34,7 @@ Histogram Compress(const std::vector<uint64_t>& masks) {
   return out;
 }
 
-double ResilienceOf(const Histogram& hist, size_t total, const Verdict& verdict,
-                    uint64_t remotes) {
+double ResilienceOf(const Histogram& hist, size_t total, const Verdict& verdict, uint64_t remotes) {
   if (total == 0) return 1.0;
   size_t wins = 0;
   for (const auto& [mask, count] : hist) {
@@ -47,8 +46,8 @@ double ResilienceOf(const Histogram& hist, size_t total, const Verdict& verdict,
 }  // namespace
 
 void ParallelFor(int threads, size_t count, const std::function<void(int, size_t)>& fn) {
-  const int workers = std::max(1, std::min<int>(threads, static_cast<int>(std::max<size_t>(
-                                                             count, 1))));
+  const int workers =
+      std::max(1, std::min<int>(threads, static_cast<int>(std::max<size_t>(count, 1))));
   std::atomic<size_t> next{0};
   auto loop = [&](int worker) {
     for (size_t i = next.fetch_add(1); i < count; i = next.fetch_add(1)) fn(worker, i);
@@ -214,16 +213,15 @@ Status CheckPlacement(const quorum::Policy& policy, std::span<const quorum::Pers
     problems += p;
   };
   if (static_cast<int>(chosen.size()) < policy.min_remotes()) {
-    add("policy " + policy.Describe() + " needs at least " +
-        std::to_string(policy.min_remotes()) + " remote perspectives, placement has " +
-        std::to_string(chosen.size()));
+    add("policy " + policy.Describe() + " needs at least " + std::to_string(policy.min_remotes()) +
+        " remote perspectives, placement has " + std::to_string(chosen.size()));
   }
   for (size_t i = 0; i < chosen.size(); ++i) {
     for (size_t j = i + 1; j < chosen.size(); ++j) {
       if (!quorum::AreDistinct(chosen[i].location, chosen[j].location)) {
         add("remote perspectives \"" + chosen[i].name + "\" and \"" + chosen[j].name + "\" are " +
-            std::to_string(static_cast<int>(
-                quorum::DistanceKm(chosen[i].location, chosen[j].location))) +
+            std::to_string(
+                static_cast<int>(quorum::DistanceKm(chosen[i].location, chosen[j].location))) +
             " km apart (BR 3.2.2.9 needs at least 500 km)");
       }
     }
@@ -261,9 +259,9 @@ Result<PlacementSearch> SearchPlacements(std::span<const VictimCaptures> capture
   double combinations = 1;
   for (int i = 0; i < size; ++i) combinations = combinations * (m - i) / (i + 1);
   if (combinations > 1e7) {
-    return Fail(ProblemType::kMalformed,
-                "too many placements to rank (" + std::to_string(static_cast<long long>(
-                                                       combinations)) + " > 10 million)");
+    return Fail(ProblemType::kMalformed, "too many placements to rank (" +
+                                             std::to_string(static_cast<long long>(combinations)) +
+                                             " > 10 million)");
   }
   std::vector<uint64_t> subsets;
   std::vector<int> idx(static_cast<size_t>(size));

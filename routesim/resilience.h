@@ -120,7 +120,7 @@ struct CaptureJob {
 struct VictimCaptures {
   std::string name;
   std::vector<Asn> origins;
-  std::vector<Asn> adversaries;   // real ASes, never one of the origins
+  std::vector<Asn> adversaries;    // real ASes, never one of the origins
   std::vector<uint64_t> captured;  // per adversary: perspectives whose packets reach it
   // Per perspective: simulations (adversary x origin) in which it had no route to the victim
   // (counted as not captured).

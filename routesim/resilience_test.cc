@@ -42,9 +42,8 @@ bool TallySaysAttackerWins(const quorum::Policy& policy, const std::vector<Persp
                                                  : quorum::Outcome::kInvalid));
   for (size_t i = 0; i < pool.size(); ++i) {
     if (((remotes >> i) & 1) == 0) continue;
-    EXPECT_TRUE(tally->Add(pool[i].name, ((captured >> i) & 1) != 0
-                                             ? quorum::Outcome::kCorroborated
-                                             : quorum::Outcome::kInvalid));
+    EXPECT_TRUE(tally->Add(pool[i].name, ((captured >> i) & 1) != 0 ? quorum::Outcome::kCorroborated
+                                                                    : quorum::Outcome::kInvalid));
   }
   return tally->decision() == quorum::Decision::kCorroborated;
 }
@@ -95,15 +94,20 @@ TEST(VerdictTest, AgreesWithTheNetsimHarnessOnItsScenarios) {
   const std::string dir = std::string(source) + "/tests/netsim";
   const std::string script =
       "import glob, json, sys\n"
-      "sys.path.insert(0, '" + dir + "')\n"
+      "sys.path.insert(0, '" +
+      dir +
+      "')\n"
       "import netsim, simpolicy\n"
-      "for path in sorted(glob.glob('" + dir + "/scenarios/*.json')):\n"
+      "for path in sorted(glob.glob('" +
+      dir +
+      "/scenarios/*.json')):\n"
       "    s = netsim.load_scenario(path)\n"
       "    primary = s['perspectives']['primary']\n"
       "    for f in s['fleets']:\n"
       "        remotes = [s['pool'][n] for n in f['remotes']]\n"
       "        for a in s['attacks']:\n"
-      "            if a['kind'] not in ('prefix-hijack', 'subprefix-hijack') or a['target'] != 'web':\n"
+      "            if a['kind'] not in ('prefix-hijack', 'subprefix-hijack') or a['target'] != "
+      "'web':\n"
       "                continue\n"
       "            if a.get('fleets') and f['name'] not in a['fleets']:\n"
       "                continue\n"
@@ -167,8 +171,7 @@ TEST(VerdictTest, AgreesWithTheNetsimHarnessOnItsScenarios) {
         if (pool[i].name == name.get<std::string>()) captured |= uint64_t{1} << i;
       }
     }
-    EXPECT_EQ(verdict->AttackerWins(captured, verdict->remotes()),
-              row["attacker_wins"].get<bool>())
+    EXPECT_EQ(verdict->AttackerWins(captured, verdict->remotes()), row["attacker_wins"].get<bool>())
         << row.dump();
     ++cases;
     if (row["attacker_wins"].get<bool>()) ++wins;

@@ -25,9 +25,9 @@ Result<Asn> ParseAsn(std::string_view field, std::string_view name, size_t line)
   const char* end = field.data() + field.size();
   auto [ptr, ec] = std::from_chars(field.data(), end, value);
   if (field.empty() || ec != std::errc() || ptr != end || value == 0 || value > 0xFFFFFFFFull) {
-    return Fail(ProblemType::kMalformed,
-                Where(name, line) + "bad AS number \"" + std::string(field) +
-                    "\" (expected a decimal 1..4294967295)");
+    return Fail(ProblemType::kMalformed, Where(name, line) + "bad AS number \"" +
+                                             std::string(field) +
+                                             "\" (expected a decimal 1..4294967295)");
   }
   return static_cast<Asn>(value);
 }
@@ -133,7 +133,8 @@ Result<Topology> ParseTopology(std::string_view text, std::string_view name) {
     }
     if (count != 3 && count != 4) {
       return Fail(ProblemType::kMalformed,
-                  Where(name, line_no) + "expected \"as1|as2|rel\" or \"as1|as2|rel|source\", got " +
+                  Where(name, line_no) +
+                      "expected \"as1|as2|rel\" or \"as1|as2|rel|source\", got " +
                       std::to_string(count) + " field(s)");
     }
     auto a = ParseAsn(fields[0], name, line_no);
@@ -146,9 +147,9 @@ Result<Topology> ParseTopology(std::string_view text, std::string_view name) {
     } else if (fields[2] == "0") {
       rel = Rel::kPeer;
     } else {
-      return Fail(ProblemType::kMalformed,
-                  Where(name, line_no) + "unknown relationship code \"" + std::string(fields[2]) +
-                      "\" (expected -1 provider-customer or 0 peer)");
+      return Fail(ProblemType::kMalformed, Where(name, line_no) + "unknown relationship code \"" +
+                                               std::string(fields[2]) +
+                                               "\" (expected -1 provider-customer or 0 peer)");
     }
     if (*a == *b) {
       return Fail(ProblemType::kMalformed,
@@ -163,9 +164,9 @@ Result<Topology> ParseTopology(std::string_view text, std::string_view name) {
     auto [it, inserted] = seen.emplace(key, directed);
     if (!inserted) {
       if (it->second == directed) continue;  // exact duplicate
-      return Fail(ProblemType::kMalformed,
-                  Where(name, line_no) + "AS" + std::to_string(*a) + " and AS" +
-                      std::to_string(*b) + " are linked twice with different relationships");
+      return Fail(ProblemType::kMalformed, Where(name, line_no) + "AS" + std::to_string(*a) +
+                                               " and AS" + std::to_string(*b) +
+                                               " are linked twice with different relationships");
     }
     topology.links.push_back(Link{*a, *b, rel});
   }

@@ -58,7 +58,7 @@ TEST(TopologyTest, MalformedLinesNameFileAndLine) {
     const char* expect;
   } cases[] = {
       {"1|2|-1\n2|3|1\n", "t:2: unknown relationship code \"1\""},
-      {"1|2|-1\n2|3\n", "t:2: expected"},                   // truncated line
+      {"1|2|-1\n2|3\n", "t:2: expected"},  // truncated line
       {"# c\n1|x|0\n", "t:2: bad AS number \"x\""},
       {"0|1|0\n", "t:1: bad AS number \"0\""},
       {"1|4294967296|0\n", "t:1: bad AS number"},
@@ -127,8 +127,8 @@ TEST(GraphTest, CsrSlicesAndOrder) {
   EXPECT_EQ(g->providers(n4)[0], n3);
   // Every node after its customers.
   std::vector<int> pos(4);
-  for (size_t i = 0; i < g->up_order().size(); ++i) pos[static_cast<size_t>(g->up_order()[i])] =
-      static_cast<int>(i);
+  for (size_t i = 0; i < g->up_order().size(); ++i)
+    pos[static_cast<size_t>(g->up_order()[i])] = static_cast<int>(i);
   EXPECT_LT(pos[static_cast<size_t>(n4)], pos[static_cast<size_t>(n3)]);
   EXPECT_LT(pos[static_cast<size_t>(n3)], pos[static_cast<size_t>(n1)]);
 }

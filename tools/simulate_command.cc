@@ -4,8 +4,8 @@
 
 #include <algorithm>
 #include <charconv>
-#include <climits>
 #include <chrono>
+#include <climits>
 #include <cstdio>
 #include <cstdlib>
 #include <ctime>
@@ -107,20 +107,15 @@ Result<double> ParseFraction(const std::string& text) {
 }
 
 const std::map<std::string, Flags::Kind> kCommonFlags = {
-    {"topology", Flags::kValue},     {"generate", Flags::kValue},
-    {"graph-seed", Flags::kValue},   {"perspectives", Flags::kValue},
-    {"config", Flags::kValue},       {"asn-map", Flags::kValue},
-    {"policy", Flags::kValue},       {"attack", Flags::kValue},
-    {"tie-break", Flags::kValue},    {"rov-fraction", Flags::kValue},
-    {"rov-seed", Flags::kValue},     {"victims", Flags::kValue},
-    {"victim", Flags::kRepeated},    {"adversaries", Flags::kValue},
-    {"seed", Flags::kValue},         {"threads", Flags::kValue},
-    {"json", Flags::kSwitch},        {"csv", Flags::kValue},
-    {"plot", Flags::kValue},         {"shard", Flags::kValue},
-    {"out", Flags::kValue},          {"size", Flags::kValue},
-    {"top", Flags::kValue},          {"origin", Flags::kValue},
-    {"attacker", Flags::kValue},     {"as", Flags::kRepeated},
-    {"ases", Flags::kValue},
+    {"topology", Flags::kValue},     {"generate", Flags::kValue},    {"graph-seed", Flags::kValue},
+    {"perspectives", Flags::kValue}, {"config", Flags::kValue},      {"asn-map", Flags::kValue},
+    {"policy", Flags::kValue},       {"attack", Flags::kValue},      {"tie-break", Flags::kValue},
+    {"rov-fraction", Flags::kValue}, {"rov-seed", Flags::kValue},    {"victims", Flags::kValue},
+    {"victim", Flags::kRepeated},    {"adversaries", Flags::kValue}, {"seed", Flags::kValue},
+    {"threads", Flags::kValue},      {"json", Flags::kSwitch},       {"csv", Flags::kValue},
+    {"plot", Flags::kValue},         {"shard", Flags::kValue},       {"out", Flags::kValue},
+    {"size", Flags::kValue},         {"top", Flags::kValue},         {"origin", Flags::kValue},
+    {"attacker", Flags::kValue},     {"as", Flags::kRepeated},       {"ases", Flags::kValue},
 };
 
 // Everything a report needs; what a shard file carries.
@@ -154,7 +149,7 @@ json ShardJson(const Report& r, const std::string& shard) {
   }
   json catalogue = json::array();
   for (const auto& p : r.catalogue) catalogue.push_back(PerspectiveJson(p));
-  return {{"routesim_shard", 1}, {"shard", shard},          {"run", r.run},
+  return {{"routesim_shard", 1},     {"shard", shard},       {"run", r.run},
           {"policy", r.policy_text}, {"primary", r.primary}, {"catalogue", catalogue},
           {"victims", victims}};
 }
@@ -171,9 +166,10 @@ Result<Report> ReportFromShard(const json& j, const std::string& name) {
     for (const json& p : j.at("catalogue")) {
       auto rir = quorum::ParseRir(p.at("rir").get<std::string>());
       if (!rir) return Fail(ProblemType::kMalformed, name + ": " + rir.error().detail);
-      r.catalogue.push_back(quorum::Perspective{p.at("name").get<std::string>(), *rir,
-                                                {p.at("lat").get<double>(),
-                                                 p.at("lon").get<double>()}});
+      r.catalogue.push_back(
+          quorum::Perspective{p.at("name").get<std::string>(),
+                              *rir,
+                              {p.at("lat").get<double>(), p.at("lon").get<double>()}});
     }
     for (const json& v : j.at("victims")) {
       rs::VictimCaptures vc;
@@ -230,7 +226,8 @@ Status LoadInputs(const Flags& flags, bool need_perspectives, Inputs* in) {
     in->set = std::move(*set);
     in->have_perspectives = true;
   } else if (need_perspectives) {
-    return Fail(ProblemType::kMalformed, "needs --perspectives FILE or --config FILE --asn-map FILE");
+    return Fail(ProblemType::kMalformed,
+                "needs --perspectives FILE or --config FILE --asn-map FILE");
   }
   rs::Topology topology;
   if (flags.Has("topology") == flags.Has("generate")) {
@@ -275,8 +272,7 @@ Result<std::string> PolicyText(const Flags& flags, const rs::PerspectiveSet& set
 }
 
 // Victims: --victim flags, or a seeded sample of --victims N real ASes.
-Result<std::vector<rs::Victim>> Victims(const Flags& flags, const rs::Graph& graph,
-                                        uint64_t seed) {
+Result<std::vector<rs::Victim>> Victims(const Flags& flags, const rs::Graph& graph, uint64_t seed) {
   std::vector<rs::Victim> victims;
   for (const std::string& spec : flags.GetAll("victim")) {
     rs::Victim v;
@@ -289,7 +285,8 @@ Result<std::vector<rs::Victim>> Victims(const Flags& flags, const rs::Graph& gra
     while (true) {
       size_t plus = rest.find('+');
       auto asn = ParseAsnText(rest.substr(0, plus));
-      if (!asn) return Fail(ProblemType::kMalformed, "--victim " + spec + ": " + asn.error().detail);
+      if (!asn)
+        return Fail(ProblemType::kMalformed, "--victim " + spec + ": " + asn.error().detail);
       auto node = graph.Find(*asn);
       if (!node) {
         return Fail(ProblemType::kMalformed,
@@ -371,8 +368,7 @@ Result<Report> Compute(const Flags& flags, Inputs& in, std::ostream& err) {
   }
   std::vector<uint8_t> rov;
   if (rov_fraction > 0) {
-    rov = rs::SampleRovAdopters(graph, rov_fraction,
-                                static_cast<uint64_t>(rov_seed->value_or(1)));
+    rov = rs::SampleRovAdopters(graph, rov_fraction, static_cast<uint64_t>(rov_seed->value_or(1)));
   }
   rs::CaptureJob job;
   job.graph = &graph;
@@ -382,8 +378,8 @@ Result<Report> Compute(const Flags& flags, Inputs& in, std::ostream& err) {
   job.perspectives = in.nodes;
   job.adversaries = static_cast<size_t>(adversaries->value_or(1000));
   job.seed = run_seed;
-  job.threads = static_cast<int>(
-      threads->value_or(std::max(1u, std::thread::hardware_concurrency())));
+  job.threads =
+      static_cast<int>(threads->value_or(std::max(1u, std::thread::hardware_concurrency())));
   size_t shard_i = 0;
   size_t shard_n = 1;
   if (flags.Has("shard")) {
@@ -418,8 +414,7 @@ Result<Report> Compute(const Flags& flags, Inputs& in, std::ostream& err) {
            {"perspectives", perspectives_json}};
   auto start = std::chrono::steady_clock::now();
   r.captures = rs::ComputeCaptures(job, mine, r.victim_index);
-  double seconds =
-      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   size_t sims = 0;
   for (const auto& vc : r.captures) sims += vc.simulations;
   err << "mpic simulate: " << sims << " simulations on " << job.threads << " thread(s) in "
@@ -472,9 +467,9 @@ void PrintNoRoute(const Report& r, std::ostream& out) {
     list += (list.empty() ? "" : ", ") + r.catalogue[p].name + " " + std::to_string(total[p]);
   }
   out << "no route: a perspective without a route to the victim counts as NOT hijacked; "
-      << (list.empty() ? "every perspective had a route in all " + std::to_string(sims) +
-                             " simulations"
-                       : "simulations without a route (of " + std::to_string(sims) + "): " + list)
+      << (list.empty()
+              ? "every perspective had a route in all " + std::to_string(sims) + " simulations"
+              : "simulations without a route (of " + std::to_string(sims) + "): " + list)
       << "\n";
 }
 
@@ -522,6 +517,7 @@ Status Plot(const std::string& png, const std::string& title,
     std::sort(v.begin(), v.end());
     const std::string path = dir + "/s" + std::to_string(s) + ".dat";
     std::ofstream f(path);
+    if (!v.empty()) f << v[0] << " 0\n";  // the step up from zero at the lowest value
     for (size_t i = 0; i < v.size(); ++i) {
       f << v[i] << " " << static_cast<double>(i + 1) / static_cast<double>(v.size()) << "\n";
     }
@@ -531,14 +527,15 @@ Status Plot(const std::string& png, const std::string& title,
     plots += std::string(plots.empty() ? "" : ", ") + "'" + path +
              "' using 1:2 with steps lw 2 title \"" + name + "\"";
   }
-  std::string script = std::string(HasPngCairo()
-                                        ? "set terminal pngcairo size 1000,600 font 'sans,10'\n"
-                                        : "set terminal png size 1000,600\n") +
-                       "set output '" + png + "'\nset title \"" + title + "\" noenhanced\n" +
-                       "set xlabel 'resilience (fraction of adversaries that fail)'\n"
-                       "set ylabel 'fraction of victims (CDF)'\n"
-                       "set xrange [0:1]\nset yrange [0:1.02]\nset grid\n"
-                       "set key left top box opaque noenhanced\nplot " + plots + "\n";
+  std::string script =
+      std::string(HasPngCairo() ? "set terminal pngcairo size 1000,600 font 'sans,10'\n"
+                                : "set terminal png size 1000,600\n") +
+      "set output '" + png + "'\nset title \"" + title + "\" noenhanced\n" +
+      "set xlabel 'resilience (fraction of adversaries that fail)'\n"
+      "set ylabel 'fraction of victims (CDF)'\n"
+      "set xrange [0:1]\nset yrange [0:1.02]\nset grid\n"
+      "set key left top box opaque noenhanced\nplot " +
+      plots + "\n";
   FILE* p = popen("gnuplot 2>&1", "w");
   if (p == nullptr) {
     std::filesystem::remove_all(dir);
@@ -641,8 +638,8 @@ int EmitPlacement(const Report& r, const Flags& flags, std::ostream& out, std::o
   auto top = flags.GetInt("top", 1, 1000000);
   if (!top) return Bad(err, top.error().detail);
   if (policy->kind() == quorum::PolicyKind::kKOfN && policy->n() != **size) {
-    return Bad(err, "policy " + policy->Describe() + " needs --size " +
-                        std::to_string(policy->n()));
+    return Bad(err,
+               "policy " + policy->Describe() + " needs --size " + std::to_string(policy->n()));
   }
   auto threads = flags.GetInt("threads", 1, 1024);
   if (!threads) return Bad(err, threads.error().detail);
@@ -692,13 +689,14 @@ int EmitPlacement(const Report& r, const Flags& flags, std::ostream& out, std::o
     PrintRun(r, out);
     out << "placements: " << search->evaluated << " of size " << **size << " ranked";
     if (search->rejected > 0) {
-      out << ", " << search->rejected << " refused by the policy (e.g. "
-          << search->first_rejection << ")";
+      out << ", " << search->rejected << " refused by the policy (e.g. " << search->first_rejection
+          << ")";
     }
     out << "\n";
     PrintNoRoute(r, out);
-    out << std::left << std::setw(6) << "rank" << std::setw(9) << "median" << std::setw(9)
-        << "mean" << std::setw(9) << "min" << "remotes\n";
+    out << std::left << std::setw(6) << "rank" << std::setw(9) << "median" << std::setw(9) << "mean"
+        << std::setw(9) << "min"
+        << "remotes\n";
     for (size_t i = 0; i < search->ranked.size(); ++i) {
       const auto& p = search->ranked[i];
       out << std::setw(6) << i + 1 << std::setw(9) << Fixed(p.summary.median) << std::setw(9)
@@ -709,9 +707,9 @@ int EmitPlacement(const Report& r, const Flags& flags, std::ostream& out, std::o
   if (flags.Has("plot")) {
     std::vector<std::pair<std::string, std::vector<double>>> series;
     for (size_t i = 0; i < search->ranked.size() && i < 5; ++i) {
-      series.emplace_back("#" + std::to_string(i + 1) + " " +
-                              PlacementNames(r, search->ranked[i].remotes),
-                          search->ranked[i].per_victim);
+      series.emplace_back(
+          "#" + std::to_string(i + 1) + " " + PlacementNames(r, search->ranked[i].remotes),
+          search->ranked[i].per_victim);
     }
     auto ok = Plot(*flags.Get("plot"),
                    "routesim placements of " + std::to_string(**size) + ": " +
@@ -813,8 +811,7 @@ int RunMerge(const Flags& flags, std::ostream& out, std::ostream& err) {
     return Bad(err, "merge: " + std::to_string(seen_shards.size()) + " of " +
                         std::to_string(shards_total) + " shards given");
   }
-  std::sort(all.begin(), all.end(),
-            [](const auto& a, const auto& b) { return a.first < b.first; });
+  std::sort(all.begin(), all.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
   for (auto& [index, vc] : all) {
     merged->victim_index.push_back(index);
     merged->captures.push_back(std::move(vc));
@@ -869,8 +866,8 @@ int RunRoute(const Flags& flags, std::ostream& out, std::ostream& err) {
     attacker = *a;
     if (attacker == *origin) return Bad(err, "--attacker is the origin");
   }
-  auto kind = rs::ParseAttackKind(flags.Get("attack").value_or(attacker == rs::kNoNode ? "none"
-                                                                                       : "origin"));
+  auto kind = rs::ParseAttackKind(
+      flags.Get("attack").value_or(attacker == rs::kNoNode ? "none" : "origin"));
   if (!kind) return Bad(err, kind.error().detail);
   if ((*kind == rs::AttackKind::kNone) != (attacker == rs::kNoNode)) {
     return Bad(err, "--attacker goes with an attack other than none");
@@ -921,8 +918,8 @@ int RunRoute(const Flags& flags, std::ostream& out, std::ostream& err) {
       std::vector<std::string> parts;
       json row = {{"as", graph.Label(v)},
                   {"class", std::string(rs::RouteClassName(t.route_class[i]))},
-                  {"next_hop", t.next_hop[i] == rs::kNoNode ? json(nullptr)
-                                                            : json(graph.Label(t.next_hop[i]))},
+                  {"next_hop",
+                   t.next_hop[i] == rs::kNoNode ? json(nullptr) : json(graph.Label(t.next_hop[i]))},
                   {"reaches", std::string(rs::ReachName(sim.ReachOf(v)))}};
       path_text(t, v, &parts);
       row["path"] = parts;
@@ -947,15 +944,16 @@ int RunRoute(const Flags& flags, std::ostream& out, std::ostream& err) {
     out << ", attacker " << graph.Label(attacker) << " (" << rs::AttackKindName(*kind) << ")";
   }
   out << ", tie-break " << tie_break->Describe() << "\n";
-  out << std::left << std::setw(14) << "AS" << std::setw(10) << "class" << std::setw(14)
-      << "next hop" << std::setw(10) << "reaches" << "AS path"
-      << (subprefix ? "  [more-specific path]" : "") << "\n";
+  out << std::left << std::setw(24) << "AS" << std::setw(10) << "class" << std::setw(24)
+      << "next hop" << std::setw(10) << "reaches"
+      << "AS path" << (subprefix ? "  [more-specific path]" : "") << "\n";
   for (rs::NodeId v : nodes) {
     const rs::RouteTable& t = sim.covering();
     auto i = static_cast<size_t>(v);
-    out << std::setw(14) << graph.Label(v) << std::setw(10) << rs::RouteClassName(t.route_class[i])
-        << std::setw(14) << (t.next_hop[i] == rs::kNoNode ? "-" : graph.Label(t.next_hop[i]))
-        << std::setw(10) << rs::ReachName(sim.ReachOf(v)) << path_text(t, v, nullptr);
+    out << std::setw(24) << graph.Label(v) << " " << std::setw(9)
+        << rs::RouteClassName(t.route_class[i]) << std::setw(24)
+        << (t.next_hop[i] == rs::kNoNode ? "-" : graph.Label(t.next_hop[i])) << std::setw(10)
+        << rs::ReachName(sim.ReachOf(v)) << path_text(t, v, nullptr);
     if (subprefix) {
       std::string more = path_text(sim.specific(), v, nullptr);
       out << "  [" << (more.empty() ? "none" : more) << "]";

@@ -63,12 +63,12 @@ class SimulateCommandTest : public ::testing::Test {
         lon = "8.9";
       }
       json += std::string(i ? "," : "") + R"({"name": ")" + places[i][0] + R"(", "rir": ")" +
-              places[i][1] + R"(", "lat": )" + lat + R"(, "lon": )" + lon +
-              R"(, "asn": )" + asns[i] + "}";
+              places[i][1] + R"(", "lat": )" + lat + R"(, "lon": )" + lon + R"(, "asn": )" +
+              asns[i] + "}";
     }
     // A pseudo-AS: a cloud region with its own upstream.
-    json += R"(, {"name": "nrt", "rir": "apnic", "lat": 35.68, "lon": 139.65, "asn": )" +
-            asns[0] + R"(, "neighbors": [{"asn": )" + asns[3] + R"(, "rel": "provider"}]}]})";
+    json += R"(, {"name": "nrt", "rir": "apnic", "lat": 35.68, "lon": 139.65, "asn": )" + asns[0] +
+            R"(, "neighbors": [{"asn": )" + asns[3] + R"(, "rel": "provider"}]}]})";
     return Write(too_close ? "close.json" : "perspectives.json", json);
   }
   std::string Generate() {
@@ -83,9 +83,10 @@ class SimulateCommandTest : public ::testing::Test {
 TEST_F(SimulateCommandTest, ResilienceRunAndShardsMergeToTheSame) {
   const std::string graph = Generate();
   const std::string persp = Perspectives(graph);
-  std::vector<std::string> base = {"--topology", graph, "--perspectives", persp, "--policy",
-                                   "br:2026-03-15", "--victims", "6", "--adversaries", "30",
-                                   "--seed", "5", "--threads", "2"};
+  std::vector<std::string> base = {
+      "--topology", graph, "--perspectives", persp, "--policy", "br:2026-03-15",
+      "--victims",  "6",   "--adversaries",  "30",  "--seed",   "5",
+      "--threads",  "2"};
   auto with = [&base](std::vector<std::string> extra) {
     std::vector<std::string> a = base;
     a.insert(a.begin(), extra.begin(), extra.end());
@@ -138,18 +139,18 @@ TEST_F(SimulateCommandTest, PlacementSearch) {
   ASSERT_EQ(j["ranked"].size(), 3u);
   EXPECT_GE(j["ranked"][0]["median"].get<double>(), j["ranked"][1]["median"].get<double>());
   // k-of-n needs --size n.
-  EXPECT_EQ(Simulate({"placement", "--topology", graph, "--perspectives", Perspectives(graph),
-                      "--policy", "k-of-n:2/3", "--size", "4", "--victims", "2",
-                      "--adversaries", "5"})
-                .code,
-            2);
+  EXPECT_EQ(
+      Simulate({"placement", "--topology", graph, "--perspectives", Perspectives(graph), "--policy",
+                "k-of-n:2/3", "--size", "4", "--victims", "2", "--adversaries", "5"})
+          .code,
+      2);
 }
 
 TEST_F(SimulateCommandTest, RouteQueryOnAHandDrawnGraph) {
   // 1 > 50, 2 > 50 (a tie at 50), 1 = 2.
   std::string graph = Write("hand.txt", "1|50|-1\n2|50|-1\n1|2|0\n");
-  Outcome r = Simulate({"route", "--topology", graph, "--origin", "1", "--attacker", "2",
-                        "--as", "50", "--tie-break", "highest-asn", "--json"});
+  Outcome r = Simulate({"route", "--topology", graph, "--origin", "1", "--attacker", "2", "--as",
+                        "50", "--tie-break", "highest-asn", "--json"});
   ASSERT_EQ(r.code, 0) << r.err;
   auto j = nlohmann::json::parse(r.out);
   ASSERT_EQ(j["routes"].size(), 1u);
@@ -179,16 +180,15 @@ TEST_F(SimulateCommandTest, BadInputExitsTwoWithAClearMessage) {
         "br:2026-03-15"},
        "trunc.txt:2: expected"},
       {{"route", "--topology", badrel, "--origin", "1"}, "rel.txt:2: unknown relationship code"},
-      {{"resilience", "--topology", graph, "--perspectives", unknown, "--policy",
-        "br:2026-03-15"},
+      {{"resilience", "--topology", graph, "--perspectives", unknown, "--policy", "br:2026-03-15"},
        "AS4199999999 is not in the graph"},
-      {{"resilience", "--topology", graph, "--perspectives", Perspectives(graph, true),
-        "--policy", "br:2026-03-15"},
-       "500 km"},
+      {{"resilience", "--topology", graph, "--perspectives", Perspectives(graph, true), "--policy",
+        "br:2026-03-15"},
+       "km apart"},
       {{"resilience", "--topology", graph, "--perspectives", persp, "--policy", "k-of-n:3/7"},
        "do not satisfy the policy"},  // 7 remotes needed, 5 given
-      {{"resilience", "--topology", graph, "--perspectives", persp, "--policy",
-        "br:2026-03-15", "--victim", "77777777"},
+      {{"resilience", "--topology", graph, "--perspectives", persp, "--policy", "br:2026-03-15",
+        "--victim", "77777777"},
        "AS77777777 is not in the graph"},
       {{"resilience", "--topology", graph, "--perspectives", persp}, "needs --policy"},
       {{"route", "--topology", graph, "--origin", "1", "--tie-break", "coin"}, "bad tie-break"},
