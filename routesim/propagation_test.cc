@@ -184,5 +184,20 @@ TEST(PropagationTest, UnreachableAsHasNoRoute) {
   EXPECT_EQ(sim.ReachOf(*g->Find(4)), Reach::kNoRoute);
 }
 
+TEST(PropagationTest, PeerRoutesCrossOnePeerLinkOnly) {
+  // 1 = 2 = 3, 4 > 3 and 2 > 5: 2 learns AS1's prefix from its peer; a peer route goes only to
+  // customers (5), so 3 and its provider 4 never hear it: no two-peer-hop path.
+  auto topo = ParseTopology("1|2|0\n2|3|0\n4|3|-1\n2|5|-1\n", "t");
+  auto g = Graph::Build(*topo);
+  ASSERT_TRUE(g);
+  RouteTable t;
+  std::vector<Announcement> ann{{*g->Find(1)}};
+  Propagate(*g, ann, TieBreak{}, nullptr, &t);
+  EXPECT_EQ(t.route_class[static_cast<size_t>(*g->Find(2))], RouteClass::kPeer);
+  EXPECT_EQ(t.route_class[static_cast<size_t>(*g->Find(5))], RouteClass::kProvider);
+  EXPECT_FALSE(t.has_route(*g->Find(3)));
+  EXPECT_FALSE(t.has_route(*g->Find(4)));
+}
+
 }  // namespace
 }  // namespace mpic::routesim
