@@ -7,6 +7,7 @@
 #include "tools/fleet_command.h"
 #include "tools/netsim_command.h"
 #include "tools/resolve_command.h"
+#include "tools/simulate_command.h"
 #include "tools/validate_command.h"
 
 namespace {
@@ -22,7 +23,9 @@ constexpr const char* kUsage =
     "  fleet up [--remotes N] [--keep-running]\n"
     "                      a complete local fleet: DNS lab, responder, primary, remotes\n"
     "  netsim run SCENARIO | report RESULTS | selftest\n"
-    "                      routing and DNS attacks on a real fleet in network namespaces\n";
+    "                      routing and DNS attacks on a real fleet in network namespaces\n"
+    "  simulate resilience|placement|route|generate|merge ...\n"
+    "                      AS-level BGP hijack resilience of perspectives (docs/routesim.md)\n";
 
 }  // namespace
 
@@ -42,6 +45,9 @@ int main(int argc, char** argv) {
   }
   if (command == "fleet") return mpic::tools::RunFleet(argc, argv, 2, std::cout, std::cerr);
   if (command == "netsim") return mpic::tools::RunNetsim(argc, argv, 2, std::cout, std::cerr);
+  if (command == "simulate") {
+    return mpic::tools::RunSimulate(argc, argv, 2, std::cout, std::cerr);
+  }
   if (command == "help" || command == "--help" || command == "-h") {
     std::cout << kUsage;
     return 0;
