@@ -1,5 +1,7 @@
 // DNS-01 (RFC 8555 §8.4): one DNSSEC-validated TXT lookup at _acme-challenge.<identifier>,
 // through a fresh resolver session (no cache shared with any other validation, BR §3.2.2.9).
+// The lookup and comparison (RunTxtDigestCheck) also serve dns-account-01 (dns_account01.cc),
+// which differs only in the name it queries.
 //
 // Problem types:
 //   bad identifier or key authorization      -> malformed / rejectedIdentifier (before any query)
