@@ -344,3 +344,41 @@ TEST(CaaEval, DenialNamesEveryRefusal) {
 
 }  // namespace
 }  // namespace mpic::checks::internal
+
+// RFC 8657 §4 with the methods of issue 16: dns-persist-01 (draft-ietf-acme-dns-persist §7.7)
+// and dns-account-01 are ordinary validationmethods tokens, matched exactly.
+namespace mpic::checks::internal {
+namespace {
+
+TEST(CaaEvalNewMethods, ValidationMethodsCoverDnsPersistAndDnsAccount) {
+  for (const char* method : {"dns-persist-01", "dns-account-01"}) {
+    CaaPolicy p = Policy();
+    p.validation_method = method;
+    auto listed = EvaluateCaaRdata(
+        std::vector<std::vector<uint8_t>>{Rdata(
+            0, "issue", "ca.example; validationmethods=http-01,dns-persist-01,dns-account-01")},
+        p);
+    EXPECT_TRUE(listed.permitted) << method << ": " << listed.reason;
+    auto not_listed = EvaluateCaaRdata(std::vector<std::vector<uint8_t>>{Rdata(
+                                           0, "issue", "ca.example; validationmethods=dns-01")},
+                                       p);
+    EXPECT_FALSE(not_listed.permitted) << method;
+    EXPECT_NE(not_listed.reason.find(std::string("does not include ") + method), std::string::npos)
+        << not_listed.reason;
+  }
+  // dns-01 does not stand for its relatives, nor they for it.
+  CaaPolicy dns01 = Policy();
+  EXPECT_FALSE(EvaluateCaaRdata(std::vector<std::vector<uint8_t>>{Rdata(
+                                    0, "issue", "ca.example; validationmethods=dns-persist-01")},
+                                dns01)
+                   .permitted);
+  CaaPolicy persist = Policy();
+  persist.validation_method = "dns-persist-01";
+  EXPECT_FALSE(EvaluateCaaRdata(std::vector<std::vector<uint8_t>>{Rdata(
+                                    0, "issue", "ca.example; validationmethods=DNS-PERSIST-01")},
+                                persist)
+                   .permitted);
+}
+
+}  // namespace
+}  // namespace mpic::checks::internal

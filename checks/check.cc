@@ -2,6 +2,8 @@
 
 #include "checks/caa.h"
 #include "checks/dns01.h"
+#include "checks/dns_account01.h"
+#include "checks/dns_persist01.h"
 #include "checks/http01.h"
 #include "checks/tls_alpn01.h"
 
@@ -19,16 +21,22 @@ std::string_view MethodName(Method method) {
       return "tls-alpn-01";
     case Method::kCaa:
       return "caa";
+    case Method::kDnsPersist01:
+      return "dns-persist-01";
+    case Method::kDnsAccount01:
+      return "dns-account-01";
   }
   return "unknown";
 }
 
 Result<Method> ParseMethod(std::string_view text) {
-  for (Method m : {Method::kHttp01, Method::kDns01, Method::kTlsAlpn01, Method::kCaa}) {
+  std::string known;
+  for (Method m : kAllMethods) {
     if (MethodName(m) == text) return m;
+    known += (known.empty() ? "" : ", ") + std::string(MethodName(m));
   }
-  return Fail(ProblemType::kMalformed, "unknown method \"" + std::string(text) +
-                                           "\" (http-01, dns-01, tls-alpn-01, caa)");
+  return Fail(ProblemType::kMalformed,
+              "unknown method \"" + std::string(text) + "\" (" + known + ")");
 }
 
 void RecordLookup(const resolver::LookupResult& result, std::string_view name, uint16_t type,
@@ -97,6 +105,15 @@ ordered_json ToJson(const Evidence& ev) {
   if (!ev.cert_sha256.empty()) j["cert_sha256"] = ev.cert_sha256;
   if (!ev.acme_identifier_hex.empty()) j["acme_identifier"] = ev.acme_identifier_hex;
   if (!ev.alpn.empty()) j["alpn"] = ev.alpn;
+  if (!ev.persist_records.empty()) {
+    ordered_json records = ordered_json::array();
+    for (const auto& r : ev.persist_records) {
+      records.push_back({{"value", r.value}, {"verdict", r.verdict}, {"reason", r.reason}});
+    }
+    j["persist_records"] = std::move(records);
+  }
+  if (!ev.persist_accounturi.empty()) j["persist_accounturi"] = ev.persist_accounturi;
+  if (ev.persist_until) j["persist_until"] = *ev.persist_until;
   return j;
 }
 
@@ -140,6 +157,10 @@ void RunCheck(asio::any_io_executor executor, CheckDeps deps, CheckRequest reque
       return RunTlsAlpn01(std::move(executor), deps, std::move(request), std::move(finish));
     case Method::kCaa:
       return RunCaa(std::move(executor), deps, std::move(request), std::move(finish));
+    case Method::kDnsPersist01:
+      return RunDnsPersist01(std::move(executor), deps, std::move(request), std::move(finish));
+    case Method::kDnsAccount01:
+      return RunDnsAccount01(std::move(executor), deps, std::move(request), std::move(finish));
   }
   CheckResult r;
   r.method = request.method;

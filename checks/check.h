@@ -25,9 +25,14 @@
 
 namespace mpic::checks {
 
-enum class Method { kHttp01, kDns01, kTlsAlpn01, kCaa };
+enum class Method { kHttp01, kDns01, kTlsAlpn01, kCaa, kDnsPersist01, kDnsAccount01 };
 
-// "http-01", "dns-01", "tls-alpn-01", "caa"
+// Every method, in enum order (for listings and round trips).
+inline constexpr Method kAllMethods[] = {Method::kHttp01,       Method::kDns01,
+                                         Method::kTlsAlpn01,    Method::kCaa,
+                                         Method::kDnsPersist01, Method::kDnsAccount01};
+
+// "http-01", "dns-01", "tls-alpn-01", "caa", "dns-persist-01", "dns-account-01"
 [[nodiscard]] std::string_view MethodName(Method method);
 [[nodiscard]] Result<Method> ParseMethod(std::string_view text);
 
@@ -44,6 +49,14 @@ struct CheckRequest {
   std::string account_uri;                      // compared with accounturi=
   std::string caa_validation_method;            // the DCV method for validationmethods=
   bool wildcard = false;                        // the certificate will be for *.identifier
+  // dns-persist-01 (draft-ietf-acme-dns-persist, BR §3.2.2.4.22): the issuer domain names are
+  // caa_issuer_domains and the account is account_uri (above).
+  std::string persist_domain;  // the ADN holding the record; "" = identifier without "*."
+  // draft-02 hashed accounturi: when set, accounturi must be a hashed URI under this prefix
+  // over one of the thumbprints (base64url SHA-256 JWK thumbprints, current key first);
+  // when empty, accounturi must equal account_uri exactly (BR §3.2.2.4.22, draft-01).
+  std::string account_hash_prefix;
+  std::vector<std::string> account_key_thumbprints;
   Deadline deadline = Clock::now() + std::chrono::seconds(10);
 };
 
@@ -68,6 +81,13 @@ struct HttpHopEvidence {
   std::string error;
 };
 
+// dns-persist-01: how one TXT value at _validation-persist was judged.
+struct PersistRecordEvidence {
+  std::string value;    // escaped (RFC 1035 §5.1)
+  std::string verdict;  // "authorizes" | "other-issuer" | "malformed" | "unauthorized"
+  std::string reason;
+};
+
 struct Evidence {
   std::vector<DnsLookupEvidence> lookups;
   std::vector<std::string> addresses_resolved;  // every A/AAAA address the check saw
@@ -81,6 +101,10 @@ struct Evidence {
   std::string cert_sha256;                      // TLS-ALPN-01: certificate fingerprint, hex
   std::string acme_identifier_hex;              // TLS-ALPN-01: the extension's digest, hex
   std::string alpn;                             // TLS-ALPN-01: the negotiated protocol
+  std::vector<PersistRecordEvidence> persist_records;  // dns-persist-01: every value, judged
+  std::string persist_accounturi;  // dns-persist-01: the authorizing record's accounturi
+                                   // (what corroborating perspectives must match, BR §3.2.2.4.22)
+  std::optional<int64_t> persist_until;  // dns-persist-01: the authorizing record's persistUntil
 };
 
 struct CheckResult {

@@ -10,3 +10,6 @@ list(APPEND CHECKS_SRCS
   internal/caa_eval.cc
   internal/dns_text.cc
   internal/dns_txt.cc)
+# dns-persist-01 and dns-account-01 (issue 16).
+list(APPEND CHECKS_HDRS dns_persist01.h dns_account01.h internal/persist_record.h)
+list(APPEND CHECKS_SRCS dns_persist01.cc dns_account01.cc internal/persist_record.cc)

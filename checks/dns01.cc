@@ -1,5 +1,7 @@
 // DNS-01 (RFC 8555 §8.4): one DNSSEC-validated TXT lookup at _acme-challenge.<identifier>,
 // through a fresh resolver session (no cache shared with any other validation, BR §3.2.2.9).
+// The lookup and comparison (RunTxtDigestCheck) also serve dns-account-01 (dns_account01.cc),
+// which differs only in the name it queries.
 //
 // Problem types:
 //   bad identifier or key authorization      -> malformed / rejectedIdentifier (before any query)
@@ -25,11 +27,9 @@ constexpr std::string_view kChallengeLabel = "_acme-challenge.";
 // How much of a wrong value a problem detail quotes; the evidence has every value in full.
 constexpr size_t kShownValueOctets = 64;
 
-// The name to query, or the reason there is none. A wildcard identifier ("*.example.com") is
-// validated at the base domain (RFC 8555 §7.1.3, §8.4).
+// The name to query, or the reason there is none.
 Result<std::string> ChallengeName(std::string_view identifier) {
-  if (identifier.starts_with("*.")) identifier.remove_prefix(2);
-  auto host = NormalizeHostname(identifier);
+  auto host = DnsChallengeBase(identifier);
   if (!host) return tl::unexpected(host.error());
   std::string name = std::string(kChallengeLabel) + *host;
   if (auto n = NormalizeDnsName(name); !n) {
@@ -90,34 +90,54 @@ void Finish(resolver::LookupResult lookup, const std::string& name, const std::s
 
 }  // namespace
 
+Result<std::string> DnsChallengeBase(std::string_view identifier) {
+  // A wildcard identifier ("*.example.com") is validated at the base domain (RFC 8555
+  // §7.1.3, §8.4).
+  if (identifier.starts_with("*.")) identifier.remove_prefix(2);
+  return NormalizeHostname(identifier);
+}
+
+void RunTxtDigestCheck(asio::any_io_executor executor, CheckDeps deps, Method method,
+                       std::string identifier, std::string validation_name,
+                       std::string_view key_authorization, Deadline deadline,
+                       std::function<void(CheckResult)> done) {
+  auto run = std::make_shared<Dns01Run>();
+  run->result.method = method;
+  run->result.identifier = std::move(identifier);
+  std::string expected = Dns01TxtValue(key_authorization);
+
+  run->session = deps.resolver.NewSession();
+  // The resolver ends the lookup by the deadline (timeout error) and calls back exactly once,
+  // on the executor; the session is released after the callback returns.
+  auto* session = run->session.get();
+  session->Lookup(validation_name, dns::kTxt, deadline,
+                  [run, name = validation_name, expected = std::move(expected),
+                   done = std::move(done), executor](resolver::LookupResult lookup) mutable {
+                    Finish(std::move(lookup), name, expected, &run->result);
+                    // Never destroy a session from inside its own callback.
+                    asio::post(executor, [session = std::move(run->session)] {});
+                    done(std::move(run->result));
+                  });
+}
+
 void RunDns01(asio::any_io_executor executor, CheckDeps deps, CheckRequest request,
               std::function<void(CheckResult)> done) {
-  auto run = std::make_shared<Dns01Run>();
-  run->result.method = Method::kDns01;
-  run->result.identifier = request.identifier;
-
   auto fail_early = [&](Error error) {
-    run->result.problem = std::move(error);
-    asio::post(executor, [run, done = std::move(done)]() mutable { done(std::move(run->result)); });
+    CheckResult result;
+    result.method = Method::kDns01;
+    result.identifier = request.identifier;
+    result.problem = std::move(error);
+    asio::post(executor, [result = std::move(result), done = std::move(done)]() mutable {
+      done(std::move(result));
+    });
   };
   auto name = ChallengeName(request.identifier);
   if (!name) return fail_early(name.error());
   if (auto st = ValidateKeyAuthorization(request.key_authorization); !st) {
     return fail_early(st.error());
   }
-  std::string expected = Dns01TxtValue(request.key_authorization);
-
-  run->session = deps.resolver.NewSession();
-  // The resolver ends the lookup by the deadline (timeout error) and calls back exactly once,
-  // on the executor; the session is released after the callback returns.
-  run->session->Lookup(*name, dns::kTxt, request.deadline,
-                       [run, name = *name, expected = std::move(expected), done = std::move(done),
-                        executor](resolver::LookupResult lookup) mutable {
-                         Finish(std::move(lookup), name, expected, &run->result);
-                         // Never destroy a session from inside its own callback.
-                         asio::post(executor, [session = std::move(run->session)] {});
-                         done(std::move(run->result));
-                       });
+  RunTxtDigestCheck(std::move(executor), deps, Method::kDns01, request.identifier, std::move(*name),
+                    request.key_authorization, request.deadline, std::move(done));
 }
 
 }  // namespace mpic::checks

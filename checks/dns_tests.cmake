@@ -13,3 +13,11 @@ mpic_test(NAME dns_checks_lab_test
 if(TARGET dns_checks_lab_test)
   add_dependencies(dns_checks_lab_test mpic)
 endif()
+
+# dns-persist-01 and dns-account-01 (issue 16): the pure record parser/evaluator and label,
+# then both checks against the lab.
+mpic_test(NAME dns_methods_test SRCS persist_record_test.cc DEPS mpic::checks LABELS unit)
+mpic_test(NAME dns_methods_lab_test
+  SRCS dns_persist01_lab_test.cc dns_account01_lab_test.cc
+  DEPS mpic::checks mpic::dnslab
+  LABELS integration TIMEOUT 300)

@@ -79,6 +79,10 @@ put("dns01_txt_fuzzer", "digest",
     b"\x01" + blob(b"token.thumbprint") + blob(b"\x05abcde\x03fgh") + blob(b"\x02xy"))
 put("dns01_txt_fuzzer", "raw", b"\x00" + blob(b"abcdefgh") + blob(b"\x05abcde\x03fgh"))
 
+put("persist_record_fuzzer", "record",
+    b"\x00" + blob(b"other.example") + blob(b"https://ca.example/acct/1") + b"\x00" +
+    blob(b"ca.example; accounturi=https://ca.example/acct/1; policy=wildcard; persistUntil=99"))
+
 ka = b"evaGxfADs6pSRb2LAv9IZf17Dt3juxGJ-PCt92wr-oA.9jg46WB3rR_AHD-EBXdN7cBkH1WOu0tA3M9fm21mqTI"
 put("http_body_fuzzer", "match", blob(ka) + ka + b"\r\n")
 PY

@@ -14,17 +14,24 @@ namespace mpic::tools {
 namespace {
 
 constexpr const char* kUsage =
-    "usage: mpic check --method http-01|dns-01|tls-alpn-01|caa --identifier NAME\n"
+    "usage: mpic check --method METHOD --identifier NAME\n"
     "                  [--token T] [--key-authorization KA]\n"
     "                  [--caa-issuer DOMAIN]... [--account-uri URI] [--validation-method M]\n"
-    "                  [--wildcard]\n"
+    "                  [--persist-domain ADN] [--account-hash-prefix URI]\n"
+    "                  [--account-key-thumbprint T]... [--wildcard]\n"
     "                  [--root-hints FILE --trust-anchor FILE\n"
     "                   | --stub ADDR[:PORT] [--require-ad]]\n"
     "                  [--lab-allow CIDR]... [--http-port N] [--tls-port N] [--timeout-ms N]\n"
+    "  METHOD: http-01, dns-01, tls-alpn-01, caa, dns-persist-01, dns-account-01.\n"
     "  http-01 needs --token and --key-authorization; dns-01 and tls-alpn-01 need\n"
     "  --key-authorization; caa needs at least one --caa-issuer (--validation-method is the\n"
-    "  DCV method matched against validationmethods=, RFC 8657). --http-port/--tls-port only\n"
-    "  with --lab-allow (lab mode).\n";
+    "  DCV method matched against validationmethods=, RFC 8657).\n"
+    "  dns-persist-01 needs --caa-issuer (the CA's issuer domain names) and --account-uri;\n"
+    "  --persist-domain names a parent holding the record (policy=wildcard needed);\n"
+    "  --account-hash-prefix with --account-key-thumbprint (current key first) expects the\n"
+    "  draft-02 hashed accounturi instead of the plain account URI.\n"
+    "  dns-account-01 needs --key-authorization and --account-uri.\n"
+    "  --http-port/--tls-port only with --lab-allow (lab mode).\n";
 
 constexpr long kDefaultTimeoutMs = 10000;
 
@@ -44,13 +51,23 @@ Status CheckMethodFlags(checks::Method method, const Flags& flags) {
     return Fail(ProblemType::kMalformed,
                 std::string(checks::MethodName(method)) + " needs --" + flag);
   };
-  for (auto st : {only("token", {Method::kHttp01}),
-                  only("key-authorization", {Method::kHttp01, Method::kDns01, Method::kTlsAlpn01}),
-                  only("caa-issuer", {Method::kCaa}), only("account-uri", {Method::kCaa}),
-                  only("validation-method", {Method::kCaa}),
-                  // RFC 8555 §7.1.3: wildcards are validated by dns-01 only; CAA has issuewild.
-                  only("wildcard", {Method::kDns01, Method::kCaa})}) {
+  for (auto st :
+       {only("token", {Method::kHttp01}),
+        only("key-authorization",
+             {Method::kHttp01, Method::kDns01, Method::kTlsAlpn01, Method::kDnsAccount01}),
+        only("caa-issuer", {Method::kCaa, Method::kDnsPersist01}),
+        only("account-uri", {Method::kCaa, Method::kDnsPersist01, Method::kDnsAccount01}),
+        only("validation-method", {Method::kCaa}), only("persist-domain", {Method::kDnsPersist01}),
+        only("account-hash-prefix", {Method::kDnsPersist01}),
+        only("account-key-thumbprint", {Method::kDnsPersist01}),
+        // RFC 8555 §7.1.3: wildcards are validated by the DNS methods only; CAA has issuewild.
+        only("wildcard",
+             {Method::kDns01, Method::kCaa, Method::kDnsPersist01, Method::kDnsAccount01})}) {
     if (!st) return st;
+  }
+  if (flags.Has("account-key-thumbprint") != flags.Has("account-hash-prefix")) {
+    return Fail(ProblemType::kMalformed,
+                "--account-hash-prefix and --account-key-thumbprint go together");
   }
   switch (method) {
     case Method::kHttp01:
@@ -61,6 +78,12 @@ Status CheckMethodFlags(checks::Method method, const Flags& flags) {
       return need("key-authorization");
     case Method::kCaa:
       return need("caa-issuer");
+    case Method::kDnsPersist01:
+      if (auto st = need("caa-issuer"); !st) return st;
+      return need("account-uri");
+    case Method::kDnsAccount01:
+      if (auto st = need("key-authorization"); !st) return st;
+      return need("account-uri");
   }
   return {};
 }
@@ -76,6 +99,9 @@ int RunCheckCommand(int argc, char** argv, int first, std::ostream& out, std::os
                {"account-uri", Flags::kValue},
                {"validation-method", Flags::kValue},
                {"wildcard", Flags::kSwitch},
+               {"persist-domain", Flags::kValue},
+               {"account-hash-prefix", Flags::kValue},
+               {"account-key-thumbprint", Flags::kRepeated},
                {"root-hints", Flags::kValue},
                {"trust-anchor", Flags::kValue},
                {"stub", Flags::kValue},
@@ -147,6 +173,9 @@ int RunCheckCommand(int argc, char** argv, int first, std::ostream& out, std::os
                                       ? flags.Get("validation-method").value_or("")
                                       : std::string(checks::MethodName(*method));
   request.wildcard = flags.Has("wildcard");
+  request.persist_domain = flags.Get("persist-domain").value_or("");
+  request.account_hash_prefix = flags.Get("account-hash-prefix").value_or("");
+  request.account_key_thumbprints = flags.GetAll("account-key-thumbprint");
   request.deadline =
       checks::Clock::now() + std::chrono::milliseconds(timeout->value_or(kDefaultTimeoutMs));
 

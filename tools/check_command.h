@@ -1,10 +1,15 @@
-// `mpic check --method M --identifier NAME ...`: runs one check (HTTP-01, DNS-01, TLS-ALPN-01
-// or CAA) from this machine, as one perspective would, and prints the result as one JSON
-// object (checks::ToJson): method, identifier, outcome, problem, evidence, duration_ms.
+// `mpic check --method M --identifier NAME ...`: runs one check (HTTP-01, DNS-01, TLS-ALPN-01,
+// CAA, dns-persist-01 or dns-account-01) from this machine, as one perspective would, and
+// prints the result as one JSON object (checks::ToJson): method, identifier, outcome, problem,
+// evidence, duration_ms.
 //
 //   mpic check --method dns-01 --identifier example.com --key-authorization TOKEN.THUMB
 //   mpic check --method caa --identifier '*.example.com' --caa-issuer ca.example
 //              --account-uri https://ca.example/acct/1 --validation-method dns-01
+//   mpic check --method dns-persist-01 --identifier example.com --caa-issuer ca.example
+//              --account-uri https://ca.example/acct/1
+//   mpic check --method dns-account-01 --identifier example.com --account-uri URI
+//              --key-authorization TOKEN.THUMB
 //   mpic check --method http-01 --identifier www.lab --token T --key-authorization T.X
 //              --root-hints lab/root.hints --trust-anchor lab/root.key
 //              --lab-allow 127.0.0.0/8 --http-port 8080     # lab mode only
