@@ -3,6 +3,8 @@
 #include <iostream>
 #include <string_view>
 
+#include "common/version.h"
+#include "tools/audit_command.h"
 #include "tools/check_command.h"
 #include "tools/fleet_command.h"
 #include "tools/netsim_command.h"
@@ -22,7 +24,10 @@ constexpr const char* kUsage =
     "  fleet up [--remotes N] [--keep-running]\n"
     "                      a complete local fleet: DNS lab, responder, primary, remotes\n"
     "  netsim run SCENARIO | report RESULTS | selftest\n"
-    "                      routing and DNS attacks on a real fleet in network namespaces\n";
+    "                      routing and DNS attacks on a real fleet in network namespaces\n"
+    "  audit verify FILE...\n"
+    "                      check the hash chain of va-primary audit logs\n"
+    "  version             the version and git revision of this build (also --version)\n";
 
 }  // namespace
 
@@ -42,6 +47,11 @@ int main(int argc, char** argv) {
   }
   if (command == "fleet") return mpic::tools::RunFleet(argc, argv, 2, std::cout, std::cerr);
   if (command == "netsim") return mpic::tools::RunNetsim(argc, argv, 2, std::cout, std::cerr);
+  if (command == "audit") return mpic::tools::RunAudit(argc, argv, 2, std::cout, std::cerr);
+  if (command == "version" || command == "--version") {
+    std::cout << "mpic " << mpic::kVersion << " (git " << mpic::kGitRevision << ")\n";
+    return 0;
+  }
   if (command == "help" || command == "--help" || command == "-h") {
     std::cout << kUsage;
     return 0;

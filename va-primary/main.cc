@@ -2,8 +2,9 @@
 //
 //   va-primary --config primary.json             # serve until SIGTERM / SIGINT
 //   va-primary --config primary.json --check-config
+//   va-primary --help | --version
 //
-// Exit codes: 0 clean stop (or config OK), 2 bad flags or a configuration that cannot be used
+// Exit codes: 0 clean stop (or config OK, --help, --version), 2 bad flags or a configuration that cannot be used
 // (including a fleet that cannot meet the configured BR phase), 1 runtime failure.
 #include <absl/synchronization/mutex.h>
 #include <signal.h>
@@ -13,14 +14,23 @@
 #include <iostream>
 #include <string>
 
+#include "common/version.h"
 #include "proto/config_loader.h"
 #include "va-primary/config.h"
 #include "va-primary/primary_server.h"
 
 namespace {
 
+constexpr const char* kUsage =
+    "usage: va-primary --config FILE [--check-config]\n"
+    "       va-primary --help | --version\n"
+    "  --config FILE   PrimaryConfig as JSON (proto3 JSON mapping, unknown fields rejected)\n"
+    "  --check-config  validate the configuration and the fleet, print a summary and exit\n"
+    "  --help          this text\n"
+    "  --version       the version and git revision of this build\n";
+
 int Usage() {
-  std::cerr << "usage: va-primary --config FILE [--check-config]\n";
+  std::cerr << kUsage;
   return 2;
 }
 
@@ -31,7 +41,13 @@ int main(int argc, char** argv) {
   bool check_only = false;
   for (int i = 1; i < argc; ++i) {
     const std::string arg = argv[i];
-    if (arg == "--config" && i + 1 < argc) {
+    if (arg == "--help" || arg == "-h") {
+      std::cout << kUsage;
+      return 0;
+    } else if (arg == "--version") {
+      std::cout << "va-primary " << mpic::kVersion << " (git " << mpic::kGitRevision << ")\n";
+      return 0;
+    } else if (arg == "--config" && i + 1 < argc) {
       config_path = argv[++i];
     } else if (arg.rfind("--config=", 0) == 0) {
       config_path = arg.substr(9);
