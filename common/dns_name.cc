@@ -38,8 +38,8 @@ Result<std::string> Normalize(std::string_view name, bool hostname) {
   if (name.ends_with('.')) name.remove_suffix(1);
   if (name.empty()) return Fail(ProblemType::kMalformed, "empty domain name");
   if (name.size() > kMaxNameLength) {
-    return Fail(ProblemType::kMalformed, "domain name is " + std::to_string(name.size()) +
-                                             " octets long; the limit is 253");
+    return Fail(ProblemType::kMalformed,
+                "domain name is " + std::to_string(name.size()) + " octets long; the limit is 253");
   }
   std::string out;
   out.reserve(name.size());
@@ -51,7 +51,8 @@ Result<std::string> Normalize(std::string_view name, bool hostname) {
     if (end == std::string_view::npos) end = name.size();
     std::string_view label = name.substr(start, end - start);
     if (label.empty()) {
-      return Fail(ProblemType::kMalformed, "empty label in domain name \"" + Printable(name) + "\"");
+      return Fail(ProblemType::kMalformed,
+                  "empty label in domain name \"" + Printable(name) + "\"");
     }
     if (label.size() > kMaxLabelLength) {
       return Fail(ProblemType::kMalformed, "label of " + std::to_string(label.size()) +
@@ -76,9 +77,9 @@ Result<std::string> Normalize(std::string_view name, bool hostname) {
       std::string_view lower = std::string_view(out).substr(label_start);
       if (lower.starts_with("xn--")) {
         if (Status ok = CheckALabel(lower); !ok) {
-          return Fail(ProblemType::kMalformed, "label \"" + Printable(label) + "\" in \"" +
-                                                   Printable(name) + "\" is not a valid A-label: " +
-                                                   ok.error().detail);
+          return Fail(ProblemType::kMalformed,
+                      "label \"" + Printable(label) + "\" in \"" + Printable(name) +
+                          "\" is not a valid A-label: " + ok.error().detail);
         }
       }
     }

@@ -7,16 +7,16 @@ namespace {
 
 TEST(DnsName, NormalizesCaseAndTrailingDot) {
   EXPECT_EQ(NormalizeDnsName("WWW.Example.COM.").value(), "www.example.com");
-  EXPECT_EQ(NormalizeDnsName("_acme-challenge.example.com").value(),
-            "_acme-challenge.example.com");
+  EXPECT_EQ(NormalizeDnsName("_acme-challenge.example.com").value(), "_acme-challenge.example.com");
   EXPECT_EQ(NormalizeDnsName(".").value(), "");
   EXPECT_EQ(Fqdn(""), ".");
   EXPECT_EQ(Fqdn("a.b"), "a.b.");
 }
 
 TEST(DnsName, RejectsBadNames) {
-  for (std::string_view bad : std::initializer_list<std::string_view>{"", "..", "a..b", ".a", "a b.com", "ex\xc3\xa9.com", "a/b.com",
-                               std::string_view("a\0b.com", 7)}) {
+  for (std::string_view bad :
+       std::initializer_list<std::string_view>{"", "..", "a..b", ".a", "a b.com", "ex\xc3\xa9.com",
+                                               "a/b.com", std::string_view("a\0b.com", 7)}) {
     auto r = NormalizeDnsName(bad);
     ASSERT_FALSE(r.has_value()) << bad;
     EXPECT_EQ(r.error().type, ProblemType::kMalformed);
@@ -58,8 +58,9 @@ TEST(DnsName, HostnameRules) {
 // RFC 3492 §7.1 sample strings (A) Arabic, (L) "3<nen>B<gumi><kinpachi><sensei>" and
 // (R) "<sono><supiido><de>", and the label of RFC 3492's own "bücher" example.
 TEST(Punycode, Rfc3492Samples) {
-  const std::u32string arabic = U"\u0644\u064A\u0647\u0645\u0627\u0628\u062A\u0643\u0644"
-                                U"\u0645\u0648\u0634\u0639\u0631\u0628\u064A\u061F";
+  const std::u32string arabic =
+      U"\u0644\u064A\u0647\u0645\u0627\u0628\u062A\u0643\u0644"
+      U"\u0645\u0648\u0634\u0639\u0631\u0628\u064A\u061F";
   EXPECT_EQ(DecodePunycode("egbpdaj6bu4bxfgehfvwxn").value(), arabic);
   EXPECT_EQ(EncodePunycode(arabic).value(), "egbpdaj6bu4bxfgehfvwxn");
   const std::u32string mixed = U"3\u5E74B\u7D44\u91D1\u516B\u5148\u751F";
@@ -85,17 +86,17 @@ TEST(DnsName, ALabels) {
     std::string_view why;
   };
   for (const Case& c : std::initializer_list<Case>{
-           {"xn--zz", "punycode"},                    // truncated integer: does not decode
-           {"xn--a", "U+0080"},                       // decodes to a C1 control
-           {"xn--abc-", "all-ASCII"},                 // nothing encoded
-           {"xn---ls8h", "one encoding"},             // empty basic part with a delimiter
-           {"xn--ab--c-ova", "positions 3 and 4"},    // "ab--cü"
-           {"xn---bcher-4ya", "starts or ends"},      // "-bücher"
+           {"xn--zz", "punycode"},                  // truncated integer: does not decode
+           {"xn--a", "U+0080"},                     // decodes to a C1 control
+           {"xn--abc-", "all-ASCII"},               // nothing encoded
+           {"xn---ls8h", "one encoding"},           // empty basic part with a delimiter
+           {"xn--ab--c-ova", "positions 3 and 4"},  // "ab--cü"
+           {"xn---bcher-4ya", "starts or ends"},    // "-bücher"
        }) {
     auto r = CheckALabel(c.label);
     ASSERT_FALSE(r.has_value()) << c.label;
-    EXPECT_NE(r.error().detail.find(c.why), std::string::npos) << c.label << ": "
-                                                                << r.error().detail;
+    EXPECT_NE(r.error().detail.find(c.why), std::string::npos)
+        << c.label << ": " << r.error().detail;
   }
   // The case: a fake A-label in an identifier is malformed, not a name to look up.
   auto r = NormalizeHostname("xn--zz.example.com");
@@ -121,10 +122,10 @@ TEST(Punycode, RoundTripsEveryTwoCodePointLabel) {
 }
 
 TEST(ProblemTypes, RoundTrip) {
-  for (auto t : {ProblemType::kConnection, ProblemType::kDns, ProblemType::kUnauthorized,
-                 ProblemType::kIncorrectResponse, ProblemType::kTls, ProblemType::kCaa,
-                 ProblemType::kRejectedIdentifier, ProblemType::kMalformed,
-                 ProblemType::kServerInternal}) {
+  for (auto t :
+       {ProblemType::kConnection, ProblemType::kDns, ProblemType::kUnauthorized,
+        ProblemType::kIncorrectResponse, ProblemType::kTls, ProblemType::kCaa,
+        ProblemType::kRejectedIdentifier, ProblemType::kMalformed, ProblemType::kServerInternal}) {
     ProblemType back{};
     ASSERT_TRUE(ParseProblemType(ProblemTypeUrn(t), &back));
     EXPECT_EQ(back, t);

@@ -7,13 +7,12 @@
 #include <openssl/pem.h>
 #include <openssl/x509.h>
 
-#include <nlohmann/json.hpp>
-
 #include <algorithm>
 #include <cctype>
 #include <cmath>
 #include <fstream>
 #include <memory>
+#include <nlohmann/json.hpp>
 
 #include "checks/address_policy.h"
 #include "resolver/cares_resolver.h"

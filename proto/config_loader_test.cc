@@ -126,7 +126,8 @@ TEST_F(ConfigLoaderTest, BadJsonAndWrongTypes) {
 
 TEST_F(ConfigLoaderTest, SyntaxErrorsGiveLineAndColumn) {
   // A missing comma at the start of line 3.
-  std::string path = Write("comma.json", "{\n  \"listen\": \"127.0.0.1:0\"\n  \"max_check_ms\": 5\n}\n");
+  std::string path =
+      Write("comma.json", "{\n  \"listen\": \"127.0.0.1:0\"\n  \"max_check_ms\": 5\n}\n");
   auto c = LoadRemoteConfig(path);
   ASSERT_FALSE(c);
   EXPECT_EQ(c.error().type, ProblemType::kMalformed);

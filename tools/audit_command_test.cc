@@ -78,8 +78,8 @@ TEST_F(AuditCommandTest, IntactChainAcrossRotatedFiles) {
             std::string::npos)
       << r.out;
   // Anchoring the head too.
-  AuditRun head = Audit({"verify", "--head", va_primary::AuditLineHash(Lines(path_).back()),
-                    path_ + ".1", path_});
+  AuditRun head = Audit(
+      {"verify", "--head", va_primary::AuditLineHash(Lines(path_).back()), path_ + ".1", path_});
   EXPECT_EQ(head.code, 0) << head.out << head.err;
 }
 

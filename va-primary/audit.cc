@@ -150,7 +150,8 @@ uint64_t HighestRotatedIndex(const std::string& path) {
   if (dir.empty()) dir = ".";
   for (fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
     const std::string name = it->path().filename().string();
-    if (!name.starts_with(prefix) || name.size() == prefix.size() || name.size() > prefix.size() + 18) {
+    if (!name.starts_with(prefix) || name.size() == prefix.size() ||
+        name.size() > prefix.size() + 18) {
       continue;
     }
     const std::string_view digits = std::string_view(name).substr(prefix.size());
@@ -170,7 +171,8 @@ Result<std::string> ChainStart(int fd, uint64_t* size, const std::string& path,
     if (!last) return Fail(last.error());
     if (!last->terminated) {
       // Cut short by a crash: end it so the next record starts a line of its own.
-      if (::write(fd, "\n", 1) != 1) return Internal(path, std::string("write: ") + std::strerror(errno));
+      if (::write(fd, "\n", 1) != 1)
+        return Internal(path, std::string("write: ") + std::strerror(errno));
       *size += 1;
     }
     return AuditLineHash(last->text);
@@ -181,7 +183,8 @@ Result<std::string> ChainStart(int fd, uint64_t* size, const std::string& path,
   if (prev_fd < 0) return Internal(previous, std::string("open: ") + std::strerror(errno));
   struct stat st {};
   Result<LastLine> last = Internal(previous, "fstat failed");
-  if (::fstat(prev_fd, &st) == 0) last = ReadLastLine(prev_fd, static_cast<uint64_t>(st.st_size), previous);
+  if (::fstat(prev_fd, &st) == 0)
+    last = ReadLastLine(prev_fd, static_cast<uint64_t>(st.st_size), previous);
   ::close(prev_fd);
   if (!last) return Fail(last.error());
   if (last->text.empty() && !last->terminated) return std::string(kAuditGenesis);  // empty file
@@ -233,20 +236,19 @@ Result<std::unique_ptr<AuditLog>> AuditLog::Open(const std::string& path, AuditL
     }
     last_hash = std::move(*start);
   }
-  auto log = std::unique_ptr<AuditLog>(
-      new AuditLog(path, write_fd, options, std::move(last_hash), size, highest + 1));
-  log->rotatable_ = regular;
-  return log;
+  return std::unique_ptr<AuditLog>(
+      new AuditLog(path, write_fd, options, std::move(last_hash), size, highest + 1, regular));
 }
 
 AuditLog::AuditLog(std::string path, int fd, AuditLogOptions options, std::string last_hash,
-                   uint64_t size, uint64_t next_index)
+                   uint64_t size, uint64_t next_index, bool rotatable)
     : path_(std::move(path)),
       options_(options),
       fd_(fd),
       last_hash_(std::move(last_hash)),
       size_(size),
-      next_index_(next_index) {
+      next_index_(next_index),
+      rotatable_(rotatable) {
   writer_ = std::thread([this] { Run(); });
 }
 
@@ -407,8 +409,9 @@ Result<AuditChainReport> VerifyAuditChain(const std::vector<std::string>& files,
       ++report.records;
       const std::string where = file + ":" + std::to_string(line_number);
       if (in.eof()) {
-        return broken(where + ": the last record has no end of line (cut short, or written "
-                              "while being read)");
+        return broken(where +
+                      ": the last record has no end of line (cut short, or written "
+                      "while being read)");
       }
       const auto record = nlohmann::json::parse(line, nullptr, /*allow_exceptions=*/false);
       if (record.is_discarded() || !record.is_object()) {

@@ -98,8 +98,8 @@ class AuditLog {
   const std::string& path() const { return path_; }
 
  private:
-  AuditLog(std::string path, int fd, AuditLogOptions options, std::string last_hash,
-           uint64_t size, uint64_t next_index);
+  AuditLog(std::string path, int fd, AuditLogOptions options, std::string last_hash, uint64_t size,
+           uint64_t next_index, bool rotatable);
   void Run();
   // Renames the file to "<path>.N" and opens a new one; false (and writing on into the
   // current file, so no record is lost) when either step fails. Writer thread only.
@@ -129,10 +129,10 @@ class AuditLog {
 // What VerifyAuditChain found.
 struct AuditChainReport {
   bool intact = false;
-  uint64_t records = 0;      // records read (up to and including a broken one)
-  std::string first_prev;    // the first record's prev_sha256: kAuditGenesis or an anchor
-  std::string head;          // hash of the last record read: the anchor for the next check
-  std::string problem;       // when !intact: "FILE:LINE: what", naming the first broken record
+  uint64_t records = 0;    // records read (up to and including a broken one)
+  std::string first_prev;  // the first record's prev_sha256: kAuditGenesis or an anchor
+  std::string head;        // hash of the last record read: the anchor for the next check
+  std::string problem;     // when !intact: "FILE:LINE: what", naming the first broken record
 };
 
 struct AuditVerifyOptions {

@@ -164,7 +164,8 @@ TEST_F(AuditLogTest, RejectsLinesThatAreNotOneObject) {
 }
 
 // Writes n records {"n":1}..{"n":n} through an AuditLog; returns the stored lines.
-std::vector<std::string> WriteRecords(const std::string& path, int n, AuditLogOptions options = {}) {
+std::vector<std::string> WriteRecords(const std::string& path, int n,
+                                      AuditLogOptions options = {}) {
   auto log = AuditLog::Open(path, options);
   EXPECT_TRUE(log.has_value()) << log.error().detail;
   if (!log) return {};
@@ -186,8 +187,7 @@ TEST_F(AuditLogTest, VerifierAcceptsAnIntactChain) {
   EXPECT_EQ(report->first_prev, kAuditGenesis);
   EXPECT_EQ(report->head, AuditLineHash(lines.back()));
   // Anchored at both ends.
-  auto anchored = VerifyAuditChain(
-      {path}, Anchors(std::string(kAuditGenesis), report->head));
+  auto anchored = VerifyAuditChain({path}, Anchors(std::string(kAuditGenesis), report->head));
   ASSERT_TRUE(anchored.has_value());
   EXPECT_TRUE(anchored->intact) << anchored->problem;
 }
@@ -202,9 +202,9 @@ TEST_F(AuditLogTest, VerifierFindsAChangedRecord) {
   auto report = VerifyAuditChain({path});
   ASSERT_TRUE(report.has_value());
   EXPECT_FALSE(report->intact);
-  EXPECT_NE(report->problem.find(path + ":4: does not chain to the record before it (" + path +
-                                 ":3)"),
-            std::string::npos)
+  EXPECT_NE(
+      report->problem.find(path + ":4: does not chain to the record before it (" + path + ":3)"),
+      std::string::npos)
       << report->problem;
 }
 

@@ -4,8 +4,8 @@
 //   va-primary --config primary.json --check-config
 //   va-primary --help | --version
 //
-// Exit codes: 0 clean stop (or config OK, --help, --version), 2 bad flags or a configuration that cannot be used
-// (including a fleet that cannot meet the configured BR phase), 1 runtime failure.
+// Exit codes: 0 clean stop (or config OK, --help, --version), 2 bad flags or a configuration that
+// cannot be used (including a fleet that cannot meet the configured BR phase), 1 runtime failure.
 #include <absl/synchronization/mutex.h>
 #include <signal.h>
 
