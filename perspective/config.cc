@@ -7,9 +7,12 @@
 #include <openssl/pem.h>
 #include <openssl/x509.h>
 
+#include <algorithm>
+#include <cctype>
 #include <cmath>
 #include <fstream>
 #include <memory>
+#include <nlohmann/json.hpp>
 
 #include "checks/address_policy.h"
 #include "resolver/cares_resolver.h"
@@ -27,6 +30,69 @@ tl::unexpected<Error> Bad(std::string_view field, std::string detail) {
   return Fail(ProblemType::kMalformed, std::string(field) + ": " + detail);
 }
 
+// Where the first JSON syntax error in `json` is, as "LINE:COLUMN" (1-based, the column in
+// bytes), or "" for well-formed JSON (then the error is about fields, which protobuf names).
+// protobuf's JSON parser reports neither, so the text is read again with nlohmann's SAX parser,
+// which stops at the error without throwing.
+std::string JsonSyntaxErrorPosition(std::string_view json) {
+  using Json = nlohmann::json;
+  struct Finder : nlohmann::json_sax<Json> {
+    bool null() override { return true; }
+    bool boolean(bool) override { return true; }
+    bool number_integer(Json::number_integer_t) override { return true; }
+    bool number_unsigned(Json::number_unsigned_t) override { return true; }
+    bool number_float(Json::number_float_t, const Json::string_t&) override { return true; }
+    bool string(Json::string_t&) override { return true; }
+    bool binary(Json::binary_t&) override { return true; }
+    bool start_object(std::size_t) override { return true; }
+    bool key(Json::string_t&) override { return true; }
+    bool end_object() override { return true; }
+    bool start_array(std::size_t) override { return true; }
+    bool end_array() override { return true; }
+    bool parse_error(std::size_t position, const std::string&,
+                     const nlohmann::detail::exception&) override {
+      failed = true;
+      read = position;  // bytes read, the whole offending token included (the end counts 1)
+      return false;
+    }
+    bool failed = false;
+    std::size_t read = 0;
+  } finder;
+  Json::sax_parse(json.begin(), json.end(), &finder);
+  if (!finder.failed) return "";
+  // Point at the start of the offending token: back from its last byte over a string or a
+  // word (number, literal); at the end of the text when that came too early.
+  std::size_t at = json.size();
+  if (finder.read > 0 && finder.read <= json.size()) {
+    at = finder.read - 1;
+    auto word = [](char c) {
+      return std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '+' || c == '-';
+    };
+    if (json[at] == '"') {
+      for (std::size_t i = at; i-- > 0;) {
+        if (json[i] != '"') continue;
+        std::size_t backslashes = 0;  // each run is counted once: linear time
+        while (backslashes < i && json[i - 1 - backslashes] == '\\') ++backslashes;
+        if (backslashes % 2 == 0) {
+          at = i;
+          break;
+        }
+      }
+    } else {
+      while (at > 0 && word(json[at]) && word(json[at - 1])) --at;
+    }
+  }
+  std::size_t line = 1;
+  std::size_t line_start = 0;
+  for (std::size_t i = 0; i < at; ++i) {
+    if (json[i] == '\n') {
+      ++line;
+      line_start = i + 1;
+    }
+  }
+  return std::to_string(line) + ":" + std::to_string(at - line_start + 1);
+}
+
 template <typename Message>
 Result<Message> ParseJson(std::string_view json, std::string_view origin) {
   Message message;
@@ -35,9 +101,13 @@ Result<Message> ParseJson(std::string_view json, std::string_view origin) {
   auto status = google::protobuf::util::JsonStringToMessage(
       google::protobuf::StringPiece(json.data(), json.size()), &message, options);
   if (!status.ok()) {
-    return Fail(
-        ProblemType::kMalformed,
-        std::string(origin) + ": " + std::string(status.message().data(), status.message().size()));
+    // "path:LINE:COLUMN: ..." for a syntax error, as compilers and editors print positions.
+    std::string where(origin);
+    if (std::string position = JsonSyntaxErrorPosition(json); !position.empty()) {
+      where += ":" + position + ": JSON syntax error";
+    }
+    return Fail(ProblemType::kMalformed,
+                where + ": " + std::string(status.message().data(), status.message().size()));
   }
   return message;
 }

@@ -127,6 +127,31 @@ TEST_F(ConfigLoaderTest, BadJsonAndWrongTypes) {
   EXPECT_FALSE(ParseRemoteConfig("[]", "inline"));
 }
 
+TEST_F(ConfigLoaderTest, SyntaxErrorsGiveLineAndColumn) {
+  // A missing comma at the start of line 3.
+  std::string path =
+      Write("comma.json", "{\n  \"listen\": \"127.0.0.1:0\"\n  \"max_check_ms\": 5\n}\n");
+  auto c = LoadRemoteConfig(path);
+  ASSERT_FALSE(c);
+  EXPECT_EQ(c.error().type, ProblemType::kMalformed);
+  EXPECT_NE(c.error().detail.find(path + ":3:3: JSON syntax error"), std::string::npos)
+      << c.error().detail;
+  // Cut short: the position is the end of the text.
+  auto cut = ParseRemoteConfig("{\"listen\": ", "inline");
+  ASSERT_FALSE(cut);
+  EXPECT_NE(cut.error().detail.find("inline:1:12: JSON syntax error"), std::string::npos)
+      << cut.error().detail;
+  // The wrong bracket as the last byte.
+  auto bracket = ParseRemoteConfig("{\"listen\": \"x\"]", "inline");
+  ASSERT_FALSE(bracket);
+  EXPECT_NE(bracket.error().detail.find("inline:1:15: JSON syntax error"), std::string::npos)
+      << bracket.error().detail;
+  // A field error in well-formed JSON has no position: protobuf names the field.
+  auto field = ParsePrimaryConfig("{\n\"lsten\": 1}", "inline");
+  ASSERT_FALSE(field);
+  EXPECT_EQ(field.error().detail.find("syntax"), std::string::npos) << field.error().detail;
+}
+
 TEST_F(ConfigLoaderTest, MissingFile) {
   auto c = LoadRemoteConfig(dir_ + "/nope.json");
   ASSERT_FALSE(c);

@@ -19,7 +19,7 @@ command -v clang++ >/dev/null || { echo "fuzz-smoke: clang++ not found" >&2; exi
 
 echo "== configure ($build)"
 CC=clang CXX=clang++ cmake -S "$repo" -B "$build" -G Ninja -DMPIC_FUZZ=ON -DMPIC_BENCH=OFF \
-  -DBUILD_TESTING=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo >"$build.configure.log" 2>&1 || {
+  -DBUILD_TESTING=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo -DMPIC_WERROR=ON >"$build.configure.log" 2>&1 || {
   cat "$build.configure.log" >&2
   exit 1
 }

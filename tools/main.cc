@@ -3,6 +3,8 @@
 #include <iostream>
 #include <string_view>
 
+#include "common/version.h"
+#include "tools/audit_command.h"
 #include "tools/check_command.h"
 #include "tools/fleet_command.h"
 #include "tools/netsim_command.h"
@@ -25,7 +27,10 @@ constexpr const char* kUsage =
     "  netsim run SCENARIO | report RESULTS | selftest\n"
     "                      routing and DNS attacks on a real fleet in network namespaces\n"
     "  simulate resilience|placement|route|generate|merge ...\n"
-    "                      AS-level BGP hijack resilience of perspectives (docs/routesim.md)\n";
+    "                      AS-level BGP hijack resilience of perspectives (docs/routesim.md)\n"
+    "  audit verify FILE...\n"
+    "                      check the hash chain of va-primary audit logs\n"
+    "  version             the version and git revision of this build (also --version)\n";
 
 }  // namespace
 
@@ -47,6 +52,11 @@ int main(int argc, char** argv) {
   if (command == "netsim") return mpic::tools::RunNetsim(argc, argv, 2, std::cout, std::cerr);
   if (command == "simulate") {
     return mpic::tools::RunSimulate(argc, argv, 2, std::cout, std::cerr);
+  }
+  if (command == "audit") return mpic::tools::RunAudit(argc, argv, 2, std::cout, std::cerr);
+  if (command == "version" || command == "--version") {
+    std::cout << "mpic " << mpic::kVersion << " (git " << mpic::kGitRevision << ")\n";
+    return 0;
   }
   if (command == "help" || command == "--help" || command == "-h") {
     std::cout << kUsage;

@@ -113,18 +113,269 @@ Status AppendAndWait(AuditLog& log, std::string line) {
   return future.get();
 }
 
-TEST_F(AuditLogTest, AppendsDurableLines) {
+// `record` (a one-line object) as the writer stores it after a record hashing to `prev`.
+std::string Chained(std::string_view record, std::string_view prev) {
+  std::string line(record.substr(0, record.size() - 1));
+  if (line.size() > 1) line += ',';
+  return line + "\"prev_sha256\":\"" + std::string(prev) + "\"}";
+}
+
+AuditVerifyOptions Anchors(std::string prev, std::string head) {
+  AuditVerifyOptions options;
+  options.expect_prev = std::move(prev);
+  options.expect_head = std::move(head);
+  return options;
+}
+
+void WriteLines(const std::string& path, const std::vector<std::string>& lines) {
+  std::ofstream out(path, std::ios::binary | std::ios::trunc);
+  for (const auto& line : lines) out << line << '\n';
+}
+
+TEST_F(AuditLogTest, AppendsDurableChainedLines) {
   const std::string path = dir_ + "/audit.jsonl";
+  const std::string first = Chained("{\"n\":1}", kAuditGenesis);
   {
     auto log = AuditLog::Open(path);
     ASSERT_TRUE(log.has_value()) << log.error().detail;
     EXPECT_TRUE(AppendAndWait(**log, "{\"n\":1}").has_value());
-    EXPECT_EQ(ReadLines(path), std::vector<std::string>{"{\"n\":1}"});  // there before Close
+    EXPECT_EQ(ReadLines(path), std::vector<std::string>{first});  // there before Close
   }
-  auto log = AuditLog::Open(path);  // appends, never truncates
+  auto log = AuditLog::Open(path);  // appends, never truncates, and the chain continues
   ASSERT_TRUE(log.has_value());
-  EXPECT_TRUE(AppendAndWait(**log, "{\"n\":2}").has_value());
-  EXPECT_EQ(ReadLines(path), (std::vector<std::string>{"{\"n\":1}", "{\"n\":2}"}));
+  EXPECT_TRUE(AppendAndWait(**log, "{}").has_value());
+  const std::string second = Chained("{}", AuditLineHash(first));
+  EXPECT_EQ(second, "{\"prev_sha256\":\"" + AuditLineHash(first) + "\"}");
+  EXPECT_EQ(ReadLines(path), (std::vector<std::string>{first, second}));
+}
+
+TEST(AuditChain, LineHashIsSha256OfTheBytes) {
+  // FIPS 180-2 example "abc".
+  EXPECT_EQ(AuditLineHash("abc"),
+            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+}
+
+TEST_F(AuditLogTest, RejectsLinesThatAreNotOneObject) {
+  auto log = AuditLog::Open(dir_ + "/a.jsonl");
+  ASSERT_TRUE(log.has_value());
+  EXPECT_FALSE(AppendAndWait(**log, "[1]").has_value());
+  EXPECT_FALSE(AppendAndWait(**log, "{\n}").has_value());
+  EXPECT_FALSE(AppendAndWait(**log, "").has_value());
+}
+
+// Writes n records {"n":1}..{"n":n} through an AuditLog; returns the stored lines.
+std::vector<std::string> WriteRecords(const std::string& path, int n,
+                                      AuditLogOptions options = {}) {
+  auto log = AuditLog::Open(path, options);
+  EXPECT_TRUE(log.has_value()) << log.error().detail;
+  if (!log) return {};
+  for (int i = 1; i <= n; ++i) {
+    EXPECT_TRUE(AppendAndWait(**log, "{\"n\":" + std::to_string(i) + "}").has_value());
+  }
+  (*log)->Close();
+  return ReadLines(path);
+}
+
+TEST_F(AuditLogTest, VerifierAcceptsAnIntactChain) {
+  const std::string path = dir_ + "/audit.jsonl";
+  auto lines = WriteRecords(path, 5);
+  ASSERT_EQ(lines.size(), 5u);
+  auto report = VerifyAuditChain({path});
+  ASSERT_TRUE(report.has_value()) << report.error().detail;
+  EXPECT_TRUE(report->intact) << report->problem;
+  EXPECT_EQ(report->records, 5u);
+  EXPECT_EQ(report->first_prev, kAuditGenesis);
+  EXPECT_EQ(report->head, AuditLineHash(lines.back()));
+  // Anchored at both ends.
+  auto anchored = VerifyAuditChain({path}, Anchors(std::string(kAuditGenesis), report->head));
+  ASSERT_TRUE(anchored.has_value());
+  EXPECT_TRUE(anchored->intact) << anchored->problem;
+}
+
+TEST_F(AuditLogTest, VerifierFindsAChangedRecord) {
+  const std::string path = dir_ + "/audit.jsonl";
+  auto lines = WriteRecords(path, 5);
+  ASSERT_EQ(lines.size(), 5u);
+  // Record 3 says something else; still valid JSON with its original prev_sha256.
+  lines[2].replace(lines[2].find("\"n\":3"), 5, "\"n\":9");
+  WriteLines(path, lines);
+  auto report = VerifyAuditChain({path});
+  ASSERT_TRUE(report.has_value());
+  EXPECT_FALSE(report->intact);
+  EXPECT_NE(
+      report->problem.find(path + ":4: does not chain to the record before it (" + path + ":3)"),
+      std::string::npos)
+      << report->problem;
+}
+
+TEST_F(AuditLogTest, VerifierFindsARemovedRecord) {
+  const std::string path = dir_ + "/audit.jsonl";
+  auto lines = WriteRecords(path, 5);
+  ASSERT_EQ(lines.size(), 5u);
+  lines.erase(lines.begin() + 2);
+  WriteLines(path, lines);
+  auto report = VerifyAuditChain({path});
+  ASSERT_TRUE(report.has_value());
+  EXPECT_FALSE(report->intact);
+  EXPECT_NE(report->problem.find(path + ":3: does not chain"), std::string::npos)
+      << report->problem;
+}
+
+TEST_F(AuditLogTest, VerifierFindsReorderedRecords) {
+  const std::string path = dir_ + "/audit.jsonl";
+  auto lines = WriteRecords(path, 5);
+  ASSERT_EQ(lines.size(), 5u);
+  std::swap(lines[1], lines[2]);
+  WriteLines(path, lines);
+  auto report = VerifyAuditChain({path});
+  ASSERT_TRUE(report.has_value());
+  EXPECT_FALSE(report->intact);
+  EXPECT_NE(report->problem.find(path + ":2: does not chain"), std::string::npos)
+      << report->problem;
+}
+
+TEST_F(AuditLogTest, VerifierNeedsAnchorsForTheEnds) {
+  const std::string path = dir_ + "/audit.jsonl";
+  auto lines = WriteRecords(path, 4);
+  ASSERT_EQ(lines.size(), 4u);
+  const std::string head = AuditLineHash(lines.back());
+  // The first record removed: only an anchored start (genesis) shows it.
+  WriteLines(path, {lines.begin() + 1, lines.end()});
+  auto unanchored = VerifyAuditChain({path});
+  ASSERT_TRUE(unanchored.has_value());
+  EXPECT_TRUE(unanchored->intact);
+  EXPECT_NE(unanchored->first_prev, kAuditGenesis);
+  auto from_genesis = VerifyAuditChain({path}, Anchors(std::string(kAuditGenesis), ""));
+  ASSERT_TRUE(from_genesis.has_value());
+  EXPECT_FALSE(from_genesis->intact);
+  EXPECT_NE(from_genesis->problem.find(path + ":1: the first record chains from"),
+            std::string::npos)
+      << from_genesis->problem;
+  // The last record changed (or removed): only a known head shows it.
+  lines.back().replace(lines.back().find("\"n\":4"), 5, "\"n\":7");
+  WriteLines(path, lines);
+  auto with_head = VerifyAuditChain({path}, Anchors("", head));
+  ASSERT_TRUE(with_head.has_value());
+  EXPECT_FALSE(with_head->intact);
+  EXPECT_NE(with_head->problem.find(path + ":4: the last record hashes to"), std::string::npos)
+      << with_head->problem;
+  WriteLines(path, {lines.begin(), lines.end() - 1});
+  auto removed_last = VerifyAuditChain({path}, Anchors("", head));
+  ASSERT_TRUE(removed_last.has_value());
+  EXPECT_FALSE(removed_last->intact);
+}
+
+TEST_F(AuditLogTest, VerifierFindsTornAndForeignLines) {
+  const std::string path = dir_ + "/audit.jsonl";
+  auto lines = WriteRecords(path, 3);
+  ASSERT_EQ(lines.size(), 3u);
+  WriteLines(path, {lines[0], "{\"n\":2}", lines[2]});  // no chain field
+  auto foreign = VerifyAuditChain({path});
+  ASSERT_TRUE(foreign.has_value());
+  EXPECT_FALSE(foreign->intact);
+  EXPECT_NE(foreign->problem.find(path + ":2: no prev_sha256"), std::string::npos)
+      << foreign->problem;
+  {
+    std::ofstream out(path, std::ios::binary | std::ios::trunc);
+    out << lines[0] << '\n' << lines[1].substr(0, 10);  // cut short, no '\n'
+  }
+  auto torn = VerifyAuditChain({path});
+  ASSERT_TRUE(torn.has_value());
+  EXPECT_FALSE(torn->intact);
+  EXPECT_NE(torn->problem.find(path + ":2: the last record has no end of line"), std::string::npos)
+      << torn->problem;
+  EXPECT_FALSE(VerifyAuditChain({dir_ + "/missing.jsonl"}).has_value());
+}
+
+TEST_F(AuditLogTest, ReopenAfterACutLineEndsItAndChainsOverIt) {
+  const std::string path = dir_ + "/audit.jsonl";
+  auto lines = WriteRecords(path, 2);
+  ASSERT_EQ(lines.size(), 2u);
+  {
+    std::ofstream out(path, std::ios::binary | std::ios::app);
+    out << "{\"n\":3,\"cut";  // a crash in the middle of a write
+  }
+  auto after = WriteRecords(path, 1);
+  ASSERT_EQ(after.size(), 4u);
+  EXPECT_EQ(after[2], "{\"n\":3,\"cut");
+  EXPECT_EQ(after[3], Chained("{\"n\":1}", AuditLineHash("{\"n\":3,\"cut")));
+  auto report = VerifyAuditChain({path});
+  ASSERT_TRUE(report.has_value());
+  EXPECT_FALSE(report->intact);  // the torn record is reported, not hidden
+  EXPECT_NE(report->problem.find(path + ":3: not a JSON object"), std::string::npos)
+      << report->problem;
+}
+
+TEST_F(AuditLogTest, RotatesBetweenRecordsAndChainsAcrossFiles) {
+  const std::string path = dir_ + "/audit.jsonl";
+  // Each record is 106 bytes with its chain field and newline: three fit in 320 bytes.
+  constexpr uint64_t kMax = 320;
+  const std::string padding(10, 'x');
+  {
+    auto log = AuditLog::Open(path, {.max_bytes = kMax});
+    ASSERT_TRUE(log.has_value()) << log.error().detail;
+    for (int i = 1; i <= 10; ++i) {
+      ASSERT_TRUE(
+          AppendAndWait(**log, "{\"n\":" + std::to_string(i % 10) + ",\"p\":\"" + padding + "\"}"));
+    }
+  }
+  std::vector<std::string> files;
+  for (int i = 1; i <= 3; ++i) files.push_back(path + "." + std::to_string(i));
+  files.push_back(path);
+  EXPECT_FALSE(std::ifstream(path + ".4").good());
+  size_t total = 0;
+  for (const std::string& file : files) {
+    std::ifstream in(file, std::ios::binary | std::ios::ate);
+    ASSERT_TRUE(in.good()) << file;
+    EXPECT_LE(static_cast<uint64_t>(in.tellg()), kMax) << file;
+    for (const std::string& line : ReadLines(file)) {
+      EXPECT_TRUE(nlohmann::json::accept(line)) << file << ": " << line;  // never split
+      ++total;
+    }
+  }
+  EXPECT_EQ(total, 10u);
+  auto report = VerifyAuditChain(files, Anchors(std::string(kAuditGenesis), ""));
+  ASSERT_TRUE(report.has_value());
+  EXPECT_TRUE(report->intact) << report->problem;
+  EXPECT_EQ(report->records, 10u);
+  // Files given out of order, or one missing, break the chain at a file boundary.
+  auto swapped = VerifyAuditChain({files[1], files[0], files[2], files[3]});
+  ASSERT_TRUE(swapped.has_value());
+  EXPECT_FALSE(swapped->intact);
+  EXPECT_NE(swapped->problem.find(files[0] + ":1: does not chain"), std::string::npos)
+      << swapped->problem;
+  auto gap = VerifyAuditChain({files[0], files[2], files[3]});
+  ASSERT_TRUE(gap.has_value());
+  EXPECT_FALSE(gap->intact);
+
+  // A restart after a rotation left the current file empty: the chain continues from the
+  // newest rotated file, which gets the next number.
+  ASSERT_EQ(std::rename(path.c_str(), (path + ".4").c_str()), 0);
+  files.insert(files.end() - 1, path + ".4");
+  auto log = AuditLog::Open(path, {.max_bytes = kMax});
+  ASSERT_TRUE(log.has_value());
+  ASSERT_TRUE(AppendAndWait(**log, "{\"n\":11}"));
+  (*log)->Close();
+  auto continued = VerifyAuditChain(files, Anchors(std::string(kAuditGenesis), ""));
+  ASSERT_TRUE(continued.has_value());
+  EXPECT_TRUE(continued->intact) << continued->problem;
+  EXPECT_EQ(continued->records, 11u);
+}
+
+TEST_F(AuditLogTest, RecordLargerThanTheLimitGetsAFileOfItsOwn) {
+  const std::string path = dir_ + "/audit.jsonl";
+  auto log = AuditLog::Open(path, {.max_bytes = 100});
+  ASSERT_TRUE(log.has_value());
+  ASSERT_TRUE(AppendAndWait(**log, "{\"n\":1}"));
+  ASSERT_TRUE(AppendAndWait(**log, "{\"big\":\"" + std::string(300, 'y') + "\"}"));
+  ASSERT_TRUE(AppendAndWait(**log, "{\"n\":3}"));
+  (*log)->Close();
+  EXPECT_EQ(ReadLines(path + ".1").size(), 1u);
+  EXPECT_EQ(ReadLines(path + ".2").size(), 1u);
+  EXPECT_EQ(ReadLines(path).size(), 1u);
+  auto report = VerifyAuditChain({path + ".1", path + ".2", path});
+  ASSERT_TRUE(report.has_value());
+  EXPECT_TRUE(report->intact) << report->problem;
 }
 
 TEST_F(AuditLogTest, ConcurrentAppendsAreWholeLines) {
@@ -148,6 +399,9 @@ TEST_F(AuditLogTest, ConcurrentAppendsAreWholeLines) {
   auto lines = ReadLines(path);
   ASSERT_EQ(lines.size(), static_cast<size_t>(kThreads * kPerThread));
   for (const auto& l : lines) EXPECT_TRUE(nlohmann::json::accept(l)) << l;
+  auto report = VerifyAuditChain({path});  // one chain in the order written
+  ASSERT_TRUE(report.has_value());
+  EXPECT_TRUE(report->intact) << report->problem;
 }
 
 TEST_F(AuditLogTest, WriteFailureIsReported) {

@@ -2,9 +2,10 @@
 //
 //   va-primary --config primary.json             # serve until SIGTERM / SIGINT
 //   va-primary --config primary.json --check-config
+//   va-primary --help | --version
 //
-// Exit codes: 0 clean stop (or config OK), 2 bad flags or a configuration that cannot be used
-// (including a fleet that cannot meet the configured BR phase), 1 runtime failure.
+// Exit codes: 0 clean stop (or config OK, --help, --version), 2 bad flags or a configuration that
+// cannot be used (including a fleet that cannot meet the configured BR phase), 1 runtime failure.
 #include <signal.h>
 
 #include <cstdio>
@@ -13,6 +14,7 @@
 #include <string>
 
 #include "common/log.h"
+#include "common/version.h"
 #include "perspective/config.h"
 #include "perspective/primary_config.h"
 #include "perspective/shell.h"
@@ -20,8 +22,16 @@
 
 namespace {
 
+constexpr const char* kUsage =
+    "usage: va-primary --config FILE [--check-config]\n"
+    "       va-primary --help | --version\n"
+    "  --config FILE   PrimaryConfig as JSON (proto3 JSON mapping, unknown fields rejected)\n"
+    "  --check-config  validate the configuration and the fleet, print a summary and exit\n"
+    "  --help          this text\n"
+    "  --version       the version and git revision of this build\n";
+
 int Usage() {
-  std::cerr << "usage: va-primary --config FILE [--check-config]\n";
+  std::cerr << kUsage;
   return 2;
 }
 
@@ -32,7 +42,13 @@ int main(int argc, char** argv) {
   bool check_only = false;
   for (int i = 1; i < argc; ++i) {
     const std::string arg = argv[i];
-    if (arg == "--config" && i + 1 < argc) {
+    if (arg == "--help" || arg == "-h") {
+      std::cout << kUsage;
+      return 0;
+    } else if (arg == "--version") {
+      std::cout << "va-primary " << mpic::kVersion << " (git " << mpic::kGitRevision << ")\n";
+      return 0;
+    } else if (arg == "--config" && i + 1 < argc) {
       config_path = argv[++i];
     } else if (arg.rfind("--config=", 0) == 0) {
       config_path = arg.substr(9);

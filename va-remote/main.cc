@@ -2,6 +2,7 @@
 //
 //   va-remote --config remote.json                 # serve until SIGTERM/SIGINT
 //   va-remote --config remote.json --check-config  # "config OK" (exit 0) or why (exit 2)
+//   va-remote --help | --version
 //
 // remote.json (mpic.v1.RemoteConfig; proto field names or their lowerCamel JSON names):
 //   {"identity": {"name": "eu-fra-1", "rir": "RIPE_NCC",
@@ -22,6 +23,7 @@
 #include <string_view>
 
 #include "common/log.h"
+#include "common/version.h"
 #include "perspective/config.h"
 #include "perspective/factories.h"
 #include "perspective/shell.h"
@@ -35,8 +37,11 @@ constexpr int kExitRuntime = 1;
 void Usage(std::FILE* out) {
   std::fputs(
       "usage: va-remote --config FILE [--check-config]\n"
+      "       va-remote --help | --version\n"
       "  --config FILE   RemoteConfig as JSON (proto3 JSON mapping, unknown fields rejected)\n"
-      "  --check-config  validate the configuration, print \"config OK\" and exit\n",
+      "  --check-config  validate the configuration, print \"config OK\" and exit\n"
+      "  --help          this text\n"
+      "  --version       the version and git revision of this build\n",
       out);
 }
 
@@ -49,6 +54,9 @@ int main(int argc, char** argv) {
     std::string_view arg = argv[i];
     if (arg == "--help" || arg == "-h") {
       Usage(stdout);
+      return 0;
+    } else if (arg == "--version") {
+      std::printf("va-remote %s (git %s)\n", mpic::kVersion, mpic::kGitRevision);
       return 0;
     } else if (arg == "--check-config") {
       check_only = true;

@@ -1,6 +1,8 @@
 // Fuzzes name handling (common/dns_name.h). Invariants: no crash; a normalized name is within
 // RFC 1035 limits, lower-case, has no trailing dot, and normalizes to itself (through Fqdn);
-// every hostname is also a DNS name; Fqdn adds exactly the root dot.
+// every hostname is also a DNS name; Fqdn adds exactly the root dot; every "xn--" label of a
+// hostname is an A-label whose Punycode round-trips; any Punycode that decodes re-encodes to
+// something that decodes to the same code points.
 #include <string>
 #include <string_view>
 
@@ -44,6 +46,29 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     Require(dns_name.has_value() && *dns_name == *host);
     auto again = mpic::NormalizeHostname(*host);
     Require(again.has_value() && *again == *host);
+    size_t start = 0;
+    while (start <= host->size()) {
+      size_t end = host->find('.', start);
+      if (end == std::string::npos) end = host->size();
+      std::string_view label = std::string_view(*host).substr(start, end - start);
+      if (label.starts_with("xn--")) {
+        Require(mpic::CheckALabel(label).has_value());
+        auto u = mpic::DecodePunycode(label.substr(4));
+        Require(u.has_value());
+        auto encoded = mpic::EncodePunycode(*u);
+        Require(encoded.has_value() && *encoded == label.substr(4));
+      }
+      start = end + 1;
+    }
+  }
+  // The input as the Punycode part of a label.
+  if (auto u = mpic::DecodePunycode(input)) {
+    auto encoded = mpic::EncodePunycode(*u);
+    Require(encoded.has_value());
+    auto decoded = mpic::DecodePunycode(*encoded);
+    Require(decoded.has_value() && *decoded == *u);
+    // An A-label is exactly an encoding that is the one encoding of what it decodes to.
+    if (mpic::CheckALabel("xn--" + std::string(input)).has_value()) Require(*encoded == input);
   }
   return 0;
 }
