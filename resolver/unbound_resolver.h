@@ -25,7 +25,16 @@ struct UnboundConfig {
   bool allow_loopback_servers = false;
   // IPv6 transport to authoritative servers.
   bool use_ipv6 = true;
+  // How a context runs. false (default): on the executor's thread through libunbound's
+  // pluggable event API: no thread, no pipes per context; the io_context must then be run by
+  // one thread. true: ub_ctx_async, one libunbound worker thread per context (kept for
+  // comparison, docs/BENCHMARKS.md).
+  bool worker_thread = false;
 };
+
+namespace internal {
+class UbEventBase;
+}  // namespace internal
 
 class UnboundResolver final : public Resolver {
  public:
@@ -33,6 +42,8 @@ class UnboundResolver final : public Resolver {
   // the trust anchor; no query leaves the machine). A bad file is an error, not a crash.
   [[nodiscard]] static Result<std::unique_ptr<UnboundResolver>> Create(
       asio::any_io_executor executor, UnboundConfig config);
+
+  ~UnboundResolver() override;
 
   std::unique_ptr<Session> NewSession() override;
   std::string Describe() const override;
@@ -42,6 +53,8 @@ class UnboundResolver final : public Resolver {
 
   asio::any_io_executor executor_;
   UnboundConfig config_;
+  // Shared with every session (a context must not outlive the base it was made over).
+  std::shared_ptr<internal::UbEventBase> event_base_;
 };
 
 }  // namespace mpic::resolver
