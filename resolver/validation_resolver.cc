@@ -58,16 +58,22 @@ class View final : public Session {
     }
     const uint64_t id = state_->next_id++;
     state_->pending.emplace(id, std::move(lookup));
-    shared_->session->Lookup(
-        name, type, deadline, [weak = std::weak_ptr<ViewState>(state_), id](LookupResult r) {
-          auto state = weak.lock();  // keeps the map alive if the callback ends the view
-          if (!state) return;
-          auto it = state->pending.find(id);
-          if (it == state->pending.end()) return;
-          LookupCallback cb = std::move(it->second.callback);
-          state->pending.erase(it);
-          cb(std::move(r));
-        });
+    // The base session calls back on its own executor; the caller is answered on the scope's
+    // (inline when that is where we are, e.g. the same single-threaded io_context).
+    shared_->session->Lookup(name, type, deadline,
+                             [weak = std::weak_ptr<ViewState>(state_), id,
+                              executor = shared_->executor](LookupResult r) {
+                               auto state = weak.lock();
+                               if (!state) return;  // the view ended: its callback ran already
+                               auto it = state->pending.find(id);
+                               if (it == state->pending.end()) return;
+                               LookupCallback cb = std::move(it->second.callback);
+                               state->pending.erase(it);
+                               asio::dispatch(executor, [cb = std::move(cb),
+                                                         r = std::move(r)]() mutable {
+                                 cb(std::move(r));
+                               });
+                             });
   }
 
   void Cancel() override {
