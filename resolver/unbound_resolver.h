@@ -1,7 +1,9 @@
 // The default backend: libunbound doing full recursion from the configured root hints and
 // validating DNSSEC against the configured trust anchor. Every session gets a brand-new
 // ub_ctx, so no answer, key or delegation learned by one validation can serve another
-// (LAB-NOTES #5: only a fresh context is cache-free). Results are delivered on the executor.
+// (only a fresh context is cache-free). Results are delivered on the executor. By default a
+// context runs on the executor's thread through libunbound's event API (no thread per
+// context); resolver::ValidationResolver shares one session among a validation's lookups.
 //
 //   UnboundConfig config;  // defaults: the real root from Debian's dns-root-data
 //   config.root_hints_file = lab.root_hints_file();
