@@ -2,16 +2,18 @@
 # Builds libunbound against OpenSSL from Debian's own source package for the installed
 # libunbound8 version, into a project prefix (default /opt/mpic/unbound-<version>).
 #
-# Why: Debian links libunbound to nettle/GMP, where one ECDSA P-256 verification costs about
-# twice what OpenSSL 3 needs; DNSSEC validation in lab mode spends most of its CPU there
-# (docs/BENCHMARKS.md). Nothing but libunbound is built; the system's unbound stays.
+# Why: Debian links libunbound to nettle/GMP, where an ECDSA P-256 verification costs about
+# 1.7x what it costs through OpenSSL 3, and seeds a Yarrow generator per context; DNSSEC
+# validation in lab mode spends most of its CPU there (docs/BENCHMARKS.md). Nothing but
+# libunbound is built; the system's unbound stays.
 #
 #   scripts/build-unbound.sh            # builds once; later runs only print the prefix
 #   MPIC_UNBOUND_PREFIX=/opt/x scripts/build-unbound.sh
 #
 # Then configure with -DMPIC_UNBOUND_OPENSSL=ON (or leave it at AUTO: cmake/deps.cmake uses
-# /opt/mpic/unbound-<installed version> when present). Needs dpkg-dev, bison, flex, libssl-dev, libevent-dev and a
-# compiler (scripts/setup.sh installs them) and the Debian archive of /etc/apt.
+# /opt/mpic/unbound-<installed version> when present). Needs dpkg-dev, bison, flex,
+# libssl-dev, libevent-dev and a compiler (scripts/setup.sh installs them), and the Debian
+# archive configured in /etc/apt. Takes minutes (docs/BENCHMARKS.md has the measured time).
 set -euo pipefail
 
 version=$(dpkg-query -W -f='${Version}' libunbound8 2>/dev/null || true)
@@ -38,7 +40,7 @@ done
 
 work=$(mktemp -d /tmp/mpic-unbound-src.XXXXXX)
 trap 'rm -rf "$work"' EXIT
-chmod 755 "$work"  # apt's download user must be able to write here
+chmod 755 "$work"  # lets apt's _apt user read the lists it fetches
 mkdir -p "$work/lists/partial" "$work/src"
 
 # A deb-src list of our own, made from the system's Debian deb822 sources (same archive URIs,
