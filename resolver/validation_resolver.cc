@@ -51,7 +51,9 @@ class View final : public Session {
   void Lookup(std::string_view name, uint16_t type, Deadline deadline,
               LookupCallback callback) override {
     PendingLookup lookup{std::string(name), type, std::move(callback)};
-    if (cancelled_ || shared_->cancelled) return PostCancelled(shared_->executor, std::move(lookup));
+    if (cancelled_ || shared_->cancelled) {
+      return PostCancelled(shared_->executor, std::move(lookup));
+    }
     if (!shared_->session) {
       shared_->session = shared_->base->NewSession();
       ++shared_->base_sessions;
