@@ -1,5 +1,6 @@
 #include "resolver/unbound_resolver.h"
 
+#include <unbound-event.h>
 #include <unbound.h>
 #include <unistd.h>
 
@@ -9,6 +10,7 @@
 
 #include "common/dns_name.h"
 #include "resolver/internal/answer.h"
+#include "resolver/internal/ub_event_asio.h"
 
 namespace mpic::resolver {
 namespace {
@@ -30,11 +32,19 @@ Error UbError(std::string_view what, int code) {
                "libunbound " + std::string(what) + ": " + ub_strerror(code)};
 }
 
-Result<UbCtxPtr> MakeContext(const UnboundConfig& config, bool async) {
-  UbCtxPtr ctx(ub_ctx_create());
+enum class ContextKind {
+  kSync,          // ub_resolve only (the configuration probe)
+  kWorkerThread,  // ub_ctx_async: libunbound starts a thread at the first lookup
+  kEvent,         // ub_ctx_create_ub_event: runs on our executor
+};
+
+Result<UbCtxPtr> MakeContext(const UnboundConfig& config, ContextKind kind,
+                             internal::UbEventBase* event_base) {
+  UbCtxPtr ctx(kind == ContextKind::kEvent ? ub_ctx_create_ub_event(event_base->get())
+                                           : ub_ctx_create());
   if (!ctx) return Fail(ProblemType::kServerInternal, "libunbound: cannot create a context");
-  // LAB-NOTES #4: must be the first call, or libunbound forks instead of threading.
-  if (async) {
+  // ub_ctx_async must be the first call, or libunbound forks instead of threading.
+  if (kind == ContextKind::kWorkerThread) {
     if (int r = ub_ctx_async(ctx.get(), 1); r != 0) return Fail(UbError("async", r));
   }
   ub_ctx_debugout(ctx.get(), DevNull());
@@ -76,19 +86,23 @@ struct Pending;
 
 // Everything a session's asynchronous operations touch; kept alive by their handlers.
 struct State : std::enable_shared_from_this<State> {
-  State(asio::any_io_executor ex, UbCtxPtr c) : executor(std::move(ex)), ctx(std::move(c)) {}
+  State(asio::any_io_executor ex, std::shared_ptr<internal::UbEventBase> base, UbCtxPtr c)
+      : event_base(std::move(base)), executor(std::move(ex)), ctx(std::move(c)) {}
   ~State() {
-    // LAB-NOTES #8: the fd belongs to libunbound; give it back before deleting the context.
+    // The fd belongs to libunbound; give it back before deleting the context.
     if (fd) fd->release();
   }
+
+  bool event_driven() const { return event_base != nullptr; }
 
   void Arm();
   void Complete(uint64_t id, LookupResult result);
   void CancelAll();
 
+  std::shared_ptr<internal::UbEventBase> event_base;  // null: worker thread; outlives ctx
   asio::any_io_executor executor;
   UbCtxPtr ctx;
-  std::optional<asio::posix::stream_descriptor> fd;
+  std::optional<asio::posix::stream_descriptor> fd;  // ub_fd, worker-thread contexts only
   bool waiting = false;
   bool cancelled = false;
   std::map<uint64_t, std::unique_ptr<Pending>> pending;
@@ -113,34 +127,41 @@ std::chrono::microseconds Since(Clock::time_point start) {
   return std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - start);
 }
 
-LookupResult FromUbResult(const Pending& p, int err, ub_result* result) {
-  if (err != 0) {
-    return tl::unexpected(LookupError{
-        Error{ProblemType::kDns, "resolving " + p.name + ": " + ub_strerror(err)}, std::nullopt});
-  }
+// `rcode_overrides`: whether `rcode` replaces the packet's (ub_result's rcode is the
+// validator's conclusion; the event callback's is NOERROR whenever there is a packet).
+LookupResult FromAnswer(const Pending& p, int rcode, bool rcode_overrides, DnssecStatus dnssec,
+                        const char* why_bogus, const void* data, int len) {
   Answer answer;
   answer.name = p.name;
   answer.type = p.type;
-  answer.rcode = static_cast<uint16_t>(result->rcode);
-  answer.dnssec = result->bogus    ? DnssecStatus::kBogus
-                  : result->secure ? DnssecStatus::kSecure
-                                   : DnssecStatus::kInsecure;
-  if (result->why_bogus) answer.why_bogus = result->why_bogus;
+  answer.rcode = static_cast<uint16_t>(rcode);
+  answer.dnssec = dnssec;
+  if (why_bogus) answer.why_bogus = why_bogus;
   if (answer.dnssec == DnssecStatus::kBogus && answer.why_bogus.empty()) {
     answer.why_bogus = "validation failed";
   }
   answer.elapsed = Since(p.start);
   std::span<const uint8_t> packet;
-  if (result->answer_packet && result->answer_len > 0) {
-    packet = std::span(static_cast<const uint8_t*>(result->answer_packet),
-                       static_cast<size_t>(result->answer_len));
+  if (data && len > 0) {
+    packet = std::span(static_cast<const uint8_t*>(data), static_cast<size_t>(len));
   }
   if (auto st = internal::FillFromPacket(packet, &answer); !st) {
     return tl::unexpected(LookupError{st.error(), std::move(answer)});
   }
-  // The packet's rcode is what the validator concluded; keep unbound's if they differ.
-  answer.rcode = static_cast<uint16_t>(result->rcode);
+  if (rcode_overrides || packet.empty()) answer.rcode = static_cast<uint16_t>(rcode);
   return internal::Classify(std::move(answer));
+}
+
+LookupResult FromUbResult(const Pending& p, int err, ub_result* result) {
+  if (err != 0) {
+    return tl::unexpected(LookupError{
+        Error{ProblemType::kDns, "resolving " + p.name + ": " + ub_strerror(err)}, std::nullopt});
+  }
+  const DnssecStatus dnssec = result->bogus    ? DnssecStatus::kBogus
+                              : result->secure ? DnssecStatus::kSecure
+                                               : DnssecStatus::kInsecure;
+  return FromAnswer(p, result->rcode, /*rcode_overrides=*/true, dnssec, result->why_bogus,
+                    result->answer_packet, result->answer_len);
 }
 
 void OnUbResult(void* data, int err, ub_result* result) {
@@ -150,8 +171,20 @@ void OnUbResult(void* data, int err, ub_result* result) {
   p->state->Complete(p->id, std::move(r));
 }
 
+// ub_event_callback_type: sec is 0 insecure (or unchecked), 1 bogus, 2 secure.
+void OnUbEvent(void* data, int rcode, void* packet, int len, int sec, char* why_bogus,
+               int /*was_ratelimited*/) {
+  auto* p = static_cast<Pending*>(data);
+  const DnssecStatus dnssec = sec == 1   ? DnssecStatus::kBogus
+                              : sec == 2 ? DnssecStatus::kSecure
+                                         : DnssecStatus::kInsecure;
+  LookupResult r =
+      FromAnswer(*p, rcode, /*rcode_overrides=*/rcode != 0, dnssec, why_bogus, packet, len);
+  p->state->Complete(p->id, std::move(r));
+}
+
 void State::Arm() {
-  if (waiting || pending.empty() || cancelled) return;
+  if (event_driven() || waiting || pending.empty() || cancelled) return;
   waiting = true;
   fd->async_wait(asio::posix::stream_descriptor::wait_read,
                  [self = shared_from_this()](const boost::system::error_code& ec) {
@@ -187,9 +220,12 @@ void State::CancelAll() {
 
 class UnboundSession final : public Session {
  public:
-  UnboundSession(asio::any_io_executor executor, Result<UbCtxPtr> ctx)
+  UnboundSession(asio::any_io_executor executor, std::shared_ptr<internal::UbEventBase> base,
+                 Result<UbCtxPtr> ctx)
       : executor_(executor), init_error_(ctx ? std::nullopt : std::optional(ctx.error())) {
-    if (ctx) state_ = std::make_shared<State>(std::move(executor), std::move(*ctx));
+    if (ctx) {
+      state_ = std::make_shared<State>(std::move(executor), std::move(base), std::move(*ctx));
+    }
   }
   ~UnboundSession() override { Cancel(); }
 
@@ -206,7 +242,7 @@ class UnboundSession final : public Session {
     if (!state_ || state_->cancelled) {
       return fail(std::move(callback), internal::CancelledError(Fqdn(*normalized), type));
     }
-    if (!state_->fd) {
+    if (!state_->event_driven() && !state_->fd) {
       state_->fd.emplace(state_->executor, ub_fd(state_->ctx.get()));
     }
     auto owned = std::make_unique<Pending>(executor_, Fqdn(*normalized), type,
@@ -214,12 +250,22 @@ class UnboundSession final : public Session {
     Pending* p = owned.get();
     p->state = state_.get();
     p->id = state_->next_id++;
-    int r = ub_resolve_async(state_->ctx.get(), p->name.c_str(), type, 1 /* IN */, p,
-                             &OnUbResult, &p->async_id);
+    const uint64_t id = p->id;
+    // Registered first: an event context may answer inside ub_resolve_event (local zones).
+    state_->pending.emplace(id, std::move(owned));
+    int r = state_->event_driven()
+                ? ub_resolve_event(state_->ctx.get(), p->name.c_str(), type, 1 /* IN */, p,
+                                   &OnUbEvent, &p->async_id)
+                : ub_resolve_async(state_->ctx.get(), p->name.c_str(), type, 1 /* IN */, p,
+                                   &OnUbResult, &p->async_id);
     if (r != 0) {
-      return fail(std::move(p->callback), {UbError("resolve " + p->name, r), std::nullopt});
+      auto it = state_->pending.find(id);
+      LookupCallback cb = std::move(it->second->callback);
+      std::string what = "resolve " + it->second->name;
+      state_->pending.erase(it);
+      return fail(std::move(cb), {UbError(what, r), std::nullopt});
     }
-    state_->pending.emplace(p->id, std::move(owned));
+    if (!state_->pending.count(id)) return;  // answered already
     p->timer.expires_at(deadline);
     p->timer.async_wait([weak = std::weak_ptr<State>(state_), id = p->id](const auto& ec) {
       if (ec) return;
@@ -256,7 +302,7 @@ Result<std::unique_ptr<UnboundResolver>> UnboundResolver::Create(asio::any_io_ex
   }
   // Finalize one synchronous context: "localhost." is answered from unbound's built-in local
   // zone, so this parses the root hints and trust anchor without sending a packet.
-  auto probe = MakeContext(config, /*async=*/false);
+  auto probe = MakeContext(config, ContextKind::kSync, nullptr);
   if (!probe) return tl::unexpected(probe.error());
   ub_result* result = nullptr;
   int r = ub_resolve(probe->get(), "localhost.", dns::kA, 1, &result);
@@ -272,10 +318,16 @@ Result<std::unique_ptr<UnboundResolver>> UnboundResolver::Create(asio::any_io_ex
 }
 
 UnboundResolver::UnboundResolver(asio::any_io_executor executor, UnboundConfig config)
-    : executor_(std::move(executor)), config_(std::move(config)) {}
+    : executor_(std::move(executor)), config_(std::move(config)) {
+  if (!config_.worker_thread) event_base_ = std::make_shared<internal::UbEventBase>(executor_);
+}
+
+UnboundResolver::~UnboundResolver() = default;
 
 std::unique_ptr<Session> UnboundResolver::NewSession() {
-  return std::make_unique<UnboundSession>(executor_, MakeContext(config_, /*async=*/true));
+  auto ctx = config_.worker_thread ? MakeContext(config_, ContextKind::kWorkerThread, nullptr)
+                                   : MakeContext(config_, ContextKind::kEvent, event_base_.get());
+  return std::make_unique<UnboundSession>(executor_, event_base_, std::move(ctx));
 }
 
 std::string UnboundResolver::Describe() const {

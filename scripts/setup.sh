@@ -16,6 +16,8 @@ packages=(
   nsd unbound bind9-utils bind9-dnsutils dns-root-data pebble openssl
   # netsim
   iproute2 nftables gnuplot-nox
+  # scripts/build-unbound.sh (libunbound against OpenSSL from Debian's source package)
+  dpkg-dev bison flex
 )
 
 missing=()
@@ -52,3 +54,11 @@ if command -v systemctl >/dev/null 2>&1; then
   done
 fi
 echo "setup: all packages present" >&2
+
+# Optional: libunbound built against OpenSSL (faster DNSSEC validation, docs/BENCHMARKS.md);
+# cached in /opt/mpic. Takes minutes on 2 cores; a failure leaves Debian's libunbound in use.
+# MPIC_UNBOUND_OPENSSL=OFF skips it.
+if [[ ${MPIC_UNBOUND_OPENSSL:-AUTO} != OFF ]]; then
+  "$(dirname "$0")/build-unbound.sh" >/dev/null ||
+    echo "setup: libunbound OpenSSL build failed; Debian's libunbound stays in use" >&2
+fi
