@@ -14,6 +14,8 @@ packages=(
   nsd unbound bind9-utils bind9-dnsutils dns-root-data pebble openssl
   # netsim
   iproute2 nftables gnuplot-nox
+  # the container image and its real run (scripts/image.sh, tests/deploy)
+  podman buildah debootstrap runc
 )
 
 missing=()
