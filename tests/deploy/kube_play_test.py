@@ -40,7 +40,7 @@ NETWORKS = {
     "ap": ("198.51.100.0/26", "198.51.100.10"),
     "sa": ("198.51.100.64/26", "198.51.100.74"),
 }
-# Services on a dummy interface of the test's namespace, reached by the pods through their
+# Services on local addresses of the test's namespace, reached by the pods through their
 # gateways.
 RECURSIVE = "203.0.113.53"
 HTTP = "203.0.113.80"
@@ -65,7 +65,7 @@ class Test:
         self.procs = []
         self.played = []
         self.networks = []
-        self.volumes = []
+        self.volumes_before = None
         self.image = None
         self.failures = []
         self.passes = 0
@@ -121,10 +121,10 @@ class Test:
             raise RuntimeError(f"lab set {name} {rtype}: {reply}")
 
     def start_services(self):
-        run(["ip", "link", "add", "svc0", "type", "dummy"])
-        run(["ip", "link", "set", "svc0", "up"])
+        # Local addresses of the namespace (on lo: no dummy interfaces needed); the pods reach
+        # them through their gateways.
         for a in (RECURSIVE, HTTP, TLS):
-            run(["ip", "addr", "add", f"{a}/32", "dev", "svc0"])
+            run(["ip", "addr", "add", f"{a}/32", "dev", "lo"])
         udir = os.path.join(self.work, "unbound")
         os.makedirs(udir)
         conf = os.path.join(udir, "unbound.conf")
@@ -257,7 +257,7 @@ remote-control:
 
     def play(self):
         secrets = {
-            "primary": [("va-primary-server-tls", self.leaf("primary-server", ["us-east-iad-1", "va-primary"])),
+            "us-east": [("va-primary-server-tls", self.leaf("primary-server", ["us-east-iad-1", "va-primary"])),
                         ("va-primary-client-tls", self.leaf("primary-client", ["us-east-iad-1"]))],
             "eu": [("va-remote-tls", self.leaf("eu", ["eu-fra-1"]))],
             "ap": [("va-remote-tls", self.leaf("ap", ["ap-sin-1"]))],
@@ -268,6 +268,9 @@ remote-control:
             net = f"{PREFIX}-{name}"
             self.podman("network", "create", "--subnet", subnet, net)
             self.networks.append(net)
+        # kube play makes named volumes (the PVC, and one per ConfigMap, Secret and emptyDir):
+        # every volume that appears from here on is this test's, removed at the end.
+        self.volumes_before = set(self.podman("volume", "ls", "-q").stdout.split())
         t0 = time.time()
         for site, (subnet, ip) in NETWORKS.items():
             # podman is one host standing in for one cluster per region: a wrapper
@@ -278,8 +281,20 @@ remote-control:
             with open(os.path.join(wrap, "secrets.yaml"), "w") as f:
                 f.write("\n---\n".join(self.secret_yaml(n, files) for n, files in secrets[site]))
             with open(os.path.join(wrap, "kustomization.yaml"), "w") as f:
-                f.write(f"resources:\n  - ../../overlays/{site}\n  - secrets.yaml\n"
-                        f"nameSuffix: -{site}\n")
+                # podman 4.3 publishes every containerPort on the host (here: the test's
+                # namespace), so two pods' metrics ports would collide: drop the declarations
+                # (nothing here refers to them; the processes listen all the same).
+                # And podman ignores fsGroup, so Secret files stay root's: mode 0444 instead of
+                # 0440 lets UID 10001 read them (on Kubernetes, fsGroup 10001 does).
+                secret_volumes = [1, 2] if site == "us-east" else [1]
+                modes = "".join(
+                    f"      - op: replace\n        path: /spec/template/spec/volumes/{i}/secret/"
+                    "defaultMode\n        value: 292\n" for i in secret_volumes)
+                f.write(f"namespace: mpic\nresources:\n  - ../../overlays/{site}\n  - secrets.yaml\n"
+                        f"nameSuffix: -{site}\n"
+                        "patches:\n  - target: {kind: Deployment}\n    patch: |-\n"
+                        "      - op: remove\n        path: /spec/template/spec/containers/0/ports\n"
+                        + modes)
             path = os.path.join(self.work, f"{site}.yaml")
             with open(path, "w") as f:
                 # podman kube play runs Deployments, ConfigMaps, Secrets and PVCs and skips the
@@ -288,13 +303,14 @@ remote-control:
             r = self.podman("kube", "play", "--network", f"{PREFIX}-{site}", "--ip", ip, path,
                             check=False)
             log(f"kube play {site}: {r.returncode} {r.stderr.strip()[-600:]}")
-            self.check(r.returncode == 0, f"podman kube play {site}")
             self.played.append(path)
-        self.volumes.append("va-primary-audit-us-east")
+            self.check(r.returncode == 0, f"podman kube play {site}")
+            if r.returncode != 0:
+                raise RuntimeError(f"kube play {site} failed")
         # Ready: each pod's own exec probe says SERVING.
         pending = {"us-east": ("va-primary", "primary"), "eu": ("va-remote", "remote"),
                    "ap": ("va-remote", "remote"), "sa": ("va-remote", "remote")}
-        deadline = time.time() + 120
+        deadline = time.time() + 90
         ready = {}
         while pending and time.time() < deadline:
             for site, (role, probe_role) in list(pending.items()):
@@ -328,6 +344,7 @@ remote-control:
                  "--ca-cert", f"{d}/ca.crt", "--cert", f"{d}/client.crt", "--key", f"{d}/client.key",
                  "--server-name", "va-primary", "--method", method, "--identifier", identifier,
                  "--token", token, "--key-authorization", key_authorization, "--json",
+                 "--caa-issuer", "ca.example", "--account-uri", "https://ca.example/acct/1",
                  "--timeout-ms", "30000"], check=False, timeout=60)
         try:
             return json.loads(r.stdout)
@@ -392,7 +409,8 @@ def main_inside():
             [MPIC, "validate", "--primary", f"{NETWORKS['us-east'][1]}:4443", "--ca-cert",
              f"{d}/ca.crt", "--cert", f"{d}/client.crt", "--key", f"{d}/client.key",
              "--server-name", "va-primary", "--method", method, "--identifier", name, "--token",
-             token, "--key-authorization", ka, "--json", "--timeout-ms", "30000"],
+             token, "--key-authorization", ka, "--json", "--timeout-ms", "30000",
+             "--caa-issuer", "ca.example", "--account-uri", "https://ca.example/acct/1"],
             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         time.sleep(0.3)
         primary = t.container("us-east", "va-primary")
@@ -430,8 +448,10 @@ def cleanup(t):
     for name in t.podman("secret", "ls", "--format", "{{.Name}}", check=False).stdout.split():
         if any(name.endswith(f"-tls-{site}") for site in NETWORKS):
             t.podman("secret", "rm", name, check=False)
-    for v in t.volumes:
-        t.podman("volume", "rm", "-f", v, check=False)
+    if t.volumes_before is not None:
+        for v in t.podman("volume", "ls", "-q", check=False).stdout.split():
+            if v not in t.volumes_before:
+                t.podman("volume", "rm", "-f", v, check=False)
     for net in t.networks:
         t.podman("network", "rm", "-f", net, check=False)
     for p in t.procs:
