@@ -4,6 +4,7 @@
 #include <string_view>
 
 #include "tools/check_command.h"
+#include "tools/deploy_command.h"
 #include "tools/fleet_command.h"
 #include "tools/netsim_command.h"
 #include "tools/resolve_command.h"
@@ -22,7 +23,9 @@ constexpr const char* kUsage =
     "  fleet up [--remotes N] [--keep-running]\n"
     "                      a complete local fleet: DNS lab, responder, primary, remotes\n"
     "  netsim run SCENARIO | report RESULTS | selftest\n"
-    "                      routing and DNS attacks on a real fleet in network namespaces\n";
+    "                      routing and DNS attacks on a real fleet in network namespaces\n"
+    "  deploy render|check [--fleet FILE] | probe --role R --config FILE\n"
+    "                      Kubernetes overlays from one fleet file; the pods' health probe\n";
 
 }  // namespace
 
@@ -41,6 +44,7 @@ int main(int argc, char** argv) {
     return mpic::tools::RunValidate(argc, argv, 2, std::cout, std::cerr);
   }
   if (command == "fleet") return mpic::tools::RunFleet(argc, argv, 2, std::cout, std::cerr);
+  if (command == "deploy") return mpic::tools::RunDeploy(argc, argv, 2, std::cout, std::cerr);
   if (command == "netsim") return mpic::tools::RunNetsim(argc, argv, 2, std::cout, std::cerr);
   if (command == "help" || command == "--help" || command == "-h") {
     std::cout << kUsage;

@@ -206,13 +206,6 @@ remote-control:
             files["ca.crt"] = f.read()
         return files
 
-    @staticmethod
-    def secret_yaml(name, files):
-        # A Kubernetes Secret, as an operator (or cert-manager) would create it. stringData:
-        # podman 4.3 writes `data` into the volume still base64-encoded.
-        return json.dumps({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": name},
-                           "type": "kubernetes.io/tls", "stringData": files})
-
     # --- the fleet ----------------------------------------------------------------------
     def render(self):
         k8s = os.path.join(self.work, "k8s")
@@ -268,7 +261,7 @@ remote-control:
             net = f"{PREFIX}-{name}"
             self.podman("network", "create", "--subnet", subnet, net)
             self.networks.append(net)
-        # kube play makes named volumes (the PVC, and one per ConfigMap, Secret and emptyDir):
+        # kube play makes named volumes (the PVC, and one per ConfigMap and emptyDir):
         # every volume that appears from here on is this test's, removed at the end.
         self.volumes_before = set(self.podman("volume", "ls", "-q").stdout.split())
         t0 = time.time()
@@ -278,23 +271,32 @@ remote-control:
             # in different regions do not collide here.
             wrap = os.path.join(self.k8s, "podman", site)
             os.makedirs(wrap)
-            with open(os.path.join(wrap, "secrets.yaml"), "w") as f:
-                f.write("\n---\n".join(self.secret_yaml(n, files) for n, files in secrets[site]))
+            # podman 4.3 writes a Secret's `data` into its volume still base64-encoded, so the
+            # site's certificates come from folders of this test instead (hostPath, in place of
+            # the secret volumes; readable by the pods' UID 10001).
+            replacements = ""
+            for index, (name, files) in enumerate(secrets[site], start=1):
+                d = os.path.join(self.work, "secrets", f"{name}-{site}")
+                os.makedirs(d)
+                for key, body in files.items():
+                    with open(os.path.join(d, key), "w") as f:
+                        f.write(body)
+                    os.chown(os.path.join(d, key), 10001, 10001)
+                    os.chmod(os.path.join(d, key), 0o400)
+                volume = {"name": ("tls" if site != "us-east" else
+                                   ["server-tls", "client-tls"][index - 1]),
+                          "hostPath": {"path": d, "type": "Directory"}}
+                replacements += (f"      - op: replace\n        path: /spec/template/spec/volumes/"
+                                 f"{index}\n        value: {json.dumps(volume)}\n")
             with open(os.path.join(wrap, "kustomization.yaml"), "w") as f:
                 # podman 4.3 publishes every containerPort on the host (here: the test's
                 # namespace), so two pods' metrics ports would collide: drop the declarations
                 # (nothing here refers to them; the processes listen all the same).
-                # And podman ignores fsGroup, so Secret files stay root's: mode 0444 instead of
-                # 0440 lets UID 10001 read them (on Kubernetes, fsGroup 10001 does).
-                secret_volumes = [1, 2] if site == "us-east" else [1]
-                modes = "".join(
-                    f"      - op: replace\n        path: /spec/template/spec/volumes/{i}/secret/"
-                    "defaultMode\n        value: 292\n" for i in secret_volumes)
-                f.write(f"namespace: mpic\nresources:\n  - ../../overlays/{site}\n  - secrets.yaml\n"
+                f.write(f"namespace: mpic\nresources:\n  - ../../overlays/{site}\n"
                         f"nameSuffix: -{site}\n"
                         "patches:\n  - target: {kind: Deployment}\n    patch: |-\n"
                         "      - op: remove\n        path: /spec/template/spec/containers/0/ports\n"
-                        + modes)
+                        + replacements)
             path = os.path.join(self.work, f"{site}.yaml")
             with open(path, "w") as f:
                 # podman kube play runs Deployments, ConfigMaps, Secrets and PVCs and skips the
@@ -445,9 +447,6 @@ def cleanup(t):
     for site in NETWORKS:
         for role in ("va-primary", "va-remote"):
             t.podman("pod", "rm", "-f", "-t", "5", f"{role}-{site}-pod-0", check=False)
-    for name in t.podman("secret", "ls", "--format", "{{.Name}}", check=False).stdout.split():
-        if any(name.endswith(f"-tls-{site}") for site in NETWORKS):
-            t.podman("secret", "rm", name, check=False)
     if t.volumes_before is not None:
         for v in t.podman("volume", "ls", "-q", check=False).stdout.split():
             if v not in t.volumes_before:
