@@ -12,12 +12,11 @@
 #include <fstream>
 #include <future>
 #include <iostream>
+#include <nlohmann/json.hpp>
 #include <set>
 #include <sstream>
 #include <tuple>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "checks/address_policy.h"
 #include "mpic/v1/config.pb.h"
@@ -233,8 +232,8 @@ Result<Fleet> ParseFleet(const std::string& text) {
   }
 
   v1::ResolverSettings resolver;
-  if (root->contains("resolver")) ProtoFrom((*root)["resolver"], "fleet.resolver", &resolver,
-                                            &problems);
+  if (root->contains("resolver"))
+    ProtoFrom((*root)["resolver"], "fleet.resolver", &resolver, &problems);
   v1::LabSettings lab;
   if (root->contains("lab")) ProtoFrom((*root)["lab"], "fleet.lab", &lab, &problems);
   v1::RemoteConfig remote_defaults;
@@ -244,10 +243,10 @@ Result<Fleet> ParseFleet(const std::string& text) {
       problems.push_back("fleet.remote_defaults must be an object");
     } else {
       CheckKeys(d, {"max_check_ms", "max_concurrent"}, "fleet.remote_defaults", &problems);
-      remote_defaults.set_max_check_ms(UintAt(d, "max_check_ms", "fleet.remote_defaults",
-                                              &problems));
-      remote_defaults.set_max_concurrent(UintAt(d, "max_concurrent", "fleet.remote_defaults",
-                                                &problems));
+      remote_defaults.set_max_check_ms(
+          UintAt(d, "max_check_ms", "fleet.remote_defaults", &problems));
+      remote_defaults.set_max_concurrent(
+          UintAt(d, "max_concurrent", "fleet.remote_defaults", &problems));
     }
   }
 
@@ -270,15 +269,16 @@ Result<Fleet> ParseFleet(const std::string& text) {
     problems.push_back("fleet.primary is required");
   } else {
     const json& p = (*root)["primary"];
-    CheckKeys(p,
-              {"site", "identity", "policy", "remotes_per_validation", "remote_timeout_ms",
-               "straggler_grace_ms", "max_check_ms", "remotes_after_primary", "egress_cidrs",
-               "replicas"},
-              "fleet.primary", &problems);
+    CheckKeys(
+        p,
+        {"site", "identity", "policy", "remotes_per_validation", "remote_timeout_ms",
+         "straggler_grace_ms", "max_check_ms", "remotes_after_primary", "egress_cidrs", "replicas"},
+        "fleet.primary", &problems);
     parse_site(p, "fleet.primary", &fleet.primary);
     if (fleet.primary.replicas > 1) {
-      problems.push_back("fleet.primary.replicas: one primary per region (it is the only "
-                         "writer of its audit log volume)");
+      problems.push_back(
+          "fleet.primary.replicas: one primary per region (it is the only "
+          "writer of its audit log volume)");
     }
     *primary.mutable_identity() = fleet.primary.identity;
     primary.set_listen("0.0.0.0:" + std::to_string(kPrimaryPort));
@@ -303,10 +303,10 @@ Result<Fleet> ParseFleet(const std::string& text) {
       }
     }
     primary.set_audit_log(kAuditLog);
-    if (!p.contains("egress_cidrs") || !p["egress_cidrs"].is_array() ||
-        p["egress_cidrs"].empty()) {
-      problems.push_back("fleet.primary.egress_cidrs is required: the addresses the primary's "
-                         "calls leave its cluster from (the remotes admit only those)");
+    if (!p.contains("egress_cidrs") || !p["egress_cidrs"].is_array() || p["egress_cidrs"].empty()) {
+      problems.push_back(
+          "fleet.primary.egress_cidrs is required: the addresses the primary's "
+          "calls leave its cluster from (the remotes admit only those)");
     } else {
       for (const auto& c : p["egress_cidrs"]) {
         if (!c.is_string() || !checks::Cidr::Parse(c.get<std::string>())) {

@@ -8,8 +8,8 @@
 namespace mpic::tools::deploy {
 namespace {
 
-using ::testing::HasSubstr;
 using nlohmann::json;
+using ::testing::HasSubstr;
 
 json Identity(const std::string& name, const std::string& rir, double lat, double lon) {
   return {{"name", name}, {"rir", rir}, {"location", {{"latitude", lat}, {"longitude", lon}}}};
@@ -111,7 +111,7 @@ TEST(RenderFleet, RefusesLatestUnknownKeysAndDuplicateSites) {
 TEST(RenderFleet, RefusesACohortThatWouldNeedAnInlineSecret) {
   json fleet = GoodFleet();
   fleet["primary"]["policy"] = {{"effective_date", "2026-03-15"}};  // three remotes needed
-  fleet["primary"]["remotes_per_validation"] = 3;                  // of five: a selection
+  fleet["primary"]["remotes_per_validation"] = 3;                   // of five: a selection
   auto files = RenderFleet(fleet.dump());
   ASSERT_FALSE(files);
   EXPECT_THAT(files.error().detail, HasSubstr("selection_secret"));
