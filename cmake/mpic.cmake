@@ -55,6 +55,7 @@ function(mpic_executable)
     set_target_properties(${E_NAME} PROPERTIES OUTPUT_NAME ${E_OUTPUT_NAME})
   endif()
   set_target_properties(${E_NAME} PROPERTIES RUNTIME_OUTPUT_DIRECTORY ${PROJECT_BINARY_DIR}/bin)
+  install(TARGETS ${E_NAME} RUNTIME DESTINATION bin)
 endfunction()
 
 # LABELS: unit | integration | netsim. Integration tests get the binary dir in MPIC_BIN_DIR.

@@ -18,6 +18,8 @@ packages=(
   iproute2 nftables gnuplot-nox
   # scripts/build-unbound.sh (libunbound against OpenSSL from Debian's source package)
   dpkg-dev bison flex
+  # the container image and its real run (scripts/image.sh, tests/deploy)
+  podman buildah debootstrap runc catatonit
 )
 
 missing=()
@@ -52,6 +54,12 @@ if command -v systemctl >/dev/null 2>&1; then
     fi
     ${SUDO:-} systemctl disable "$service" >/dev/null 2>&1 || true
   done
+fi
+# tests/deploy validates rendered Kubernetes objects with npm packages pinned by its lock file.
+deploy_tests="$(cd "$(dirname "$0")/.." && pwd)/tests/deploy"
+if [[ ! -d $deploy_tests/node_modules/kubernetes-models ]]; then
+  command -v npm >/dev/null 2>&1 || { echo "setup: npm is needed for tests/deploy" >&2; exit 1; }
+  (cd "$deploy_tests" && npm ci --no-audit --no-fund --loglevel=error)
 fi
 echo "setup: all packages present" >&2
 

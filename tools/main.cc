@@ -6,6 +6,7 @@
 #include "common/version.h"
 #include "tools/audit_command.h"
 #include "tools/check_command.h"
+#include "tools/deploy_command.h"
 #include "tools/fleet_command.h"
 #include "tools/netsim_command.h"
 #include "tools/resolve_command.h"
@@ -30,6 +31,8 @@ constexpr const char* kUsage =
     "                      AS-level BGP hijack resilience of perspectives (docs/routesim.md)\n"
     "  audit verify FILE...\n"
     "                      check the hash chain of va-primary audit logs\n"
+    "  deploy render|check [--fleet FILE] | probe --role R --config FILE\n"
+    "                      Kubernetes overlays from one fleet file; the pods' health probe\n"
     "  version             the version and git revision of this build (also --version)\n";
 
 }  // namespace
@@ -49,6 +52,7 @@ int main(int argc, char** argv) {
     return mpic::tools::RunValidate(argc, argv, 2, std::cout, std::cerr);
   }
   if (command == "fleet") return mpic::tools::RunFleet(argc, argv, 2, std::cout, std::cerr);
+  if (command == "deploy") return mpic::tools::RunDeploy(argc, argv, 2, std::cout, std::cerr);
   if (command == "netsim") return mpic::tools::RunNetsim(argc, argv, 2, std::cout, std::cerr);
   if (command == "simulate") {
     return mpic::tools::RunSimulate(argc, argv, 2, std::cout, std::cerr);
