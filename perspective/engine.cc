@@ -1,66 +1,9 @@
 #include "perspective/engine.h"
 
-#include <set>
-#include <vector>
+#include "resolver/validation_resolver.h"
 
 namespace mpic::perspective {
 namespace {
-
-class TrackingResolver;
-
-// A session of the real resolver that its run can cancel (client gone, shutdown).
-class TrackedSession final : public resolver::Session {
- public:
-  TrackedSession(std::unique_ptr<resolver::Session> inner, std::shared_ptr<TrackingResolver> owner)
-      : inner_(std::move(inner)), owner_(std::move(owner)) {}
-  ~TrackedSession() override;
-
-  void Lookup(std::string_view name, uint16_t type, resolver::Deadline deadline,
-              resolver::LookupCallback callback) override {
-    inner_->Lookup(name, type, deadline, std::move(callback));
-  }
-  void Cancel() override { inner_->Cancel(); }
-
- private:
-  std::unique_ptr<resolver::Session> inner_;
-  std::shared_ptr<TrackingResolver> owner_;
-};
-
-// The resolver one run's checks see: sessions of the real resolver (each fresh, as the real one
-// guarantees), remembered so that the run can cancel them. Used on the run's executor only.
-// Shared with the sessions, which the checks may keep past the run's own lifetime.
-class TrackingResolver final : public resolver::Resolver,
-                               public std::enable_shared_from_this<TrackingResolver> {
- public:
-  explicit TrackingResolver(resolver::Resolver& inner) : inner_(inner) {}
-
-  std::unique_ptr<resolver::Session> NewSession() override {
-    auto session = std::make_unique<TrackedSession>(inner_.NewSession(), shared_from_this());
-    if (cancelled_) session->Cancel();
-    live_.insert(session.get());
-    return session;
-  }
-  std::string Describe() const override { return inner_.Describe(); }
-
-  void CancelAll() {
-    cancelled_ = true;
-    // Cancel() only posts callbacks; no session is destroyed while we iterate.
-    for (TrackedSession* s : std::vector<TrackedSession*>(live_.begin(), live_.end())) {
-      s->Cancel();
-    }
-  }
-  void Forget(TrackedSession* session) { live_.erase(session); }
-
- private:
-  resolver::Resolver& inner_;
-  std::set<TrackedSession*> live_;
-  bool cancelled_ = false;
-};
-
-TrackedSession::~TrackedSession() {
-  inner_.reset();
-  owner_->Forget(this);
-}
 
 class Run final : public PlanRun, public std::enable_shared_from_this<Run> {
  public:
@@ -68,7 +11,7 @@ class Run final : public PlanRun, public std::enable_shared_from_this<Run> {
       const checks::TimeSource& clock, checks::CheckMetrics& metrics,
       std::function<void(PlanResult)> done)
       : executor_(std::move(executor)),
-        resolver_(std::make_shared<TrackingResolver>(resolver)),
+        resolver_(std::make_shared<resolver::ValidationResolver>(executor_, resolver)),
         deps_{*resolver_, dialer, clock, metrics},
         done_(std::move(done)),
         watchdog_(executor_) {}
@@ -125,7 +68,9 @@ class Run final : public PlanRun, public std::enable_shared_from_this<Run> {
   }
 
   asio::any_io_executor executor_;
-  std::shared_ptr<TrackingResolver> resolver_;
+  // One resolver state for every lookup of this run (one validation at one perspective): the
+  // DNSSEC chain is verified once, and nothing survives the run (BR §3.2.2.9).
+  std::shared_ptr<resolver::ValidationResolver> resolver_;
   checks::CheckDeps deps_;
   std::function<void(PlanResult)> done_;
   asio::steady_timer watchdog_;

@@ -10,8 +10,9 @@
 //   ...
 //   run->Cancel();  // client gone: lookups cancelled, `done` gets kCancelled at once
 //
-// Every lookup of one run goes through sessions the run can cancel; results arriving after the
-// run ended are dropped. `done` runs exactly once, on the executor given to Start.
+// Every lookup of one run shares one resolver state (resolver::ValidationResolver: one pristine
+// libunbound context per validation per perspective, so the DNSSEC chain is verified once) that
+// the run can cancel; results arriving after the run ended are dropped. `done` runs exactly once, on the executor given to Start.
 #pragma once
 
 #include <chrono>

@@ -14,6 +14,7 @@
 #include <prometheus/registry.h>
 
 #include <array>
+#include <iterator>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -35,7 +36,7 @@ class CheckMetrics final : public checks::CheckMetrics {
   void ObserveRefusedAddress() override;
 
  private:
-  static constexpr size_t kMethods = static_cast<size_t>(checks::Method::kCaa) + 1;
+  static constexpr size_t kMethods = std::size(checks::kAllMethods);
   std::array<std::array<prometheus::Counter*, 2>, kMethods> checks_{};  // [method][valid]
   std::array<prometheus::Histogram*, kMethods> durations_{};
   prometheus::Counter* refused_addresses_ = nullptr;

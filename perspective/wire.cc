@@ -50,6 +50,10 @@ v1::Method MethodToProto(checks::Method method) {
       return v1::TLS_ALPN_01;
     case checks::Method::kCaa:
       return v1::CAA;
+    case checks::Method::kDnsPersist01:
+      return v1::DNS_PERSIST_01;
+    case checks::Method::kDnsAccount01:
+      return v1::DNS_ACCOUNT_01;
   }
   return v1::METHOD_UNSPECIFIED;
 }
@@ -64,21 +68,29 @@ Result<checks::Method> MethodFromProto(v1::Method method) {
       return checks::Method::kTlsAlpn01;
     case v1::CAA:
       return checks::Method::kCaa;
+    case v1::DNS_PERSIST_01:
+      return checks::Method::kDnsPersist01;
+    case v1::DNS_ACCOUNT_01:
+      return checks::Method::kDnsAccount01;
     default:
       break;
   }
-  return Fail(ProblemType::kMalformed, "method " + std::to_string(static_cast<int>(method)) +
-                                           " is not one of HTTP_01, DNS_01, TLS_ALPN_01, CAA");
+  return Fail(ProblemType::kMalformed,
+              "method " + std::to_string(static_cast<int>(method)) +
+                  " is not one of HTTP_01, DNS_01, TLS_ALPN_01, CAA, DNS_PERSIST_01, "
+                  "DNS_ACCOUNT_01");
 }
 
 Result<checks::Method> DcvMethodFromProto(v1::Method method) {
-  if (method == v1::HTTP_01 || method == v1::DNS_01 || method == v1::TLS_ALPN_01) {
-    return MethodFromProto(method);
+  if (method != v1::CAA) {
+    if (auto m = MethodFromProto(method)) return m;
   }
   std::string name = v1::Method_IsValid(method) ? v1::Method_Name(method)
                                                 : std::to_string(static_cast<int>(method));
   return Fail(ProblemType::kMalformed,
-              "dcv.method " + name + " is not a DCV method (HTTP_01, DNS_01, TLS_ALPN_01)");
+              "dcv.method " + name +
+                  " is not a DCV method (HTTP_01, DNS_01, TLS_ALPN_01, DNS_PERSIST_01, "
+                  "DNS_ACCOUNT_01)");
 }
 
 std::string_view RirName(v1::Rir rir) {
@@ -146,6 +158,14 @@ void EvidenceToProto(const checks::Evidence& ev, v1::Evidence* out) {
   out->set_cert_sha256(ev.cert_sha256);
   out->set_acme_identifier_hex(ev.acme_identifier_hex);
   out->set_alpn(ev.alpn);
+  for (const auto& r : ev.persist_records) {
+    auto* x = out->add_persist_records();
+    x->set_value(r.value);
+    x->set_verdict(r.verdict);
+    x->set_reason(r.reason);
+  }
+  out->set_persist_accounturi(ev.persist_accounturi);
+  out->set_persist_until(ev.persist_until.value_or(0));
 }
 
 v1::CheckOutcome OutcomeToProto(const checks::CheckResult& result) {
@@ -187,6 +207,11 @@ Result<CheckPlan> CheckPlanFromProto(const v1::CheckRequest& request, checks::De
     dcv.method = *method;
     dcv.token = request.dcv().token();
     dcv.key_authorization = request.dcv().key_authorization();
+    dcv.caa_issuer_domains = ToVector(request.dcv().issuer_domains());
+    dcv.account_uri = request.dcv().account_uri();
+    dcv.persist_domain = request.dcv().persist_domain();
+    dcv.account_hash_prefix = request.dcv().account_hash_prefix();
+    dcv.account_key_thumbprints = ToVector(request.dcv().account_key_thumbprints());
     dcv.caa_validation_method = std::string(checks::MethodName(*method));
     plan.dcv = std::move(dcv);
   }

@@ -46,16 +46,29 @@ Result<CheckedRequest> CheckValidateRequest(const v1::ValidateRequest& request) 
     case v1::TLS_ALPN_01:
       out.dcv = checks::Method::kTlsAlpn01;
       break;
+    case v1::DNS_PERSIST_01:
+      out.dcv = checks::Method::kDnsPersist01;
+      break;
+    case v1::DNS_ACCOUNT_01:
+      out.dcv = checks::Method::kDnsAccount01;
+      break;
     case v1::METHOD_UNSPECIFIED:
-      if (!request.skip_dcv())
-        return Malformed("method is required (HTTP_01, DNS_01, TLS_ALPN_01)");
+      if (!request.skip_dcv()) {
+        return Malformed(
+            "method is required (HTTP_01, DNS_01, TLS_ALPN_01, DNS_PERSIST_01, DNS_ACCOUNT_01)");
+      }
       break;
     default:
       return Malformed("method " + std::to_string(static_cast<int>(request.method())) +
-                       " is not a DCV method (HTTP_01, DNS_01, TLS_ALPN_01)");
+                       " is not a DCV method (HTTP_01, DNS_01, TLS_ALPN_01, DNS_PERSIST_01, "
+                       "DNS_ACCOUNT_01)");
   }
   if (request.skip_dcv()) out.dcv.reset();
   out.caa = !request.skip_caa();
+  const bool dns_method = out.dcv == checks::Method::kDns01 ||
+                          out.dcv == checks::Method::kDnsPersist01 ||
+                          out.dcv == checks::Method::kDnsAccount01;
+  const bool persist = out.dcv == checks::Method::kDnsPersist01;
 
   // The identifier: a hostname, or an IP literal for HTTP-01 / TLS-ALPN-01 (RFC 8738).
   const std::string& identifier = request.identifier();
@@ -66,8 +79,8 @@ Result<CheckedRequest> CheckValidateRequest(const v1::ValidateRequest& request) 
   if (!ec) {
     out.is_ip = true;
     out.identifier = ip.to_string();
-    if (out.dcv == checks::Method::kDns01) {
-      return Malformed("an IP identifier cannot be validated with DNS-01 (RFC 8738 §7)");
+    if (dns_method) {
+      return Malformed("an IP identifier cannot be validated with a DNS method (RFC 8738 §7)");
     }
     if (out.caa) {
       return Malformed("CAA does not apply to IP identifiers (RFC 8738); set skip_caa");
@@ -80,12 +93,13 @@ Result<CheckedRequest> CheckValidateRequest(const v1::ValidateRequest& request) 
   }
 
   // RFC 8555 §7.1.3: wildcard authorizations are validated with DNS-01 only.
-  if (out.wildcard && out.dcv && out.dcv != checks::Method::kDns01) {
-    return Malformed("a wildcard identifier can only be validated with DNS-01 (RFC 8555 §7.1.3)");
+  if (out.wildcard && out.dcv && !dns_method) {
+    return Malformed(
+        "a wildcard identifier can only be validated with a DNS method (RFC 8555 §7.1.3)");
   }
 
-  // Token and key authorization (RFC 8555 §8.1, §8.3).
-  if (out.dcv) {
+  // Token and key authorization (RFC 8555 §8.1, §8.3); dns-persist-01 has neither.
+  if (out.dcv && !persist) {
     if (Status ok = checks::ValidateKeyAuthorization(request.key_authorization()); !ok) {
       return Malformed(ok.error().detail);
     }
@@ -105,13 +119,15 @@ Result<CheckedRequest> CheckValidateRequest(const v1::ValidateRequest& request) 
     out.token = request.token();
     out.key_authorization = ka;
   } else if (!request.token().empty() || !request.key_authorization().empty()) {
-    return Malformed("token / key_authorization given with skip_dcv");
+    return Malformed(persist ? "token / key_authorization given with DNS_PERSIST_01"
+                             : "token / key_authorization given with skip_dcv");
   }
 
-  // CAA parameters (RFC 8659, RFC 8657).
-  if (out.caa) {
+  // The issuer domain names: CAA's (RFC 8659, RFC 8657), and dns-persist-01's issuer names.
+  if (out.caa || persist) {
     if (request.caa_issuer_domains().empty()) {
-      return Malformed("caa_issuer_domains is required unless skip_caa");
+      return Malformed(persist ? "caa_issuer_domains is required with DNS_PERSIST_01"
+                               : "caa_issuer_domains is required unless skip_caa");
     }
     if (static_cast<std::size_t>(request.caa_issuer_domains_size()) > kMaxIssuerDomains) {
       return Malformed("caa_issuer_domains: at most " + std::to_string(kMaxIssuerDomains));
@@ -131,6 +147,33 @@ Result<CheckedRequest> CheckValidateRequest(const v1::ValidateRequest& request) 
                      " printable ASCII characters");
   }
   out.account_uri = request.account_uri();
+  if ((persist || out.dcv == checks::Method::kDnsAccount01) && out.account_uri.empty()) {
+    return Malformed("account_uri is required with " + MethodLabel(request.method()));
+  }
+  if (!persist && (!request.persist_domain().empty() || !request.account_hash_prefix().empty() ||
+                   request.account_key_thumbprints_size() > 0)) {
+    return Malformed("persist_domain / account_hash_prefix / account_key_thumbprints are for "
+                     "DNS_PERSIST_01 only");
+  }
+  if (!request.persist_domain().empty()) {
+    auto name = NormalizeHostname(request.persist_domain());
+    if (!name) return Malformed("persist_domain: " + name.error().detail);
+    out.persist_domain = *name;
+  }
+  if (request.account_hash_prefix().size() > kMaxAccountUriLength ||
+      !IsPrintableAscii(request.account_hash_prefix())) {
+    return Malformed("account_hash_prefix must be printable ASCII");
+  }
+  out.account_hash_prefix = request.account_hash_prefix();
+  if (request.account_key_thumbprints_size() > 4) {
+    return Malformed("account_key_thumbprints: at most 4");
+  }
+  for (const std::string& t : request.account_key_thumbprints()) {
+    if (t.empty() || t.size() > 128 || !IsPrintableAscii(t)) {
+      return Malformed("account_key_thumbprints: each must be base64url, at most 128 characters");
+    }
+    out.account_key_thumbprints.push_back(t);
+  }
   return out;
 }
 
@@ -140,6 +183,11 @@ checks::CheckRequest DcvCheckRequest(const CheckedRequest& request, checks::Dead
   out.identifier = request.identifier;
   out.token = request.token;
   out.key_authorization = request.key_authorization;
+  out.caa_issuer_domains = request.caa_issuer_domains;
+  out.account_uri = request.account_uri;
+  out.persist_domain = request.persist_domain;
+  out.account_hash_prefix = request.account_hash_prefix;
+  out.account_key_thumbprints = request.account_key_thumbprints;
   out.wildcard = request.wildcard;
   out.deadline = deadline;
   return out;
@@ -177,6 +225,16 @@ v1::CheckRequest RemoteCheckRequest(const CheckedRequest& request, const std::st
     dcv->set_method(request.method);
     dcv->set_token(request.token);
     dcv->set_key_authorization(request.key_authorization);
+    if (request.dcv == checks::Method::kDnsPersist01 ||
+        request.dcv == checks::Method::kDnsAccount01) {
+      for (const std::string& domain : request.caa_issuer_domains) dcv->add_issuer_domains(domain);
+      dcv->set_account_uri(request.account_uri);
+      dcv->set_persist_domain(request.persist_domain);
+      dcv->set_account_hash_prefix(request.account_hash_prefix);
+      for (const std::string& t : request.account_key_thumbprints) {
+        dcv->add_account_key_thumbprints(t);
+      }
+    }
   }
   if (request.caa) {
     v1::CaaParams* caa = out.mutable_caa();

@@ -36,6 +36,10 @@ struct CheckedRequest {
   std::string key_authorization;
   std::vector<std::string> caa_issuer_domains;
   std::string account_uri;
+  // dns-persist-01 (draft-ietf-acme-dns-persist, BR §3.2.2.4.22).
+  std::string persist_domain;
+  std::string account_hash_prefix;
+  std::vector<std::string> account_key_thumbprints;
   bool wildcard = false;
   uint32_t attempt = 0;
 };
