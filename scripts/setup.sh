@@ -10,6 +10,8 @@ packages=(
   libboost-dev libssl-dev libc-ares-dev libunbound-dev libevent-dev
   libgrpc++-dev libprotobuf-dev protobuf-compiler protobuf-compiler-grpc
   prometheus-cpp-dev libexpected-dev nlohmann-json3-dev libgtest-dev libgmock-dev libbenchmark-dev
+  # Open MPIC API: response schema check (openmpic_schema_test); simdjson for openmpic_bench
+  python3-jsonschema libsimdjson-dev
   # the DNS lab and interop peers
   nsd unbound bind9-utils bind9-dnsutils dns-root-data pebble openssl
   # netsim
