@@ -180,7 +180,20 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
     parser_.emplace();
     parser_->header_limit(static_cast<std::uint32_t>(shared_->options.max_header_bytes));
     parser_->body_limit(shared_->options.max_body_bytes);
-    Lowest().expires_after(shared_->options.read_timeout);
+    // The stream's own timeout closes the socket, leaving no way to say 408; our timer only
+    // cancels the read, and the stream's expiry stays as a backstop.
+    read_timed_out_ = false;
+    reading_ = true;
+    if (!read_timer_) read_timer_.emplace(stream_.get_executor());
+    read_timer_->expires_after(shared_->options.read_timeout);
+    read_timer_->async_wait([weak = this->weak_from_this()](beast::error_code ec) {
+      auto self = weak.lock();
+      if (ec || !self || self->closed_ || !self->reading_) return;
+      self->read_timed_out_ = true;
+      beast::error_code ignored;
+      self->Lowest().socket().cancel(ignored);
+    });
+    Lowest().expires_after(shared_->options.read_timeout + std::chrono::seconds(2));
     http::async_read_header(
         stream_, buffer_, *parser_,
         [self = this->shared_from_this()](beast::error_code ec, std::size_t) {
@@ -222,6 +235,9 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
   }
 
   void OnReadError(beast::error_code ec) {
+    reading_ = false;
+    if (read_timer_) read_timer_->cancel();
+    if (read_timed_out_ && !closed_) ec = beast::error::timeout;
     if (ec == http::error::end_of_stream || ec == asio::error::eof ||
         ec == asio::error::connection_reset || ec == asio::error::operation_aborted ||
         ec == ssl::error::stream_truncated || closed_) {
@@ -262,6 +278,8 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
   }
 
   void OnRequest(Request request) {
+    reading_ = false;
+    if (read_timer_) read_timer_->cancel();
     Lowest().expires_never();
     keep_alive_ = request.keep_alive();
     version_ = request.version();
@@ -438,6 +456,8 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
 
   void Send(Response response) {
     if (closed_) return;
+    reading_ = false;
+    if (read_timer_) read_timer_->cancel();
     response.set(http::field::server, "mpic-openmpic");
     if (!trace_.empty()) response.set("X-Mpic-Trace-Id", trace_);
     response.keep_alive(keep_alive_ && !shared_->stopped.load());
@@ -474,7 +494,10 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
   beast::flat_buffer buffer_;
   std::optional<http::request_parser<http::string_body>> parser_;
   std::shared_ptr<std::string> continue_;
-  std::optional<asio::steady_timer> timer_;
+  std::optional<asio::steady_timer> timer_;       // backend deadline
+  std::optional<asio::steady_timer> read_timer_;  // request deadline (408)
+  bool read_timed_out_ = false;
+  bool reading_ = false;  // a request is being read (the read deadline applies)
   std::shared_ptr<Pending> pending_;
   std::string client_;  // "cert:<CN>" once a fleet certificate was verified
   std::string trace_;
