@@ -24,7 +24,7 @@ tl::expected<Orchestration, ValidationIssues> ResolveOrchestration(
   // Perspective count: the configured cohort size is the floor (it already satisfies the BR
   // phase minimum, or the configuration would not have loaded); the pool is the ceiling.
   const int64_t n = requested.perspective_count.value_or(floor.min_perspectives);
-  if (n < floor.min_perspectives) {
+  if (n < 1 || n < floor.min_perspectives) {
     issues.push_back({"invalid-perspective-count",
                       "Invalid perspective count: " + N(n) + ": this primary uses at least " +
                           N(floor.min_perspectives) + " remote perspectives (" + policy + ")"});

@@ -127,6 +127,11 @@ TEST(OrchestrationTest, ReasonNamesThePolicy) {
   EXPECT_NE(out.error().front().message.find("2026-06-15"), std::string::npos);
 }
 
+TEST(OrchestrationTest, MisconfiguredFloorFailsClosed) {
+  OrchestrationFloor empty;  // no cohort configured: nothing may run
+  EXPECT_EQ(FirstIssue(RequestedOrchestration{}, empty), "invalid-perspective-count");
+}
+
 TEST(OrchestrationTest, ResearchPolicyUsesK) {
   auto policy = quorum::Policy::KOfN(2, 3, 0, false);
   ASSERT_TRUE(policy);

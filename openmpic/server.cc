@@ -610,6 +610,12 @@ Result<std::unique_ptr<Server>> Server::Start(asio::io_context& io, ServerOption
       options.backend_timeout.count() <= 0 || options.max_connections == 0) {
     return Fail(ProblemType::kMalformed, "body limit, timeouts and max_connections must be > 0");
   }
+  const OrchestrationFloor& floor = options.floor;
+  if (floor.min_perspectives < 1 || floor.pool_size < floor.min_perspectives ||
+      floor.max_attempts < 1) {
+    return Fail(ProblemType::kMalformed,
+                "orchestration floor: need 1 <= cohort size <= pool size and max_attempts >= 1");
+  }
   auto shared = std::make_shared<Shared>();
   for (const ApiKey& key : options.api_keys) {
     if (key.value.size() < kMinApiKeyLength || key.name.empty()) {

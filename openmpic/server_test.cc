@@ -399,17 +399,30 @@ TEST_F(ServerFixture, BackendErrorsAndTimeout) {
 TEST(ServerStartTest, RefusesUnsafeOptions) {
   asio::io_context io;
   FakeBackend backend;
-  ServerOptions plain;
-  plain.plaintext = true;  // not lab mode
+  auto valid = [] {
+    ServerOptions options;
+    options.plaintext = options.lab_mode = true;
+    options.floor = Floor();
+    return options;
+  };
+  {
+    auto server = Server::Start(io, valid(), backend);  // the baseline starts
+    ASSERT_TRUE(server) << server.error().detail;
+    (*server)->Stop();
+  }
+  ServerOptions plain = valid();
+  plain.lab_mode = false;  // plaintext outside lab mode
   EXPECT_FALSE(Server::Start(io, plain, backend));
-  ServerOptions no_tls;  // TLS is the default and needs files
+  ServerOptions no_tls = valid();
+  no_tls.plaintext = false;  // TLS is the default and needs its files
   EXPECT_FALSE(Server::Start(io, no_tls, backend));
-  ServerOptions short_key;
-  short_key.plaintext = short_key.lab_mode = true;
+  ServerOptions short_key = valid();
   short_key.api_keys = {{"ca", "short"}};
   EXPECT_FALSE(Server::Start(io, short_key, backend));
-  ServerOptions bad_listen;
-  bad_listen.plaintext = bad_listen.lab_mode = true;
+  ServerOptions no_floor = valid();
+  no_floor.floor = OrchestrationFloor{};  // no cohort configured
+  EXPECT_FALSE(Server::Start(io, no_floor, backend));
+  ServerOptions bad_listen = valid();
   bad_listen.listen = "localhost:80";
   EXPECT_FALSE(Server::Start(io, bad_listen, backend));
 }
