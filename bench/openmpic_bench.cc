@@ -29,7 +29,8 @@ const std::string& Body() {
   "dcv_check_parameters": {
     "validation_method": "acme-http-01",
     "token": "evaGxfADs6pSRb2LAv9IZf17Dt3juxGJ-PCt92wr-oA",
-    "key_authorization": "evaGxfADs6pSRb2LAv9IZf17Dt3juxGJ-PCt92wr-oA.9jg46WB3rR_AHD-EBXdN7cBkH1WOu0tA3M9fm21mqTI"
+    "key_authorization": "evaGxfADs6pSRb2LAv9IZf17Dt3juxGJ-PCt92wr-oA.)"
+                                  R"(9jg46WB3rR_AHD-EBXdN7cBkH1WOu0tA3M9fm21mqTI"
   }
 })";
   return body;

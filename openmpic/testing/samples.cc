@@ -82,7 +82,8 @@ Sample HttpSample(bool valid) {
       R"({"check_type":"dcv","domain_or_ip_target":"www.Example.com","trace_identifier":"trace-1",
           "dcv_check_parameters":{"validation_method":"acme-http-01",
           "token":"evaGxfADs6pSRb2LAv9IZf17Dt3juxGJ-PCt92wr-oA",
-          "key_authorization":"evaGxfADs6pSRb2LAv9IZf17Dt3juxGJ-PCt92wr-oA.9jg46WB3rR_AHD-EBXdN7cBkH1WOu0tA3M9fm21mqTI"}})");
+          "key_authorization":"evaGxfADs6pSRb2LAv9IZf17Dt3juxGJ-PCt92wr-oA.)"
+      R"(9jg46WB3rR_AHD-EBXdN7cBkH1WOu0tA3M9fm21mqTI"}})");
   sample.orchestration = Orchestration{4, 3, 1, std::nullopt, false};
   v1::ValidateResponse response =
       Response(valid ? v1::CORROBORATED : v1::NOT_CORROBORATED, valid ? "4/4" : "2/4");
@@ -109,7 +110,8 @@ Sample DnsSample() {
       R"({"check_type":"dcv","domain_or_ip_target":"example.com",
           "orchestration_parameters":{"perspective_count":4,"max_attempts":2},
           "dcv_check_parameters":{"validation_method":"acme-dns-01",
-          "key_authorization":"evaGxfADs6pSRb2LAv9IZf17Dt3juxGJ-PCt92wr-oA.9jg46WB3rR_AHD-EBXdN7cBkH1WOu0tA3M9fm21mqTI"}})");
+          "key_authorization":"evaGxfADs6pSRb2LAv9IZf17Dt3juxGJ-PCt92wr-oA.)"
+      R"(9jg46WB3rR_AHD-EBXdN7cBkH1WOu0tA3M9fm21mqTI"}})");
   sample.orchestration = Orchestration{4, 3, 2, std::nullopt, false};
   for (int attempt = 0; attempt < 2; ++attempt) {
     const bool valid = attempt == 1;
