@@ -12,6 +12,8 @@ packages=(
   prometheus-cpp-dev libexpected-dev nlohmann-json3-dev libgtest-dev libgmock-dev libbenchmark-dev
   # routesim topology reader (gzip, bzip2)
   zlib1g-dev libbz2-dev
+  # Open MPIC API: response schema check (openmpic_schema_test); simdjson for openmpic_bench
+  python3-jsonschema libsimdjson-dev
   # the DNS lab and interop peers
   nsd unbound bind9-utils bind9-dnsutils dns-root-data pebble openssl
   # netsim

@@ -1,0 +1,46 @@
+#include "openmpic/methods.h"
+
+#include <array>
+
+namespace mpic::openmpic {
+namespace {
+
+constexpr v1::Method kNotYet = v1::METHOD_UNSPECIFIED;
+
+// The one mapping table. A method moves from kNotYet to its v1::Method when mpic implements it.
+constexpr std::array<MethodInfo, 13> kMethods{{
+    {"acme-http-01", v1::HTTP_01, "3.2.2.4.19"},
+    {"acme-dns-01", v1::DNS_01, "3.2.2.4.7"},
+    {"acme-tls-alpn-01", v1::TLS_ALPN_01, "3.2.2.4.20"},
+    {"dns-change", kNotYet, "3.2.2.4.7"},
+    {"dns-persistent", kNotYet, "3.2.2.4.22"},
+    {"dns-account-01", kNotYet, "3.2.2.4.21"},
+    {"website-change", kNotYet, "3.2.2.4.18"},
+    {"ip-address", kNotYet, "3.2.2.4.8"},
+    {"contact-email-txt", kNotYet, "3.2.2.4.14"},
+    {"contact-email-caa", kNotYet, "3.2.2.4.13"},
+    {"contact-phone-txt", kNotYet, "3.2.2.4.16"},
+    {"contact-phone-caa", kNotYet, "3.2.2.4.17"},
+    {"reverse-address-lookup", kNotYet, "3.2.2.5.3"},
+}};
+
+}  // namespace
+
+std::span<const MethodInfo> Methods() { return kMethods; }
+
+const MethodInfo* FindMethod(std::string_view name) {
+  for (const MethodInfo& info : kMethods) {
+    if (info.name == name) return &info;
+  }
+  return nullptr;
+}
+
+std::string_view MethodName(v1::Method method) {
+  if (method == kNotYet) return "";
+  for (const MethodInfo& info : kMethods) {
+    if (info.v1_method == method) return info.name;
+  }
+  return "";
+}
+
+}  // namespace mpic::openmpic
