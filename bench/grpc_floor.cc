@@ -13,7 +13,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include <utility>  // before Asio (LAB-NOTES pitfall 2)
+#include <utility>  // before Asio (docs/architecture.md, Pitfalls)
 
 #include <atomic>
 #include <boost/asio.hpp>

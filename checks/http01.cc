@@ -1,4 +1,4 @@
-// HTTP-01 (RFC 8555 §8.3), following the strictest deployed VA (REFERENCE.md).
+// HTTP-01 (RFC 8555 §8.3), following the strictest deployed VA (docs/domain-rules.md).
 //
 // Problem types, and why:
 //   malformed           identifier, token or key authorization unusable (no traffic is sent)
@@ -56,7 +56,7 @@ bool SetServerName(SSL* ssl, const std::string& name) {
 }
 
 bool IsRedirect(int status) {
-  // REFERENCE.md: only these; 303 turns the method into GET and 300/304/305 are not moves.
+  // docs/domain-rules.md: only these; 303 turns the method into GET, 300/304/305 are no moves.
   return status == 301 || status == 302 || status == 307 || status == 308;
 }
 

@@ -13,7 +13,7 @@
 //                       (as the Go VA reports an incorrect validation certificate)
 //
 // The certificate is self-signed by design, so chain verification is off; OpenSSL 3.0 would
-// refuse it anyway for the unknown critical acmeIdentifier extension (LAB-NOTES #9). Every
+// refuse it anyway for the unknown critical acmeIdentifier extension (docs/architecture.md, Pitfalls). Every
 // property RFC 8737 requires is checked by hand in internal::VerifyAcmeCertificate.
 #include "checks/tls_alpn01.h"
 
@@ -137,7 +137,7 @@ class TlsAlpn01Check : public std::enable_shared_from_this<TlsAlpn01Check> {
   void OnConnected(size_t index, Result<tcp::socket> socket) {
     if (finished_) return;
     if (!socket) {
-      // IPv6 first, IPv4 only when the connection itself failed (REFERENCE.md).
+      // IPv6 first, IPv4 only when the connection itself failed (docs/domain-rules.md).
       if (index + 1 < candidates_.size()) return TryConnect(index + 1);
       return Finish(socket.error());
     }

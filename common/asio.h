@@ -1,5 +1,5 @@
 // The one way to include Boost.Asio in mpic. Boost 1.74's Asio needs <utility> before it with
-// g++ 12 ("exchange is not a member of std", LAB-NOTES #2).
+// g++ 12 ("exchange is not a member of std", docs/architecture.md, Pitfalls).
 //
 //   #include "common/asio.h"
 //   mpic::asio::io_context io;

@@ -1,5 +1,5 @@
 // Errors as data: every failure carries an ACME problem type (RFC 8555 §6.7) and a detail a
-// person can act on. Results are tl::expected (LAB-NOTES #11: std::expected is C++23).
+// person can act on. Results are tl::expected (docs/architecture.md, Pitfalls: std::expected is C++23).
 //
 //   mpic::Result<int> Port(std::string_view s) {
 //     if (s.empty()) return mpic::Fail(mpic::ProblemType::kMalformed, "empty port");
@@ -15,7 +15,7 @@
 
 namespace mpic {
 
-// urn:ietf:params:acme:error:<name>; the set REFERENCE.md names.
+// urn:ietf:params:acme:error:<name>; the set docs/domain-rules.md names.
 enum class ProblemType {
   kConnection,
   kDns,

@@ -124,7 +124,7 @@ struct State : std::enable_shared_from_this<State> {
   static void Close(Watch& w) {
     w.closed = true;
     w.descriptor.cancel();
-    w.descriptor.release();  // LAB-NOTES #8: c-ares closes its own sockets
+    w.descriptor.release();  // docs/architecture.md, Pitfalls: c-ares closes its own sockets
   }
 
   void OnSocketState(int fd, bool readable, bool writable) {

@@ -1,7 +1,7 @@
 // The resolver interface every check uses. A `Resolver` hands out `Session`s; a session is the
 // resolver state of ONE validation at ONE perspective. The libunbound backend gives each session
 // a pristine context (no cache shared with any other validation or perspective: BR §3.2.2.9,
-// LAB-NOTES #5), the c-ares backend a fresh channel to a configured recursive resolver.
+// docs/architecture.md, Pitfalls), the c-ares backend a fresh channel to a configured recursive resolver.
 //
 //   auto session = resolver.NewSession();
 //   session->Lookup("www.example.com", dns::kA, Deadline(2s), [](LookupResult r) {

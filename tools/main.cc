@@ -38,7 +38,7 @@ constexpr const char* kUsage =
 }  // namespace
 
 int main(int argc, char** argv) {
-  std::signal(SIGPIPE, SIG_IGN);  // LAB-NOTES #10
+  std::signal(SIGPIPE, SIG_IGN);  // docs/architecture.md, Pitfalls
   if (argc < 2) {
     std::cerr << kUsage;
     return 2;

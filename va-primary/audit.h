@@ -1,4 +1,4 @@
-// The audit trail (BR §5.4.1, ARCHITECTURE.md step 5): exactly ONE JSON line per decision, holding
+// The audit trail (BR §5.4.1, docs/architecture.md): exactly ONE JSON line per decision, holding
 // the quorum string ("3/4"), the policy and its phase, and every perspective's final state,
 // verdict, problem, evidence and latency (the whole ValidateResponse in proto JSON). The line is
 // written with a single write(2) on an O_APPEND descriptor and fsync'd before the answer leaves:

@@ -1,4 +1,4 @@
-// Evidence that differs between perspectives (ARCHITECTURE.md step 5): a primary that compares
+// Evidence that differs between perspectives (docs/architecture.md): a primary that compares
 // only pass/fail cannot tell a split view of the DNS (a hijack in progress, a half-updated
 // zone, an anycast split) from agreement. For each compared field every distinct value is listed
 // with the perspectives that saw it. Only perspectives that answered (and the primary when its

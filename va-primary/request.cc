@@ -80,7 +80,7 @@ Result<CheckedRequest> CheckValidateRequest(const v1::ValidateRequest& request) 
     out.is_ip = true;
     out.identifier = ip.to_string();
     if (dns_method) {
-      return Malformed("an IP identifier cannot be validated with a DNS method (RFC 8738 §7)");
+      return Malformed("an IP identifier cannot be validated with DNS-01 or another DNS method (RFC 8738 §7)");
     }
     if (out.caa) {
       return Malformed("CAA does not apply to IP identifiers (RFC 8738); set skip_caa");

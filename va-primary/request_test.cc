@@ -159,3 +159,60 @@ TEST(RequestTest, BuildsTheSameChecksForPrimaryAndRemotes) {
 
 }  // namespace
 }  // namespace mpic::va_primary
+
+namespace mpic::va_primary {
+namespace {
+
+// dns-persist-01 (BR §3.2.2.4.22): no token or key authorization, but the account and the CA's
+// issuer names are required (also with skip_caa), and travel to the remotes in the DCV params.
+TEST(RequestTest, DnsPersist01) {
+  v1::ValidateRequest r = Dns01();
+  r.set_method(v1::DNS_PERSIST_01);
+  r.clear_key_authorization();
+  r.set_account_uri("https://ca.example/acct/1");
+  r.set_wildcard(true);
+  r.set_skip_caa(true);
+  r.set_persist_domain("Example.COM");
+  auto checked = CheckValidateRequest(r);
+  ASSERT_TRUE(checked) << checked.error().detail;
+  EXPECT_EQ(checked->dcv, checks::Method::kDnsPersist01);
+  EXPECT_EQ(checked->persist_domain, "example.com");
+  const v1::CheckRequest remote = RemoteCheckRequest(*checked, "id");
+  EXPECT_EQ(remote.dcv().method(), v1::DNS_PERSIST_01);
+  EXPECT_EQ(remote.dcv().account_uri(), "https://ca.example/acct/1");
+  ASSERT_EQ(remote.dcv().issuer_domains_size(), 1);
+  EXPECT_FALSE(remote.has_caa());
+  const checks::CheckRequest own = DcvCheckRequest(*checked, checks::Clock::now());
+  EXPECT_EQ(own.account_uri, "https://ca.example/acct/1");
+  EXPECT_EQ(own.persist_domain, "example.com");
+
+  v1::ValidateRequest no_account = r;
+  no_account.clear_account_uri();
+  EXPECT_NE(Error(no_account).find("account_uri is required"), std::string::npos);
+  v1::ValidateRequest no_issuer = r;
+  no_issuer.clear_caa_issuer_domains();
+  EXPECT_NE(Error(no_issuer).find("caa_issuer_domains is required"), std::string::npos);
+  v1::ValidateRequest with_ka = r;
+  with_ka.set_key_authorization("a.b");
+  EXPECT_FALSE(CheckValidateRequest(with_ka));
+  v1::ValidateRequest persist_on_dns01 = Dns01();
+  persist_on_dns01.set_persist_domain("example.com");
+  EXPECT_FALSE(CheckValidateRequest(persist_on_dns01));
+}
+
+TEST(RequestTest, DnsAccount01NeedsTheAccount) {
+  v1::ValidateRequest r = Dns01();
+  r.set_method(v1::DNS_ACCOUNT_01);
+  r.clear_account_uri();
+  EXPECT_NE(Error(r).find("account_uri is required"), std::string::npos);
+  r.set_account_uri("https://ca.example/acct/1");
+  auto checked = CheckValidateRequest(r);
+  ASSERT_TRUE(checked) << checked.error().detail;
+  EXPECT_EQ(RemoteCheckRequest(*checked, "id").dcv().account_uri(), "https://ca.example/acct/1");
+  r.set_identifier("192.0.2.1");
+  r.set_skip_caa(true);
+  EXPECT_FALSE(CheckValidateRequest(r));
+}
+
+}  // namespace
+}  // namespace mpic::va_primary

@@ -1,5 +1,5 @@
 // URLs of HTTP-01 requests and the rules for following a redirect (RFC 8555 §8.3, as the
-// strictest deployed VA applies them: see REFERENCE.md). Pure functions; unit-tested and easy
+// strictest deployed VA applies them: see docs/domain-rules.md). Pure functions; unit-tested and easy
 // to fuzz.
 //
 //   HttpPorts ports{80, 443};

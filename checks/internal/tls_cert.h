@@ -1,7 +1,7 @@
 // The TLS-ALPN-01 verdict on the certificate a server presented (RFC 8737 §3, RFC 8738 §6): a
 // pure function over DER bytes, so it can be fuzzed and table-tested without a handshake.
 // The certificate is self-signed and carries the critical acmeIdentifier extension, which
-// OpenSSL 3.0 refuses in chain verification (LAB-NOTES #9); so nothing about it is delegated
+// OpenSSL 3.0 refuses in chain verification (docs/architecture.md, Pitfalls); so nothing about it is delegated
 // to X509_verify: every rule is checked here, by hand.
 //
 //   Evidence ev;

@@ -38,7 +38,7 @@ void LookupAddresses(asio::any_io_executor executor, resolver::Session& session,
                      std::function<void(Result<std::vector<asio::ip::address>>)> callback);
 
 // The addresses to try, in order: the first allowed IPv6 address, then the first allowed IPv4
-// address (REFERENCE.md: IPv6 first, IPv4 on connection failure). Refused addresses are
+// address (docs/domain-rules.md: IPv6 first, IPv4 on connection failure). Refused addresses are
 // counted in `metrics`; when none is allowed the error (kConnection) names each refusing range.
 [[nodiscard]] Result<std::vector<asio::ip::address>> ChooseCandidates(
     const std::vector<asio::ip::address>& addresses, const AddressPolicy& policy,

@@ -128,7 +128,7 @@ void ServerConnection::WaitForPeerClose(std::chrono::milliseconds max) {
 tl::expected<std::unique_ptr<TestWebServer>, std::string> TestWebServer::Start(
     const std::string& address, Handler handler, std::optional<TlsServerOptions> tls,
     uint16_t port) {
-  // LAB-NOTES #10: a client hanging up mid-write must not kill the test.
+  // docs/architecture.md, Pitfalls: a client hanging up mid-write must not kill the test.
   signal(SIGPIPE, SIG_IGN);
   std::unique_ptr<TestWebServer> server(new TestWebServer);
   server->address_ = address;

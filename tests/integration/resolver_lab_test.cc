@@ -199,7 +199,7 @@ TEST_F(ResolverLabTest, EachSessionSeesChangedRecordImmediately) {
 
 // Re-keying a zone between two validations: the next validation must fetch the new DNSKEYs
 // and the new DS, and still conclude "secure" (a shared cache would hold the old keys and
-// fail as bogus, LAB-NOTES #5).
+// fail as bogus, docs/architecture.md, Pitfalls).
 TEST_F(ResolverLabTest, RekeyBetweenSessionsStaysSecure) {
   auto keys_before = Lookup("secure.lab", dns::kDnskey);
   ASSERT_TRUE(keys_before) << keys_before.error().error.detail;

@@ -1,7 +1,7 @@
 """simpolicy: what the fleet *should* decide, computed from the policy rules.
 
 The BR §3.2.2.9 phase table and non-corroboration table are data (as in quorum/phase.h and
-REFERENCE.md); the research k-of-n policy follows quorum/policy.h. Together with the attack
+docs/domain-rules.md); the research k-of-n policy follows quorum/policy.h. Together with the attack
 model (what a captured perspective sees) this gives every expected decision; nothing is
 hard-coded per case.
 """

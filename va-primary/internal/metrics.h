@@ -1,4 +1,5 @@
-// The primary's Prometheus metrics (STYLE.md #7, LAB-NOTES #13: counters carry `_total`). The
+// The primary's Prometheus metrics (Prometheus naming: counters carry `_total`, which
+// prometheus-cpp does not append; docs/architecture.md, Pitfalls). The
 // perspective label is the configured perspective NAME (config, never request data).
 #pragma once
 
