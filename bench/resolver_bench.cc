@@ -11,8 +11,8 @@
 #include <optional>
 
 #include "common/asio.h"
+#include "lab/dnslab.h"
 #include "resolver/unbound_resolver.h"
-#include "tests/dnslab/dnslab.h"
 
 namespace {
 
@@ -20,7 +20,7 @@ using namespace std::chrono_literals;
 using mpic::resolver::Clock;
 using mpic::resolver::LookupResult;
 
-mpic::testing::DnsLab* g_lab = nullptr;
+mpic::lab::DnsLab* g_lab = nullptr;
 
 struct Fixture {
   mpic::asio::io_context io;
@@ -88,7 +88,7 @@ BENCHMARK(BM_WarmContext_SecureA)->MeasureProcessCPUTime()->UseRealTime()->Unit(
 
 int main(int argc, char** argv) {
   benchmark::Initialize(&argc, argv);
-  auto lab = mpic::testing::DnsLab::Start();
+  auto lab = mpic::lab::DnsLab::Start();
   if (!lab) {
     std::fprintf(stderr, "resolver_bench: DNS lab did not start: %s\n", lab.error().c_str());
     return 1;

@@ -8,7 +8,7 @@
 #include <fstream>
 #include <functional>
 
-#include "tests/integration/test_certs.h"
+#include "lab/pki.h"
 
 namespace mpic::proto {
 namespace {
@@ -21,7 +21,7 @@ class ConfigLoaderTest : public ::testing::Test {
     char tmpl[] = "/tmp/mpic-config-test-XXXXXX";
     ASSERT_NE(mkdtemp(tmpl), nullptr);
     dir_ = tmpl;
-    auto pki = testing::TestPki::Create(dir_ + "/pki");
+    auto pki = lab::Pki::Create(dir_ + "/pki");
     ASSERT_TRUE(pki) << pki.error().detail;
     pki_ = *pki;
     auto leaf = pki_.Issue("eu-fra-1", {"eu-fra-1"}, {"127.0.0.1"});
@@ -74,9 +74,9 @@ class ConfigLoaderTest : public ::testing::Test {
   }
 
   std::string dir_;
-  testing::TestPki pki_;
-  testing::CertPair leaf_;
-  testing::CertPair other_;
+  lab::Pki pki_;
+  lab::CertPair leaf_;
+  lab::CertPair other_;
   std::string hints_;
   std::string anchor_;
 };
