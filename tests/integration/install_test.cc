@@ -81,7 +81,7 @@ TEST(Install, InstalledTreeRunsTheFleetFromAnywhere) {
   const std::string script =
       "mount -t tmpfs mpic-hidden \"$1\" || exit 97; "
       "if [ -d \"$2\" ]; then mount -t tmpfs mpic-hidden \"$2\" || exit 97; fi; "
-      "shift 2; exec \"$@\"";
+      "cd / && shift 2 && exec \"$@\"";  // the test's own directory is in the build tree
   auto hidden = [&](std::vector<std::string> command, std::chrono::milliseconds limit) {
     std::vector<std::string> argv = {"/usr/bin/unshare", "--mount", "--propagation", "private",
                                      "/bin/sh", "-c", script, "sh", source, build};
