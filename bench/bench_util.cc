@@ -77,7 +77,7 @@ int UsageError(const char* program, const char* usage, const std::string& why) {
   return 2;
 }
 
-std::optional<int> ParseCommandLine(const char* program, const char* usage, tools::Flags& flags,
+std::optional<int> ParseCommandLine(const char* program, const char* usage, lab::Flags& flags,
                                     int argc, char** argv) {
   if (auto st = flags.Parse(argc, argv, 1); !st) {
     return UsageError(program, usage, st.error().detail);

@@ -10,7 +10,7 @@
 #include <optional>
 #include <string>
 
-#include "tools/flags.h"
+#include "lab/flags.h"
 
 namespace mpic::bench {
 
@@ -28,7 +28,7 @@ namespace mpic::bench {
 // code, after printing the usage (to stdout for --help, with the error to
 // stderr otherwise). `flags` must declare a "help" switch.
 [[nodiscard]] std::optional<int> ParseCommandLine(const char* program, const char* usage,
-                                                  tools::Flags& flags, int argc, char** argv);
+                                                  lab::Flags& flags, int argc, char** argv);
 
 // Keeps `concurrency` operations in flight until `count` have been started and every one of
 // them has ended. `start(done)` begins one operation and must see that `done()` is called

@@ -25,10 +25,10 @@
 #include "checks/check.h"
 #include "checks/key_authorization.h"
 #include "checks/tcp_dialer.h"
+#include "lab/flags.h"
+#include "lab/local_fleet.h"
 #include "resolver/cares_resolver.h"
 #include "resolver/unbound_resolver.h"
-#include "tools/flags.h"
-#include "tools/fleet/local_fleet.h"
 
 namespace mpic::bench {
 namespace {
@@ -87,13 +87,13 @@ Outcome RunChecks(asio::io_context& io, resolver::Resolver& resolver, checks::Di
 }
 
 int Main(int argc, char** argv) {
-  tools::Flags flags({{"mode", tools::Flags::kValue},
-                      {"count", tools::Flags::kValue},
-                      {"concurrency", tools::Flags::kValue},
-                      {"method", tools::Flags::kRepeated},
-                      {"bin-dir", tools::Flags::kValue},
-                      {"json", tools::Flags::kSwitch},
-                      {"help", tools::Flags::kSwitch}});
+  lab::Flags flags({{"mode", lab::Flags::kValue},
+                      {"count", lab::Flags::kValue},
+                      {"concurrency", lab::Flags::kValue},
+                      {"method", lab::Flags::kRepeated},
+                      {"bin-dir", lab::Flags::kValue},
+                      {"json", lab::Flags::kSwitch},
+                      {"help", lab::Flags::kSwitch}});
   auto usage_error = [](const std::string& why) { return UsageError("checks_bench", kUsage, why); };
   if (auto exit = ParseCommandLine("checks_bench", kUsage, flags, argc, argv)) return *exit;
   const std::string mode = flags.Get("mode").value_or("lab");
@@ -125,12 +125,12 @@ int Main(int argc, char** argv) {
     std::cerr << "checks_bench: mkdtemp: " << std::strerror(errno) << "\n";
     return 1;
   }
-  tools::fleet::LocalFleet::Options options;
+  lab::LocalFleet::Options options;
   options.remotes = 2;  // the smallest fleet a BR phase accepts (2025-09-15: two remotes)
   options.effective_date = "2025-09-15";
   options.dir = tmpl;
   options.bin_dir = flags.Get("bin-dir").value_or(SelfDir() + "/../bin");
-  auto fleet = tools::fleet::LocalFleet::Start(options, progress, [] { return false; });
+  auto fleet = lab::LocalFleet::Start(options, progress, [] { return false; });
   if (!fleet) {
     std::cerr << "checks_bench: " << fleet.error().detail << "\n";
     return 1;

@@ -39,10 +39,10 @@
 #include "bench/bench_util.h"
 #include "bench/http_responder.h"
 #include "checks/key_authorization.h"
+#include "lab/flags.h"
+#include "lab/local_fleet.h"
+#include "lab/primary_client.h"
 #include "mpic/v1/primary.grpc.pb.h"
-#include "tools/flags.h"
-#include "tools/fleet/local_fleet.h"
-#include "tools/validate_command.h"
 
 namespace mpic::bench {
 namespace {
@@ -111,7 +111,7 @@ class Driver {
     std::lock_guard lock(mutex_);
     if (!status.ok()) {
       ++stats_.rpc_errors;
-      if (stats_.first_failure.empty()) stats_.first_failure = tools::DescribeStatus(status);
+      if (stats_.first_failure.empty()) stats_.first_failure = lab::DescribeStatus(status);
     } else if (call.response.decision() != v1::CORROBORATED) {
       ++stats_.not_corroborated;
       if (stats_.first_failure.empty()) {
@@ -137,17 +137,17 @@ double Percentile(std::vector<double>& sorted, double p) {
 }
 
 int Main(int argc, char** argv) {
-  tools::Flags flags({{"mode", tools::Flags::kValue},
-                      {"remotes", tools::Flags::kValue},
-                      {"method", tools::Flags::kValue},
-                      {"concurrency", tools::Flags::kValue},
-                      {"count", tools::Flags::kValue},
-                      {"warmup", tools::Flags::kValue},
-                      {"responder-threads", tools::Flags::kValue},
-                      {"bin-dir", tools::Flags::kValue},
-                      {"dir", tools::Flags::kValue},
-                      {"json", tools::Flags::kSwitch},
-                      {"help", tools::Flags::kSwitch}});
+  lab::Flags flags({{"mode", lab::Flags::kValue},
+                      {"remotes", lab::Flags::kValue},
+                      {"method", lab::Flags::kValue},
+                      {"concurrency", lab::Flags::kValue},
+                      {"count", lab::Flags::kValue},
+                      {"warmup", lab::Flags::kValue},
+                      {"responder-threads", lab::Flags::kValue},
+                      {"bin-dir", lab::Flags::kValue},
+                      {"dir", lab::Flags::kValue},
+                      {"json", lab::Flags::kSwitch},
+                      {"help", lab::Flags::kSwitch}});
   auto usage_error = [](const std::string& why) {
     return UsageError("fleet_loadgen", kUsage, why);
   };
@@ -155,7 +155,7 @@ int Main(int argc, char** argv) {
   const std::string mode = flags.Get("mode").value_or("stub");
   if (mode != "stub" && mode != "lab") return usage_error("--mode must be stub or lab");
   const std::string method_name = flags.Get("method").value_or("http-01");
-  auto method = tools::ParseDcvMethod(method_name);
+  auto method = lab::ParseDcvMethod(method_name);
   if (!method || *method == v1::TLS_ALPN_01)
     return usage_error("--method must be http-01 or dns-01");
   auto int_flag = [&](const char* name, long def, long min, long max) -> std::optional<long> {
@@ -188,7 +188,7 @@ int Main(int argc, char** argv) {
     remove_dir = true;
   }
 
-  tools::fleet::LocalFleet::Options options;
+  lab::LocalFleet::Options options;
   options.remotes = static_cast<int>(*remotes);
   options.dir = dir;
   options.bin_dir = flags.Get("bin-dir").value_or(SelfDir() + "/../bin");
@@ -204,7 +204,7 @@ int Main(int argc, char** argv) {
                                            : "2026-12-15";
   std::ostream& progress = json ? std::cerr : std::cout;
   auto fleet =
-      tools::fleet::LocalFleet::Start(options, progress, [] { return g_interrupted.load(); });
+      lab::LocalFleet::Start(options, progress, [] { return g_interrupted.load(); });
   if (!fleet) {
     std::cerr << "fleet_loadgen: " << fleet.error().detail << "\n";
     return 1;
@@ -234,7 +234,7 @@ int Main(int argc, char** argv) {
     return 1;
   }
 
-  auto channel = tools::DialPrimary(f.primary().address, f.client_tls());
+  auto channel = lab::DialPrimary(f.primary().address, f.client_tls());
   if (!channel) {
     std::cerr << "fleet_loadgen: " << channel.error().detail << "\n";
     return 1;

@@ -28,9 +28,9 @@
 #include <vector>
 
 #include "bench/bench_util.h"
+#include "lab/flags.h"
+#include "lab/pki.h"
 #include "mpic/v1/perspective.grpc.pb.h"
-#include "tools/flags.h"
-#include "tools/pki.h"
 
 namespace mpic::bench {
 namespace {
@@ -46,20 +46,20 @@ constexpr const char* kUsage =
 
 struct Pki {
   std::string ca;
-  tools::pki::KeyAndCert server;
-  tools::pki::KeyAndCert client;
+  lab::KeyAndCert server;
+  lab::KeyAndCert client;
 };
 
 Result<Pki> MakePki() {
-  auto ca = tools::pki::CertificateAuthority::Create("grpc_floor CA");
+  auto ca = lab::CertificateAuthority::Create("grpc_floor CA");
   if (!ca) return Fail(ca.error());
-  tools::pki::LeafSpec server_spec;
+  lab::LeafSpec server_spec;
   server_spec.common_name = "perspective";
   server_spec.dns_names = {"perspective"};
   server_spec.ip_addresses = {"127.0.0.1"};
   auto server = ca->Issue(server_spec);
   if (!server) return Fail(server.error());
-  tools::pki::LeafSpec client_spec;
+  lab::LeafSpec client_spec;
   client_spec.common_name = "primary";
   client_spec.dns_names = {"primary"};
   client_spec.server = false;
@@ -221,13 +221,13 @@ class Driver {
 };
 
 int Main(int argc, char** argv) {
-  tools::Flags flags({{"count", tools::Flags::kValue},
-                      {"concurrency", tools::Flags::kValue},
-                      {"warmup", tools::Flags::kValue},
-                      {"server", tools::Flags::kValue},
-                      {"plain", tools::Flags::kSwitch},
-                      {"json", tools::Flags::kSwitch},
-                      {"help", tools::Flags::kSwitch}});
+  lab::Flags flags({{"count", lab::Flags::kValue},
+                      {"concurrency", lab::Flags::kValue},
+                      {"warmup", lab::Flags::kValue},
+                      {"server", lab::Flags::kValue},
+                      {"plain", lab::Flags::kSwitch},
+                      {"json", lab::Flags::kSwitch},
+                      {"help", lab::Flags::kSwitch}});
   auto usage_error = [](const std::string& why) { return UsageError("grpc_floor", kUsage, why); };
   if (auto exit = ParseCommandLine("grpc_floor", kUsage, flags, argc, argv)) return *exit;
   auto count_flag = flags.GetInt("count", 1, 10'000'000);

@@ -22,8 +22,8 @@
 
 #include "bench/bench_util.h"
 #include "bench/http_responder.h"
-#include "tests/dnslab/dnslab.h"
-#include "tools/flags.h"
+#include "lab/dnslab.h"
+#include "lab/flags.h"
 
 namespace mpic::bench {
 namespace {
@@ -100,15 +100,15 @@ bool HttpExchange(const sockaddr_in& server, const std::string& request) {
 }
 
 int Main(int argc, char** argv) {
-  tools::Flags flags({{"count", tools::Flags::kValue},
-                      {"json", tools::Flags::kSwitch},
-                      {"help", tools::Flags::kSwitch}});
+  lab::Flags flags({{"count", lab::Flags::kValue},
+                      {"json", lab::Flags::kSwitch},
+                      {"help", lab::Flags::kSwitch}});
   if (auto exit = ParseCommandLine("io_floor", kUsage, flags, argc, argv)) return *exit;
   auto count_flag = flags.GetInt("count", 1, 10'000'000);
   if (!count_flag) return UsageError("io_floor", kUsage, count_flag.error().detail);
   const int count = static_cast<int>(count_flag->value_or(20000));
 
-  auto lab = testing::DnsLab::Start();
+  auto lab = lab::DnsLab::Start();
   if (!lab) {
     std::cerr << "io_floor: the DNS lab did not start: " << lab.error() << "\n";
     return 1;

@@ -34,9 +34,9 @@
 
 #include "common/asio.h"
 #include "common/dns_wire.h"
+#include "lab/dnslab.h"
 #include "resolver/unbound_resolver.h"
 #include "resolver/validation_resolver.h"
-#include "tests/dnslab/dnslab.h"
 
 namespace {
 
@@ -45,7 +45,7 @@ using mpic::resolver::Clock;
 using mpic::resolver::LookupResult;
 namespace dns = mpic::dns;
 
-mpic::testing::DnsLab* g_lab = nullptr;
+mpic::lab::DnsLab* g_lab = nullptr;
 
 struct Fixture {
   mpic::asio::io_context io;
@@ -296,7 +296,7 @@ std::string LoadedUnbound() {
 
 int main(int argc, char** argv) {
   benchmark::Initialize(&argc, argv);
-  auto lab = mpic::testing::DnsLab::Start();
+  auto lab = mpic::lab::DnsLab::Start();
   if (!lab) {
     std::fprintf(stderr, "resolver_bench: DNS lab did not start: %s\n", lab.error().c_str());
     return 1;

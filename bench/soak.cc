@@ -33,8 +33,9 @@
 #include "bench/bench_util.h"
 #include "common/asio.h"
 #include "mpic/v1/primary.grpc.pb.h"
-#include "tools/flags.h"
-#include "tools/fleet/local_fleet.h"
+#include "lab/flags.h"
+#include "lab/local_fleet.h"
+#include "lab/primary_client.h"
 #include "tools/validate_command.h"
 
 namespace mpic::bench {
@@ -175,7 +176,7 @@ class Driver {
                             [this, call, done = std::move(done)](grpc::Status status) {
                               std::string outcome =
                                   status.ok() ? v1::Decision_Name(call->response.decision())
-                                              : tools::DescribeStatus(status).substr(0, 40);
+                                              : lab::DescribeStatus(status).substr(0, 40);
                               {
                                 std::lock_guard lock(mutex_);
                                 ++stats_.outcomes[outcome];
@@ -194,16 +195,16 @@ class Driver {
 };
 
 int Main(int argc, char** argv) {
-  tools::Flags flags({{"remotes", tools::Flags::kValue},
-                      {"in-flight", tools::Flags::kValue},
-                      {"rounds", tools::Flags::kValue},
-                      {"mode", tools::Flags::kValue},
-                      {"settle-s", tools::Flags::kValue},
-                      {"deadline-s", tools::Flags::kValue},
-                      {"bin-dir", tools::Flags::kValue},
-                      {"dir", tools::Flags::kValue},
-                      {"json", tools::Flags::kSwitch},
-                      {"help", tools::Flags::kSwitch}});
+  lab::Flags flags({{"remotes", lab::Flags::kValue},
+                      {"in-flight", lab::Flags::kValue},
+                      {"rounds", lab::Flags::kValue},
+                      {"mode", lab::Flags::kValue},
+                      {"settle-s", lab::Flags::kValue},
+                      {"deadline-s", lab::Flags::kValue},
+                      {"bin-dir", lab::Flags::kValue},
+                      {"dir", lab::Flags::kValue},
+                      {"json", lab::Flags::kSwitch},
+                      {"help", lab::Flags::kSwitch}});
   if (auto exit = ParseCommandLine("soak", kUsage, flags, argc, argv)) return *exit;
   auto usage_error = [](const std::string& why) { return UsageError("soak", kUsage, why); };
   const std::string mode = flags.Get("mode").value_or("lab");
@@ -245,7 +246,7 @@ int Main(int argc, char** argv) {
     dir = tmpl;
     remove_dir = true;
   }
-  tools::fleet::LocalFleet::Options options;
+  lab::LocalFleet::Options options;
   options.remotes = static_cast<int>(*remotes);
   options.dir = dir;
   options.bin_dir = flags.Get("bin-dir").value_or(SelfDir() + "/../bin");
@@ -258,7 +259,7 @@ int Main(int argc, char** argv) {
   // Everything else (max_concurrent, timeouts, the in-flight bound once it lands) as the
   // fleet launcher configures it: the soak measures the configuration operators start from.
   auto fleet =
-      tools::fleet::LocalFleet::Start(options, progress, [] { return g_interrupted.load(); });
+      lab::LocalFleet::Start(options, progress, [] { return g_interrupted.load(); });
   if (!fleet) {
     std::cerr << "soak: " << fleet.error().detail << "\n";
     return 1;
@@ -275,7 +276,7 @@ int Main(int argc, char** argv) {
     std::cerr << "soak: lab: " << st.error() << "\n";
     return 1;
   }
-  auto channel = tools::DialPrimary(f.primary().address, f.client_tls());
+  auto channel = lab::DialPrimary(f.primary().address, f.client_tls());
   if (!channel) {
     std::cerr << "soak: " << channel.error().detail << "\n";
     return 1;

@@ -5,7 +5,7 @@
 #include <string>
 #include <vector>
 
-#include "checks/internal/dns_lab_testing.h"
+#include "checks/testing/check_lab.h"
 
 namespace mpic::checks {
 namespace {

@@ -14,7 +14,6 @@
 
 #include <memory>
 
-#include "checks/internal/dns_text.h"
 #include "checks/internal/dns_txt.h"
 #include "checks/key_authorization.h"
 #include "common/dns_name.h"

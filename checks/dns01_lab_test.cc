@@ -6,8 +6,8 @@
 #include <string>
 #include <vector>
 
-#include "checks/internal/dns_lab_testing.h"
 #include "checks/key_authorization.h"
+#include "checks/testing/check_lab.h"
 
 namespace mpic::checks {
 namespace {

@@ -6,7 +6,6 @@
 #include <string>
 #include <vector>
 
-#include "checks/internal/dns_text.h"
 #include "checks/internal/dns_txt.h"
 #include "checks/key_authorization.h"
 

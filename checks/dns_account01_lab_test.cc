@@ -6,7 +6,7 @@
 #include <vector>
 
 #include "checks/dns_account01.h"
-#include "checks/internal/dns_lab_testing.h"
+#include "checks/testing/check_lab.h"
 #include "checks/key_authorization.h"
 
 namespace mpic::checks {

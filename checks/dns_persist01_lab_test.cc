@@ -6,7 +6,7 @@
 #include <string>
 #include <vector>
 
-#include "checks/internal/dns_lab_testing.h"
+#include "checks/testing/check_lab.h"
 #include "checks/internal/persist_record.h"
 
 namespace mpic::checks {

@@ -46,8 +46,9 @@ function(mpic_library)
   add_library(mpic::${L_NAME} ALIAS ${target})
 endfunction()
 
+# Installed to bin/ unless NO_INSTALL (benchmarks and other build-tree-only programs).
 function(mpic_executable)
-  cmake_parse_arguments(E "" "NAME;OUTPUT_NAME" "SRCS;DEPS" ${ARGN})
+  cmake_parse_arguments(E "NO_INSTALL" "NAME;OUTPUT_NAME" "SRCS;DEPS" ${ARGN})
   add_executable(${E_NAME} ${E_SRCS})
   mpic_apply_options(${E_NAME})
   target_link_libraries(${E_NAME} PRIVATE ${E_DEPS})
@@ -55,10 +56,39 @@ function(mpic_executable)
     set_target_properties(${E_NAME} PROPERTIES OUTPUT_NAME ${E_OUTPUT_NAME})
   endif()
   set_target_properties(${E_NAME} PROPERTIES RUNTIME_OUTPUT_DIRECTORY ${PROJECT_BINARY_DIR}/bin)
-  install(TARGETS ${E_NAME} RUNTIME DESTINATION bin)
+  if(NOT E_NO_INSTALL)
+    install(TARGETS ${E_NAME} RUNTIME DESTINATION bin)
+  endif()
 endfunction()
 
-# LABELS: unit | integration | netsim. Integration tests get the binary dir in MPIC_BIN_DIR.
+# Files read at run time (lab/data_dir.h): installed to share/mpic/<DESTINATION>, and linked
+# into build/share/mpic/<DESTINATION> at configure time so the build tree has the installed
+# layout (build/bin/mpic finds build/share/mpic as an installed bin/mpic finds share/mpic).
+#
+#   mpic_data(DESTINATION netsim FILES netsim.py simnet.py DIRECTORIES scenarios)
+set(MPIC_BUILD_DATA_DIR ${PROJECT_BINARY_DIR}/share/mpic)
+function(mpic_data)
+  cmake_parse_arguments(D "" "DESTINATION" "FILES;DIRECTORIES" ${ARGN})
+  set(dest ${MPIC_BUILD_DATA_DIR}/${D_DESTINATION})
+  file(MAKE_DIRECTORY ${dest})
+  foreach(f ${D_FILES} ${D_DIRECTORIES})
+    set(src ${CMAKE_CURRENT_SOURCE_DIR}/${f})
+    if(NOT EXISTS ${src})
+      message(FATAL_ERROR "mpic_data: ${src} does not exist")
+    endif()
+    get_filename_component(name ${f} NAME)
+    file(CREATE_LINK ${src} ${dest}/${name} SYMBOLIC)
+  endforeach()
+  if(D_FILES)
+    install(FILES ${D_FILES} DESTINATION share/mpic/${D_DESTINATION})
+  endif()
+  foreach(d ${D_DIRECTORIES})
+    install(DIRECTORY ${d} DESTINATION share/mpic/${D_DESTINATION})
+  endforeach()
+endfunction()
+
+# LABELS: unit | integration | netsim. Tests get the binary dir in MPIC_BIN_DIR and the data
+# dir in MPIC_DATA_DIR (they are not in build/bin, so ../share/mpic is not theirs).
 function(mpic_test)
   cmake_parse_arguments(T "" "NAME;TIMEOUT" "SRCS;DEPS;LABELS" ${ARGN})
   if(NOT BUILD_TESTING)
@@ -75,5 +105,5 @@ function(mpic_test)
   endif()
   add_test(NAME ${T_NAME} COMMAND ${T_NAME})
   set_tests_properties(${T_NAME} PROPERTIES LABELS "${T_LABELS}" TIMEOUT ${T_TIMEOUT}
-    ENVIRONMENT "MPIC_SOURCE_DIR=${PROJECT_SOURCE_DIR};MPIC_BIN_DIR=${PROJECT_BINARY_DIR}/bin")
+    ENVIRONMENT "MPIC_BIN_DIR=${PROJECT_BINARY_DIR}/bin;MPIC_DATA_DIR=${MPIC_BUILD_DATA_DIR}")
 endfunction()

@@ -15,7 +15,7 @@
 #include <thread>
 
 #include "openmpic/testing/samples.h"
-#include "tests/integration/test_certs.h"
+#include "lab/pki.h"
 
 namespace mpic::openmpic {
 namespace {
@@ -435,7 +435,7 @@ class TlsServerTest : public ServerFixture {
     dir_ = std::filesystem::temp_directory_path() /
            ("openmpic-tls-" + std::to_string(::getpid()) + "-" +
             ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    auto pki = mpic::testing::TestPki::Create(dir_.string() + "/pki", "fleet CA");
+    auto pki = mpic::lab::Pki::Create(dir_.string() + "/pki", "fleet CA");
     ASSERT_TRUE(pki) << pki.error().detail;
     pki_ = *pki;
     auto server = pki_.Issue("primary", {"primary"}, {"127.0.0.1"});
@@ -443,7 +443,7 @@ class TlsServerTest : public ServerFixture {
     ASSERT_TRUE(server && client);
     server_cert_ = *server;
     client_cert_ = *client;
-    auto rogue = mpic::testing::TestPki::Create(dir_.string() + "/rogue", "other CA");
+    auto rogue = mpic::lab::Pki::Create(dir_.string() + "/rogue", "other CA");
     ASSERT_TRUE(rogue);
     auto rogue_client = rogue->Issue("ca-client", {"ca-client"}, {});
     ASSERT_TRUE(rogue_client);
@@ -465,7 +465,7 @@ class TlsServerTest : public ServerFixture {
   }
 
   // One request over a fresh TLS connection; the client certificate is optional.
-  Reply TlsRequest(const mpic::testing::CertPair* cert, const std::string& api_key = "") {
+  Reply TlsRequest(const mpic::lab::CertPair* cert, const std::string& api_key = "") {
     asio::io_context io;
     ssl::context context(ssl::context::tls_client);
     context.load_verify_file(pki_.ca_cert);
@@ -491,8 +491,8 @@ class TlsServerTest : public ServerFixture {
   }
 
   std::filesystem::path dir_;
-  mpic::testing::TestPki pki_;
-  mpic::testing::CertPair server_cert_, client_cert_, rogue_cert_;
+  mpic::lab::Pki pki_;
+  mpic::lab::CertPair server_cert_, client_cert_, rogue_cert_;
 };
 
 TEST_F(TlsServerTest, MutualTlsAcceptsFleetCertificatesOnly) {

@@ -10,8 +10,8 @@
 #include <functional>
 
 #include "common/asio.h"
+#include "lab/pki.h"
 #include "perspective/factories.h"
-#include "tests/integration/test_certs.h"
 
 namespace mpic::perspective {
 namespace {
@@ -24,7 +24,7 @@ class ConfigLoaderTest : public ::testing::Test {
     char tmpl[] = "/tmp/mpic-config-test-XXXXXX";
     ASSERT_NE(mkdtemp(tmpl), nullptr);
     dir_ = tmpl;
-    auto pki = testing::TestPki::Create(dir_ + "/pki");
+    auto pki = lab::Pki::Create(dir_ + "/pki");
     ASSERT_TRUE(pki) << pki.error().detail;
     pki_ = *pki;
     auto leaf = pki_.Issue("eu-fra-1", {"eu-fra-1"}, {"127.0.0.1"});
@@ -77,9 +77,9 @@ class ConfigLoaderTest : public ::testing::Test {
   }
 
   std::string dir_;
-  testing::TestPki pki_;
-  testing::CertPair leaf_;
-  testing::CertPair other_;
+  lab::Pki pki_;
+  lab::CertPair leaf_;
+  lab::CertPair other_;
   std::string hints_;
   std::string anchor_;
 };

@@ -7,7 +7,7 @@
 #include <fstream>
 #include <string>
 
-#include "tests/integration/test_certs.h"
+#include "lab/pki.h"
 
 namespace mpic::perspective {
 namespace {
@@ -18,7 +18,7 @@ class ConfigTest : public ::testing::Test {
     char tmpl[] = "/tmp/va-primary-config-test-XXXXXX";
     ASSERT_NE(mkdtemp(tmpl), nullptr);
     dir_ = tmpl;
-    auto pki = testing::TestPki::Create(dir_ + "/pki");
+    auto pki = lab::Pki::Create(dir_ + "/pki");
     ASSERT_TRUE(pki.has_value()) << pki.error().detail;
     auto pair = pki->Issue("nyc", {"nyc"}, {"127.0.0.1"});
     ASSERT_TRUE(pair.has_value()) << pair.error().detail;

@@ -6,6 +6,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+./scripts/check-deps.sh  # the folder dependency table (README.md, Layout) before anything else
 ./scripts/setup.sh
 jobs=$(nproc 2>/dev/null || echo 2)
 

@@ -5,11 +5,13 @@
 #include <string_view>
 #include <vector>
 
-#include "tools/flags.h"
+#include "lab/flags.h"
 #include "va-primary/audit.h"
 
 namespace mpic::tools {
 namespace {
+
+using lab::Flags;
 
 constexpr const char* kUsage =
     "usage: mpic audit verify [--prev HASH|genesis] [--head HASH] FILE...\n"

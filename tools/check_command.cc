@@ -7,10 +7,13 @@
 #include "checks/check.h"
 #include "checks/tcp_dialer.h"
 #include "common/asio.h"
-#include "tools/flags.h"
+#include "lab/flags.h"
 #include "tools/resolver_flags.h"
 
 namespace mpic::tools {
+
+using lab::Flags;
+
 namespace {
 
 constexpr const char* kUsage =

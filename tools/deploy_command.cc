@@ -21,13 +21,15 @@
 #include "checks/address_policy.h"
 #include "mpic/v1/config.pb.h"
 #include "perspective/config.h"
-#include "tools/flags.h"
-#include "tools/pki.h"
+#include "lab/flags.h"
+#include "lab/pki.h"
 #include "perspective/factories.h"
 #include "perspective/primary_config.h"
 
 namespace mpic::tools {
 namespace {
+
+using lab::Flags;
 
 namespace fs = std::filesystem;
 using nlohmann::json;
@@ -381,9 +383,9 @@ class StandIns {
       return Fail(ProblemType::kServerInternal, "cannot make a temporary folder");
     }
     StandIns out(pattern);
-    auto ca = pki::CertificateAuthority::Create("mpic deploy check stand-in CA");
+    auto ca = lab::CertificateAuthority::Create("mpic deploy check stand-in CA");
     if (!ca) return Fail(ca.error());
-    pki::LeafSpec spec;
+    lab::LeafSpec spec;
     spec.common_name = "stand-in";
     spec.dns_names = {"stand-in"};
     spec.client = true;
@@ -393,7 +395,7 @@ class StandIns {
          {std::tuple<std::string, std::string, unsigned>{"ca.crt", ca->cert_pem(), 0644},
           {"tls.crt", leaf->cert_pem, 0644},
           {"tls.key", leaf->key_pem, 0600}}) {
-      if (auto st = pki::WriteFile(out.dir_ + "/" + name, body, mode); !st) return Fail(st.error());
+      if (auto st = lab::WriteFile(out.dir_ + "/" + name, body, mode); !st) return Fail(st.error());
     }
     return out;
   }
@@ -743,7 +745,7 @@ int RunDeploy(int argc, char** argv, int first, std::ostream& out, std::ostream&
       const fs::path target = out_dir / path;
       std::error_code ec;
       fs::create_directories(target.parent_path(), ec);
-      if (auto st = pki::WriteFile(target.string(), body, 0644); !st) {
+      if (auto st = lab::WriteFile(target.string(), body, 0644); !st) {
         err << "mpic deploy: " << st.error().detail << "\n";
         return 1;
       }

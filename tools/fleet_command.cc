@@ -15,12 +15,15 @@
 #include <vector>
 
 #include "checks/key_authorization.h"
+#include "lab/flags.h"
+#include "lab/local_fleet.h"
 #include "perspective/wire.h"
-#include "tools/flags.h"
-#include "tools/fleet/local_fleet.h"
 #include "tools/validate_command.h"
 
 namespace mpic::tools {
+
+using lab::Flags;
+
 namespace {
 
 using nlohmann::ordered_json;
@@ -38,7 +41,7 @@ constexpr const char* kUsage =
     "  fresh /tmp/mpic-fleet.* removed on success. --json: one JSON object on stdout;\n"
     "  progress goes to stderr.\n";
 
-// The CAA record at secure.lab.'s apex names this issuer (tests/dnslab/README.md).
+// The CAA record at secure.lab.'s apex names this issuer (lab/README.md).
 constexpr const char* kIssuer = "ca.example";
 constexpr const char* kAccountUri = "https://ca.example/acme/acct/1";
 constexpr std::chrono::seconds kValidateTimeout{30};
@@ -126,8 +129,8 @@ struct Scenario {
 };
 
 // Lab DNS and responder content for the three methods; returns what was set up.
-Result<std::vector<Challenge>> SetUpChallenges(fleet::LocalFleet& fleet) {
-  testing::DnsLab& lab = fleet.lab();
+Result<std::vector<Challenge>> SetUpChallenges(lab::LocalFleet& fleet) {
+  lab::DnsLab& lab = fleet.lab();
   std::vector<Challenge> challenges = {
       {"http-01", "http.secure.lab", RandomBase64Url(24), ""},
       {"dns-01", "dns.secure.lab", RandomBase64Url(24), ""},
@@ -191,13 +194,13 @@ std::vector<Scenario> MakeScenarios(const std::vector<Challenge>& challenges) {
   return scenarios;
 }
 
-std::string FleetCommandLine(const fleet::LocalFleet& fleet) {
+std::string FleetCommandLine(const lab::LocalFleet& fleet) {
   const ClientTlsFiles& tls = fleet.client_tls();
   return SelfPath() + " validate --primary " + fleet.primary().address + " \\\n      --ca-cert " +
          tls.ca_file + " --cert " + tls.cert_file + " --key " + tls.key_file;
 }
 
-ordered_json MemberJson(const fleet::LocalFleet::Member& m, bool primary) {
+ordered_json MemberJson(const lab::LocalFleet::Member& m, bool primary) {
   ordered_json j;
   j["name"] = m.identity.name();
   j["role"] = primary ? "primary" : "remote";
@@ -211,10 +214,10 @@ ordered_json MemberJson(const fleet::LocalFleet::Member& m, bool primary) {
   return j;
 }
 
-ordered_json FleetJson(const fleet::LocalFleet& fleet, const std::string& dir) {
+ordered_json FleetJson(const lab::LocalFleet& fleet, const std::string& dir) {
   ordered_json j;
   j["dir"] = dir;
-  const testing::DnsLab& lab = fleet.lab();
+  const lab::DnsLab& lab = fleet.lab();
   j["lab"] = {{"block", lab.block() + ".0/24"},
               {"root", lab.server("root")},
               {"root_hints", lab.root_hints_file()},
@@ -236,11 +239,11 @@ ordered_json FleetJson(const fleet::LocalFleet& fleet, const std::string& dir) {
   return j;
 }
 
-void PrintPerspectives(const fleet::LocalFleet& fleet, std::ostream& out) {
+void PrintPerspectives(const lab::LocalFleet& fleet, std::ostream& out) {
   out << "\nperspectives:\n";
   out << "  " << Pad("NAME", 15) << Pad("ROLE", 8) << Pad("RIR", 10) << Pad("REGION", 23)
       << Pad("LAT,LON", 18) << "GRPC\n";
-  auto row = [&](const fleet::LocalFleet::Member& m, const char* role) {
+  auto row = [&](const lab::LocalFleet::Member& m, const char* role) {
     char where[48];
     std::snprintf(where, sizeof where, "%.2f,%.2f", m.identity.location().latitude(),
                   m.identity.location().longitude());
@@ -254,7 +257,7 @@ void PrintPerspectives(const fleet::LocalFleet& fleet, std::ostream& out) {
          "validation\n";
 }
 
-int KeepRunning(fleet::LocalFleet& fleet, const std::vector<Challenge>& challenges,
+int KeepRunning(lab::LocalFleet& fleet, const std::vector<Challenge>& challenges,
                 const std::string& dir, bool json, std::ostream& out, std::ostream& err) {
   if (json) {
     ordered_json j = FleetJson(fleet, dir);
@@ -300,7 +303,7 @@ int KeepRunning(fleet::LocalFleet& fleet, const std::vector<Challenge>& challeng
   return 0;
 }
 
-int RunScenarios(fleet::LocalFleet& fleet, const std::vector<Challenge>& challenges,
+int RunScenarios(lab::LocalFleet& fleet, const std::vector<Challenge>& challenges,
                  const std::string& dir, bool json, std::ostream& out, std::ostream& err) {
   std::ostream& log = json ? err : out;
   if (!json) PrintPerspectives(fleet, out);
@@ -389,7 +392,7 @@ int RunFleet(int argc, char** argv, int first, std::ostream& out, std::ostream& 
   if (flags.positionals().size() != 1 || flags.positionals()[0] != "up") {
     return usage_error("expected the subcommand \"up\"");
   }
-  const long max_remotes = static_cast<long>(fleet::RemoteIdentities().size());
+  const long max_remotes = static_cast<long>(lab::RemoteIdentities().size());
   // BR §3.2.2.9 asks for up to five remotes (from 2026-12-15); fewer cannot corroborate.
   auto remotes = flags.GetInt("remotes", 5, max_remotes);
   if (!remotes) return usage_error(remotes.error().detail);
@@ -416,13 +419,13 @@ int RunFleet(int argc, char** argv, int first, std::ostream& out, std::ostream& 
 
   SignalScope signals;
   log << "mpic fleet: starting " << remotes->value_or(5) << " remotes + primary in " << dir << "\n";
-  fleet::LocalFleet::Options options;
+  lab::LocalFleet::Options options;
   options.remotes = static_cast<int>(remotes->value_or(5));
   options.dir = dir;
   options.bin_dir = SelfDir();
   int rc = 1;
   {
-    auto fleet = fleet::LocalFleet::Start(options, log, Interrupted);
+    auto fleet = lab::LocalFleet::Start(options, log, Interrupted);
     if (!fleet) {
       err << "mpic fleet: " << fleet.error().detail << "\n";
     } else {

@@ -1,6 +1,6 @@
 // `mpic fleet up [--remotes N] [--dir DIR] [--keep-running] [--json]`: a complete MPIC fleet on
 // loopback — the DNS lab, a challenge responder, a fresh PKI, va-primary and N va-remote
-// processes (see tools/fleet/local_fleet.h).
+// processes (see lab/local_fleet.h).
 //
 // Without --keep-running it validates end to end — an HTTP-01, a DNS-01 and a TLS-ALPN-01
 // challenge for lab names (each must be CORROBORATED) and a DNS-01 with a wrong key

@@ -9,6 +9,8 @@
 #include <iostream>
 #include <string_view>
 
+#include "lab/data_dir.h"
+
 namespace mpic::tools {
 namespace {
 
@@ -21,10 +23,6 @@ constexpr const char* kUsage =
     "       mpic netsim cleanup\n"
     "Routing and DNS attacks against a real fleet in network namespaces (root needed,\n"
     "except for report). See docs/netsim.md.\n";
-
-#ifndef MPIC_SOURCE_DIR
-#define MPIC_SOURCE_DIR ""
-#endif
 
 std::string SelfDir() {
   std::error_code ec;
@@ -48,12 +46,6 @@ std::string FindPython() {
     start = end + 1;
   }
   return "";
-}
-
-std::string HarnessPath() {
-  const char* env = std::getenv("MPIC_SOURCE_DIR");
-  std::string root = env != nullptr && *env != '\0' ? env : MPIC_SOURCE_DIR;
-  return root + "/tests/netsim/netsim.py";
 }
 
 }  // namespace
@@ -81,12 +73,13 @@ int RunNetsim(int argc, char** argv, int first, std::ostream& out, std::ostream&
     out << kUsage;
     return 0;
   }
-  const std::string harness = HarnessPath();
-  if (access(harness.c_str(), R_OK) != 0) {
-    err << "mpic netsim: harness not found at " << harness
-        << " (set MPIC_SOURCE_DIR to the mpic source tree)\n";
+  // Installed beside the binary's tree: ../share/mpic/netsim/netsim.py (lab/data_dir.h).
+  auto harness_file = lab::DataFile("netsim/netsim.py");
+  if (!harness_file) {
+    err << "mpic netsim: harness not found: " << harness_file.error().detail << "\n";
     return 3;
   }
+  const std::string harness = *harness_file;
   const std::string python = FindPython();
   if (python.empty()) {
     err << "mpic netsim: python3 not found (apt-get install python3)\n";

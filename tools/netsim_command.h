@@ -1,10 +1,11 @@
 // `mpic netsim run SCENARIO [--out DIR] | report RESULTS [--out PNG] | selftest | cleanup`:
 // routing and DNS attacks against a real fleet in network namespaces. A thin front to the
-// Python harness tests/netsim/netsim.py (docs/netsim.md): it finds python3 and the harness in
-// the source tree this binary was built from (or $MPIC_SOURCE_DIR), tells it where va-primary
-// and va-remote are (MPIC_BIN_DIR = this executable's directory) and execs it.
+// Python harness (docs/netsim.md; source in tests/netsim/, installed as
+// share/mpic/netsim/netsim.py and found relative to this executable: lab/data_dir.h): it finds
+// python3 and the harness, tells it where va-primary and va-remote are (MPIC_BIN_DIR = this
+// executable's directory) and execs it.
 //
-//   mpic netsim run tests/netsim/scenarios/hijack-sweep.json --out /tmp/r
+//   mpic netsim run share/mpic/netsim/scenarios/br-phases.json --out /tmp/r
 //   mpic netsim report /tmp/r/results.json --out /tmp/r/plot.png
 //
 // Exit: the harness's (0 all as expected, 1 a decision differed, 2 bad usage, 3 could not

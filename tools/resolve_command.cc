@@ -5,10 +5,13 @@
 
 #include "common/asio.h"
 #include "common/dns_name.h"
-#include "tools/flags.h"
+#include "lab/flags.h"
 #include "tools/resolver_flags.h"
 
 namespace mpic::tools {
+
+using lab::Flags;
+
 namespace {
 
 using nlohmann::ordered_json;

@@ -11,10 +11,12 @@
 
 #include "common/asio.h"
 #include "common/error.h"
+#include "lab/flags.h"
 #include "resolver/resolver.h"
-#include "tools/flags.h"
 
 namespace mpic::tools {
+
+using lab::Flags;
 
 // Flag combinations that make no sense (--stub with root hints, --require-ad without --stub).
 [[nodiscard]] Status CheckResolverFlags(const Flags& flags);

@@ -25,10 +25,12 @@
 #include "routesim/perspectives.h"
 #include "routesim/resilience.h"
 #include "routesim/topology.h"
-#include "tools/flags.h"
+#include "lab/flags.h"
 
 namespace mpic::tools {
 namespace {
+
+using lab::Flags;
 
 namespace rs = mpic::routesim;
 using nlohmann::json;

@@ -24,32 +24,20 @@
 #include <string_view>
 
 #include "common/error.h"
+#include "lab/primary_client.h"
 #include "mpic/v1/primary.grpc.pb.h"
 
 namespace mpic::tools {
 
 int RunValidate(int argc, char** argv, int first, std::ostream& out, std::ostream& err);
 
-struct ClientTlsFiles {
-  std::string ca_file;      // the fleet CA (verifies the primary)
-  std::string cert_file;    // this client's certificate (the primary requires one)
-  std::string key_file;     // its key
-  std::string server_name;  // expected name in the primary's certificate; "" = ADDR's host
-};
-
-// A channel to `address` ("host:port") over mutual TLS. kMalformed when a file cannot be read.
-[[nodiscard]] Result<std::shared_ptr<grpc::Channel>> DialPrimary(const std::string& address,
-                                                                 const ClientTlsFiles& tls);
-
-struct ValidateCall {
-  grpc::Status status;
-  v1::ValidateResponse response;  // meaningful when status.ok()
-  double elapsed_ms = 0;
-};
-
-// One Validate RPC with a deadline `timeout` from now. Blocking.
-[[nodiscard]] ValidateCall CallValidate(grpc::Channel& channel, const v1::ValidateRequest& request,
-                                        std::chrono::milliseconds timeout);
+// The client side of mpic.v1.Primary (shared with the lab and the benchmarks).
+using lab::CallValidate;
+using lab::ClientTlsFiles;
+using lab::DescribeStatus;
+using lab::DialPrimary;
+using lab::ParseDcvMethod;
+using lab::ValidateCall;
 
 // The human-readable form: a table of perspectives (primary first), then
 // "decision: CORROBORATED (quorum 5/5, policy ..., request_id ...)", the problem when not
@@ -59,12 +47,7 @@ void PrintDecision(const v1::ValidateResponse& response, std::ostream& out);
 // The response in the proto3 JSON mapping (field names as in the .proto), one line.
 [[nodiscard]] std::string ResponseJson(const v1::ValidateResponse& response);
 
-// "http-01" / "dns-01" / "tls-alpn-01" (case-insensitive) to the enum; nullopt otherwise.
-[[nodiscard]] std::optional<v1::Method> ParseDcvMethod(std::string_view text);
 // "http-01", ... for display.
 [[nodiscard]] std::string DcvMethodName(v1::Method method);
-
-// "grpc UNAVAILABLE: connection refused" for stderr.
-[[nodiscard]] std::string DescribeStatus(const grpc::Status& status);
 
 }  // namespace mpic::tools

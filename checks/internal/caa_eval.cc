@@ -3,7 +3,7 @@
 #include <algorithm>
 #include <set>
 
-#include "checks/internal/dns_text.h"
+#include "checks/internal/dns_txt.h"
 
 namespace mpic::checks::internal {
 namespace {

@@ -4,7 +4,7 @@
 #include <set>
 
 #include "checks/internal/caa_eval.h"
-#include "checks/internal/dns_text.h"
+#include "checks/internal/dns_txt.h"
 #include "checks/key_authorization.h"
 
 namespace mpic::checks::internal {

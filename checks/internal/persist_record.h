@@ -82,7 +82,7 @@ enum class PersistVerdict {
 [[nodiscard]] std::string_view PersistVerdictName(PersistVerdict verdict);
 
 struct PersistRecordOutcome {
-  std::string value;  // escaped for evidence (dns_text.h)
+  std::string value;  // escaped for evidence (dns_txt.h)
   PersistVerdict verdict = PersistVerdict::kOtherIssuer;
   std::string reason;  // why, for a person
 };

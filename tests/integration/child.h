@@ -1,6 +1,8 @@
-// A child process for integration tests: stdout+stderr appended to a log file, stdin
-// /dev/null, SIGKILLed when the object is destroyed while it still runs (and when the test
-// process dies: PR_SET_PDEATHSIG). Every wait is bounded.
+// A child process for integration tests, on the lab's launcher (lab/child_process.h): stdout
+// and stderr appended to a log file, stdin /dev/null, tied to the test process
+// (PR_SET_PDEATHSIG), stopped (SIGTERM, then SIGKILL) when the object is destroyed while it
+// still runs. Every wait is bounded. A child that cannot be started behaves as one that
+// exited with 127, its log saying why.
 //
 //   Child remote({BinDir() + "/va-remote", "--config", config}, dir + "/remote.log");
 //   remote.Signal(SIGTERM);
@@ -14,31 +16,34 @@
 #include <string>
 #include <vector>
 
+#include "lab/child_process.h"
+
 namespace mpic::testing {
+
+using lab::ReadAll;
 
 class Child {
  public:
-  // args[0] is the executable's path (no PATH search).
+  // args[0] is the executable's path.
   Child(const std::vector<std::string>& args, const std::string& log_file);
-  ~Child();
   Child(const Child&) = delete;
   Child& operator=(const Child&) = delete;
 
-  pid_t pid() const { return pid_; }
-  void Signal(int sig) const;
+  pid_t pid() const { return process_ ? process_->pid() : -1; }
+  void Signal(int sig) const {
+    if (process_) process_->Signal(sig);
+  }
   // The exit code (-signal when killed by one), or nullopt when still running after `limit`.
-  std::optional<int> Wait(std::chrono::milliseconds limit);
-  bool Running();
+  std::optional<int> Wait(std::chrono::milliseconds limit) {
+    return process_ ? process_->Wait(limit) : std::optional<int>(127);
+  }
+  bool Running() { return process_ && process_->Running(); }
   // What the child wrote so far.
-  std::string Log() const;
+  std::string Log() const { return ReadAll(log_); }
 
  private:
   std::string log_;
-  pid_t pid_ = -1;
-  bool exited_ = false;
+  std::optional<lab::ChildProcess> process_;
 };
-
-// The whole file ("" when it cannot be read).
-std::string ReadAll(const std::string& path);
 
 }  // namespace mpic::testing

@@ -17,8 +17,8 @@
 #include <thread>
 #include <vector>
 
+#include "lab/pki.h"
 #include "tests/integration/command.h"
-#include "tools/pki.h"
 
 namespace mpic::testing {
 namespace {
@@ -245,16 +245,16 @@ TEST(FleetKeepRunning, MpicValidateAgainstIt) {
 
   // A client certificate from another CA is refused: an RPC failure, exit 1.
   TempDir other;
-  auto ca = tools::pki::CertificateAuthority::Create("not the fleet CA");
+  auto ca = lab::CertificateAuthority::Create("not the fleet CA");
   ASSERT_TRUE(ca.has_value());
-  tools::pki::LeafSpec spec;
+  lab::LeafSpec spec;
   spec.common_name = "intruder";
   spec.server = false;
   spec.client = true;
   auto leaf = ca->Issue(spec);
   ASSERT_TRUE(leaf.has_value());
-  ASSERT_TRUE(tools::pki::WriteFile(other.path() + "/c.pem", leaf->cert_pem, 0644));
-  ASSERT_TRUE(tools::pki::WriteFile(other.path() + "/c.key", leaf->key_pem, 0600));
+  ASSERT_TRUE(lab::WriteFile(other.path() + "/c.pem", leaf->cert_pem, 0644));
+  ASSERT_TRUE(lab::WriteFile(other.path() + "/c.key", leaf->key_pem, 0600));
   CommandResult refused = RunCommand({Mpic(),
                                       "validate",
                                       "--primary",
@@ -286,10 +286,10 @@ TEST(FleetKeepRunning, MpicValidateAgainstIt) {
 TEST(MpicValidate, UsageErrorsExitTwo) {
   TempDir dir;
   ASSERT_FALSE(dir.path().empty());
-  auto ca = tools::pki::CertificateAuthority::Create("usage test CA");
+  auto ca = lab::CertificateAuthority::Create("usage test CA");
   ASSERT_TRUE(ca.has_value());
   const std::string ca_file = dir.path() + "/ca.pem";
-  ASSERT_TRUE(tools::pki::WriteFile(ca_file, ca->cert_pem(), 0644));
+  ASSERT_TRUE(lab::WriteFile(ca_file, ca->cert_pem(), 0644));
   const std::vector<std::string> good = {
       Mpic(),      "validate",     "--primary",    "127.0.0.1:1",    "--ca-cert",
       ca_file,     "--cert",       ca_file,        "--key",          ca_file,
@@ -353,17 +353,17 @@ TEST(MpicValidate, UsageErrorsExitTwo) {
 TEST(MpicValidate, NoPrimaryIsAnRpcFailure) {
   TempDir dir;
   ASSERT_FALSE(dir.path().empty());
-  auto ca = tools::pki::CertificateAuthority::Create("rpc test CA");
+  auto ca = lab::CertificateAuthority::Create("rpc test CA");
   ASSERT_TRUE(ca.has_value());
-  tools::pki::LeafSpec spec;
+  lab::LeafSpec spec;
   spec.common_name = "client";
   spec.server = false;
   spec.client = true;
   auto leaf = ca->Issue(spec);
   ASSERT_TRUE(leaf.has_value());
-  ASSERT_TRUE(tools::pki::WriteFile(dir.path() + "/ca.pem", ca->cert_pem(), 0644));
-  ASSERT_TRUE(tools::pki::WriteFile(dir.path() + "/c.pem", leaf->cert_pem, 0644));
-  ASSERT_TRUE(tools::pki::WriteFile(dir.path() + "/c.key", leaf->key_pem, 0600));
+  ASSERT_TRUE(lab::WriteFile(dir.path() + "/ca.pem", ca->cert_pem(), 0644));
+  ASSERT_TRUE(lab::WriteFile(dir.path() + "/c.pem", leaf->cert_pem, 0644));
+  ASSERT_TRUE(lab::WriteFile(dir.path() + "/c.key", leaf->key_pem, 0600));
   // Port 1 on loopback: nothing listens; connection refused at once.
   CommandResult r = RunCommand(
       {Mpic(),

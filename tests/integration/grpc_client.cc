@@ -9,7 +9,7 @@
 namespace mpic::testing {
 
 std::shared_ptr<grpc::Channel> MtlsChannel(const std::string& address, const std::string& ca_pem,
-                                           const CertPair* client_cert,
+                                           const lab::CertPair* client_cert,
                                            const std::string& server_name) {
   grpc::SslCredentialsOptions options;
   options.pem_root_certs = ca_pem;

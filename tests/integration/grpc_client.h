@@ -10,7 +10,7 @@
 #include <memory>
 #include <string>
 
-#include "tests/integration/test_certs.h"
+#include "lab/pki.h"
 
 namespace mpic::testing {
 
@@ -18,7 +18,7 @@ namespace mpic::testing {
 // certificate to name `server_name`.
 [[nodiscard]] std::shared_ptr<grpc::Channel> MtlsChannel(const std::string& address,
                                                          const std::string& ca_pem,
-                                                         const CertPair* client_cert,
+                                                         const lab::CertPair* client_cert,
                                                          const std::string& server_name);
 
 // grpc.health.v1.Health/Check for `service` ("" is the whole server): "SERVING",

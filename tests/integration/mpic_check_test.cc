@@ -1,16 +1,19 @@
-// `mpic check` as a user runs it: the real binary against the real DNS lab, one JSON object
-// on stdout, exit 0 for any verdict and 2 for bad usage.
+// `mpic check` as a user runs it (the one test of the command): the real binary against the
+// real DNS lab, one JSON object on one line of stdout, exit 0 for any verdict (a timeout too)
+// and 2 for bad usage.
 #include <gtest/gtest.h>
 
 #include <nlohmann/json.hpp>
 
 #include "checks/dns_account01.h"
 #include "checks/key_authorization.h"
-#include "tests/dnslab/dnslab.h"
+#include "lab/dnslab.h"
 #include "tests/integration/command.h"
 
 namespace mpic::testing {
 namespace {
+
+using lab::DnsLab;
 
 using namespace std::chrono_literals;
 using nlohmann::json;
@@ -43,10 +46,14 @@ class MpicCheckTest : public ::testing::Test {
   }
 
   CommandResult Check(std::vector<std::string> args) {
+    args.insert(args.end(), {"--root-hints", lab_->root_hints_file(), "--trust-anchor",
+                             lab_->trust_anchor_file()});
+    return CheckRaw(std::move(args));
+  }
+  // Without the lab's root hints and trust anchor.
+  static CommandResult CheckRaw(std::vector<std::string> args) {
     std::vector<std::string> argv = {BinDir() + "/mpic", "check"};
     argv.insert(argv.end(), args.begin(), args.end());
-    argv.insert(argv.end(), {"--root-hints", lab_->root_hints_file(), "--trust-anchor",
-                             lab_->trust_anchor_file()});
     return RunCommand(argv, 30s);
   }
 
@@ -65,7 +72,12 @@ TEST_F(MpicCheckTest, Dns01ValidWithEvidence) {
   EXPECT_EQ(j["outcome"], "valid");
   ASSERT_EQ(j["evidence"]["txt_values"].size(), 1u);
   EXPECT_EQ(j["evidence"]["txt_values"][0], checks::Dns01TxtValue(kKeyAuthorization));
-  EXPECT_TRUE(j.contains("duration_ms"));
+  EXPECT_TRUE(j["problem"].is_null());
+  ASSERT_EQ(j["evidence"]["dns"].size(), 1u);
+  EXPECT_EQ(j["evidence"]["dns"][0]["dnssec"], "secure");
+  EXPECT_TRUE(j["duration_ms"].is_number());
+  EXPECT_EQ(r.out.back(), '\n');
+  EXPECT_EQ(r.out.find('\n'), r.out.size() - 1) << "exactly one line";
 }
 
 TEST_F(MpicCheckTest, Dns01WrongKeyAuthorizationIsUnauthorizedButExitsZero) {
@@ -92,6 +104,27 @@ TEST_F(MpicCheckTest, CaaClimbsToTheApex) {
   auto d = json::parse(denied.out);
   EXPECT_EQ(d["outcome"], "invalid");
   EXPECT_EQ(d["problem"]["type"], "urn:ietf:params:acme:error:caa");
+}
+
+TEST_F(MpicCheckTest, CaaForAWildcardWithAccountUri) {
+  auto r = Check({"--method", "caa", "--identifier", "*.deep.secure.lab", "--caa-issuer",
+                  "ca.example", "--validation-method", "dns-01", "--account-uri",
+                  "https://ca.example/acct/1"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  auto j = json::parse(r.out);
+  EXPECT_EQ(j["method"], "caa");
+  EXPECT_EQ(j["outcome"], "valid") << r.out;
+  EXPECT_EQ(j["evidence"]["caa_name"], "secure.lab.");
+}
+
+TEST_F(MpicCheckTest, TimeoutIsAVerdict) {
+  // dead.lab.'s server never answers: the deadline ends the check, with a dns problem.
+  auto r = Check({"--method", "dns-01", "--identifier", "cli.dead.lab", "--key-authorization",
+                  kKeyAuthorization, "--timeout-ms", "800"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  auto j = json::parse(r.out);
+  EXPECT_EQ(j["outcome"], "invalid");
+  EXPECT_EQ(j["problem"]["type"], "urn:ietf:params:acme:error:dns");
 }
 
 TEST_F(MpicCheckTest, BogusZoneFailsClosedWithADnsProblem) {
@@ -173,6 +206,55 @@ TEST_F(MpicCheckTest, BadUsageExitsTwoWithAMessage) {
     EXPECT_EQ(r.exit_code, 2) << args[1] << " " << args[3] << ": " << r.out;
     EXPECT_FALSE(r.err.empty());
   }
+}
+
+TEST_F(MpicCheckTest, EveryUsageErrorExitsTwoWithNothingOnStdout) {
+  const std::string ka = kKeyAuthorization;
+  const std::vector<std::vector<std::string>> cases = {
+      {},
+      {"--identifier", "x.secure.lab", "--key-authorization", ka},
+      {"--method", "dns-02", "--identifier", "x.secure.lab"},
+      {"--method", "dns-01", "--key-authorization", ka},
+      {"--method", "dns-01", "--identifier", "x.secure.lab"},
+      {"--method", "http-01", "--identifier", "x.secure.lab", "--key-authorization", ka},
+      {"--method", "caa", "--identifier", "x.secure.lab"},
+      {"--method", "dns-01", "--identifier", "x.secure.lab", "--key-authorization", ka, "--token",
+       "abc"},
+      {"--method", "dns-01", "--identifier", "x.secure.lab", "--key-authorization", ka,
+       "--caa-issuer", "ca.example"},
+      {"--method", "http-01", "--identifier", "x.secure.lab", "--token", "t", "--wildcard",
+       "--key-authorization", ka},
+      {"--method", "dns-01", "--identifier", "x.secure.lab", "--key-authorization", ka,
+       "--http-port", "8080"},
+      {"--method", "dns-01", "--identifier", "x.secure.lab", "--key-authorization", ka,
+       "--lab-allow", "not-a-cidr"},
+      {"--method", "dns-01", "--identifier", "x.secure.lab", "--key-authorization", ka,
+       "--lab-allow", "127.0.0.0/8", "--http-port", "0"},
+      {"--method", "dns-01", "--identifier", "x.secure.lab", "--key-authorization", ka,
+       "--timeout-ms", "0"},
+      {"--method", "dns-01", "--identifier", "x.secure.lab", "--key-authorization", ka, "--stub",
+       "127.0.0.1", "--root-hints", "/nonexistent"},
+      {"--method", "dns-01", "--identifier", "x.secure.lab", "--key-authorization", ka,
+       "--root-hints", "/nonexistent/root.hints"},
+      {"--method", "dns-01", "--identifier", "x.secure.lab", "--key-authorization", ka,
+       "--no-such-flag"},
+      {"--method", "dns-01", "--identifier", "x.secure.lab", "--key-authorization", ka,
+       "positional"},
+  };
+  for (const auto& args : cases) {
+    std::string shown;
+    for (const auto& a : args) shown += " " + a;
+    auto r = CheckRaw(args);
+    EXPECT_EQ(r.exit_code, 2) << "mpic check" << shown << "\n" << r.err;
+    EXPECT_TRUE(r.out.empty()) << shown << ": " << r.out;
+    EXPECT_NE(r.err.find("mpic check: "), std::string::npos) << shown << ": " << r.err;
+  }
+}
+
+TEST_F(MpicCheckTest, HelpExitsZero) {
+  auto r = CheckRaw({"--help"});
+  EXPECT_EQ(r.exit_code, 0);
+  EXPECT_NE(r.out.find("usage: mpic check"), std::string::npos);
 }
 
 }  // namespace

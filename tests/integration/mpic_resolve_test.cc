@@ -3,11 +3,13 @@
 
 #include <nlohmann/json.hpp>
 
-#include "tests/dnslab/dnslab.h"
+#include "lab/dnslab.h"
 #include "tests/integration/command.h"
 
 namespace mpic::testing {
 namespace {
+
+using lab::DnsLab;
 
 using namespace std::chrono_literals;
 using nlohmann::json;

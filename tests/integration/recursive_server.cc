@@ -25,7 +25,7 @@ bool Answers(const std::string& ip, int port) {
 }  // namespace
 
 tl::expected<std::unique_ptr<RecursiveServer>, std::string> RecursiveServer::Start(
-    const DnsLab& lab, const std::string& ip, int port) {
+    const lab::DnsLab& lab, const std::string& ip, int port) {
   std::string dir = lab.dir() + "/unbound-" + ip + "-" + std::to_string(port);
   std::string mkdir = "mkdir -p '" + dir + "'";
   if (std::system(mkdir.c_str()) != 0) return tl::unexpected("cannot create " + dir);

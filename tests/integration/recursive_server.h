@@ -13,14 +13,14 @@
 
 #include <tl/expected.hpp>
 
-#include "tests/dnslab/dnslab.h"
+#include "lab/dnslab.h"
 
 namespace mpic::testing {
 
 class RecursiveServer {
  public:
   static tl::expected<std::unique_ptr<RecursiveServer>, std::string> Start(
-      const DnsLab& lab, const std::string& address, int port);
+      const lab::DnsLab& lab, const std::string& address, int port);
   ~RecursiveServer();
 
   // "127.A.B.C:PORT"

@@ -7,16 +7,16 @@
 #include <optional>
 
 #include "common/asio.h"
+#include "lab/dnslab.h"
 #include "resolver/cares_resolver.h"
 #include "resolver/unbound_resolver.h"
-#include "tests/dnslab/dnslab.h"
 #include "tests/integration/recursive_server.h"
 
 namespace mpic::resolver {
 namespace {
 
 using namespace std::chrono_literals;
-using testing::DnsLab;
+using lab::DnsLab;
 
 class ResolverLabTest : public ::testing::Test {
  protected:

@@ -34,18 +34,23 @@
 #include <vector>
 
 #include "checks/key_authorization.h"
+#include "lab/dnslab.h"
+#include "lab/pki.h"
 #include "mpic/v1/perspective.grpc.pb.h"
 #include "mpic/v1/primary.grpc.pb.h"
+#include "lab/dnslab.h"
 #include "perspective/config.h"
-#include "tests/dnslab/dnslab.h"
 #include "tests/integration/child.h"
 #include "tests/integration/command.h"
 #include "tests/integration/grpc_client.h"
-#include "tests/integration/test_certs.h"
 #include "va-primary/primary_server.h"
 
 namespace mpic::testing {
 namespace {
+
+using lab::DnsLab;
+using TestPki = lab::Pki;  // the lab's PKI, as files in one directory
+using lab::CertPair;
 
 namespace fs = std::filesystem;
 using namespace std::chrono_literals;

@@ -22,18 +22,23 @@
 #include <thread>
 
 #include "checks/key_authorization.h"
+#include "lab/dnslab.h"
+#include "lab/pki.h"
 #include "mpic/v1/perspective.grpc.pb.h"
+#include "lab/dnslab.h"
 #include "perspective/config.h"
-#include "tests/dnslab/dnslab.h"
 #include "tests/integration/child.h"
 #include "tests/integration/command.h"
 #include "tests/integration/grpc_client.h"
-#include "tests/integration/test_certs.h"
 #include "va-remote/remote_metrics.h"
 #include "va-remote/remote_server.h"
 
 namespace mpic::testing {
 namespace {
+
+using lab::DnsLab;
+using TestPki = lab::Pki;  // the lab's PKI, as files in one directory
+using lab::CertPair;
 
 namespace fs = std::filesystem;
 using namespace std::chrono_literals;

@@ -10,13 +10,13 @@
 #include "common/asio.h"
 #include "resolver/unbound_resolver.h"
 #include "resolver/validation_resolver.h"
-#include "tests/dnslab/dnslab.h"
+#include "lab/dnslab.h"
 
 namespace mpic::resolver {
 namespace {
 
 using namespace std::chrono_literals;
-using testing::DnsLab;
+using lab::DnsLab;
 
 class ValidationResolverLabTest : public ::testing::TestWithParam<bool> {
  protected:

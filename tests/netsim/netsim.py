@@ -508,7 +508,12 @@ def preflight():
 
 
 def find_bin_dir(arg):
-    d = arg or os.environ.get("MPIC_BIN_DIR") or os.path.join(HERE, "..", "..", "build", "bin")
+    # Installed: share/mpic/netsim -> ../../../bin; the source tree: tests/netsim -> build/bin.
+    d = arg or os.environ.get("MPIC_BIN_DIR")
+    if not d:
+        installed = os.path.join(HERE, "..", "..", "..", "bin")
+        d = installed if os.access(os.path.join(installed, "mpic"), os.X_OK) else \
+            os.path.join(HERE, "..", "..", "build", "bin")
     for b in ("va-primary", "va-remote", "mpic"):
         if not os.access(os.path.join(d, b), os.X_OK):
             raise ScenarioError(f"{b} not found in {d} (build it, or pass --bin-dir)")

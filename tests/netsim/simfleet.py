@@ -15,7 +15,19 @@ import time
 import simnet
 from simnet import in_netns, pdeathsig_preexec
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "dnslab"))
+
+def _dnslab_dir():
+    """dnslab.py: installed beside us (share/mpic/dnslab), else in the source tree (lab/)."""
+    here = os.path.dirname(os.path.abspath(__file__))
+    data = os.environ.get("MPIC_DATA_DIR")
+    for d in ([os.path.join(data, "dnslab")] if data else []) + [
+            os.path.join(here, "..", "dnslab"), os.path.join(here, "..", "..", "lab")]:
+        if os.path.isfile(os.path.join(d, "dnslab.py")):
+            return d
+    raise ImportError("dnslab.py not found (set MPIC_DATA_DIR to mpic's share/mpic)")
+
+
+sys.path.insert(0, _dnslab_dir())
 import dnslab  # noqa: E402  (reused: Zone, Key, Server, signing, cleanup)
 
 READY_TIMEOUT_S = 30.0

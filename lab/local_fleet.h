@@ -1,0 +1,133 @@
+// A complete MPIC fleet on loopback, for the demo and integration tests: the DNS lab (real NSD,
+// DNSSEC-signed), a challenge responder (pebble-challtestsrv on lab addresses), a fresh PKI,
+// one va-primary and N va-remote processes with realistic identities (five RIRs, cities
+// thousands of km apart), all in lab mode and resolving from the lab's root.
+//
+//   LocalFleet::Options options;
+//   options.dir = "/tmp/f";
+//   options.bin_dir = "build/bin";
+//   auto fleet = LocalFleet::Start(options, std::cerr, [] { return false; });
+//   if (!fleet) die((*fleet).error().detail);
+//   (*fleet)->lab().Set("secure.lab.", "http.secure.lab.", "A",
+//                       {(*fleet)->responder().http_address});
+//   (*fleet)->AddHttp01(token, key_authorization);
+//   ... mpic::lab::DialPrimary((*fleet)->primary().address, (*fleet)->client_tls()) ...
+//   (*fleet)->Stop(std::cerr);  // also done by the destructor
+//
+// Everything started is a child of this process tied to the calling thread (PR_SET_PDEATHSIG):
+// call Start() and Stop() on the main thread.
+#pragma once
+
+#include <functional>
+#include <iosfwd>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "common/error.h"
+#include "lab/child_process.h"
+#include "lab/dnslab.h"
+#include "lab/primary_client.h"
+#include "mpic/v1/common.pb.h"
+
+namespace mpic::lab {
+
+// The primary's identity and the pool remotes are taken from, in order. The first five span
+// all five RIRs; every pair (primary included) is more than 500 km apart.
+[[nodiscard]] v1::PerspectiveIdentity PrimaryIdentity();
+[[nodiscard]] const std::vector<v1::PerspectiveIdentity>& RemoteIdentities();
+
+class LocalFleet {
+ public:
+  struct Options {
+    int remotes = 5;
+    std::string dir;      // working directory (created if missing); must be set
+    std::string bin_dir;  // where va-primary and va-remote are
+    std::string responder = "pebble-challtestsrv";
+    uint16_t http_port = 5002;  // the responder's HTTP-01 port (lab mode: instead of 80)
+    uint16_t tls_port = 5001;   // its TLS-ALPN-01 port (lab mode: instead of 443)
+    uint16_t management_port = 8055;
+    std::chrono::milliseconds ready_timeout{30000};  // per phase: remotes, then the primary
+    // false: no responder process is started; its addresses (lab free addresses 0..2) are
+    // still reserved, and the caller serves HTTP-01 / TLS-ALPN-01 there itself (benchmarks).
+    bool start_responder = true;
+    // A lab server's role or zone ("insecure"): every member resolves through a c-ares stub
+    // sent straight to that authoritative server, trusting answers without the AD bit
+    // (benchmark mode (a), comparable with other VAs' test setups; NOT a production
+    // configuration). Empty: the validating path from the lab's root.
+    std::string stub_lab_server;
+    uint32_t straggler_grace_ms = 2000;  // long enough that every row shows its own result
+    uint32_t max_concurrent = 64;        // per va-remote
+    // The BR §3.2.2.9 phase the primary applies ("YYYY-MM-DD" or "today"); fleets smaller
+    // than today's minimum need an earlier phase.
+    std::string effective_date = "today";
+  };
+
+  struct Member {
+    v1::PerspectiveIdentity identity;
+    std::string address;  // gRPC, from the ready file
+    std::string metrics;  // Prometheus, from the ready file
+    std::string config_file;
+    std::string ready_file;
+    std::optional<ChildProcess> process;
+  };
+
+  struct Responder {
+    std::string http_address;  // ADDR (port is Options::http_port)
+    std::string tls_address;
+    std::string management_address;
+    std::optional<ChildProcess> process;
+  };
+
+  // Starts everything, printing one line per step to `progress`. `interrupted` is polled
+  // during every wait; when it returns true, Start stops what it started and fails.
+  [[nodiscard]] static Result<std::unique_ptr<LocalFleet>> Start(
+      const Options& options, std::ostream& progress, const std::function<bool()>& interrupted);
+
+  ~LocalFleet();
+  LocalFleet(const LocalFleet&) = delete;
+  LocalFleet& operator=(const LocalFleet&) = delete;
+
+  // Stops the primary, the remotes, the responder and the lab, in that order (bounded).
+  void Stop(std::ostream* progress = nullptr);
+
+  // Responder content through its management API.
+  [[nodiscard]] Status AddHttp01(const std::string& token, const std::string& content);
+  [[nodiscard]] Status AddTlsAlpn01(const std::string& host, const std::string& key_authorization);
+
+  // Names of members (and the responder) that are no longer running, with how they ended and
+  // the end of their logs; "" when all run.
+  [[nodiscard]] std::string DeadMembers();
+
+  [[nodiscard]] DnsLab& lab() { return *lab_; }
+  [[nodiscard]] const DnsLab& lab() const { return *lab_; }
+  [[nodiscard]] const Member& primary() const { return primary_; }
+  [[nodiscard]] const std::vector<Member>& remotes() const { return remotes_; }
+  [[nodiscard]] const Responder& responder() const { return responder_; }
+  [[nodiscard]] const Options& options() const { return options_; }
+  // The CA-side client certificate for mpic validate.
+  [[nodiscard]] const ClientTlsFiles& client_tls() const { return client_tls_; }
+  [[nodiscard]] const std::string& audit_log() const { return audit_log_; }
+  [[nodiscard]] const std::string& logs_dir() const { return logs_dir_; }
+
+ private:
+  LocalFleet() = default;
+  Status StartResponder(std::ostream& progress, const std::function<bool()>& interrupted);
+  Status WritePki();
+  Status StartRemotes(std::ostream& progress, const std::function<bool()>& interrupted);
+  Status StartPrimary(std::ostream& progress, const std::function<bool()>& interrupted);
+  // Waits until each member's ready file names its address (bounded by ready_timeout).
+  Status AwaitReady(std::vector<Member*> members, const std::function<bool()>& interrupted);
+
+  Options options_;
+  std::unique_ptr<DnsLab> lab_;
+  Responder responder_;
+  Member primary_;
+  std::vector<Member> remotes_;
+  ClientTlsFiles client_tls_;
+  std::string pki_dir_, config_dir_, logs_dir_, run_dir_;
+  std::string audit_log_;
+};
+
+}  // namespace mpic::lab
