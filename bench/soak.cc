@@ -36,7 +36,6 @@
 #include "lab/flags.h"
 #include "lab/local_fleet.h"
 #include "lab/primary_client.h"
-#include "tools/validate_command.h"
 
 namespace mpic::bench {
 namespace {

@@ -28,8 +28,8 @@ declare -A ALLOWED=(
   [va-remote]="common resolver checks proto mpic perspective"
   [va-primary]="common resolver checks quorum proto mpic perspective openmpic"
   [lab]="common resolver checks quorum proto mpic perspective"
-  [tools]="common resolver checks quorum routesim proto mpic perspective lab"
-  [bench]="common resolver checks quorum proto mpic perspective lab"
+  [tools]="common resolver checks quorum routesim proto mpic perspective openmpic va-primary lab"
+  [bench]="common resolver checks quorum routesim proto mpic perspective openmpic lab"
 )
 OURS="common quorum routesim resolver checks proto mpic perspective openmpic va-remote va-primary lab tools bench tests"
 
