@@ -179,6 +179,9 @@ class Call : public std::enable_shared_from_this<Call> {
   void FinishWith(grpc::Status status, const perspective::PlanResult* result) {
     finished_ = true;
     impl_.calls.erase(params_.id);  // nothing left to cancel at shutdown
+    // Let go of the run here, on the check thread: the call itself may be released last on a
+    // gRPC thread, and the run's resolver state belongs to the check thread.
+    run_.reset();
     impl_.metrics->CountRequest(status.error_code());
     const std::optional<checks::CheckResult> none;
     ordered_json fields;

@@ -129,6 +129,9 @@ class Validation : public std::enable_shared_from_this<Validation> {
   }
 
   void OnPrimaryChecks(perspective::PlanResult plan) {
+    // Let go of the run on the strand (this validation may be released last on a gRPC thread;
+    // the run's resolver state belongs to the strand). Its caller still holds it.
+    own_run_.reset();
     if (primary_.phase == Phase::kFinal) return;  // timed out or cancelled meanwhile
     primary_.phase = Phase::kFinal;
     v1::PerspectiveResult& r = primary_.result;
@@ -219,7 +222,7 @@ class Validation : public std::enable_shared_from_this<Validation> {
     const std::string why = "no result within the validation's bound";
     if (primary_.phase == Phase::kRunning) {
       primary_.phase = Phase::kFinal;  // before Cancel: its callback then finds it final
-      if (own_run_) own_run_->Cancel();
+      if (auto run = std::move(own_run_)) run->Cancel();
       primary_.result.set_status(v1::TIMED_OUT);
       primary_.result.set_error(why);
       primary_.result.set_latency_ms(MillisSince(primary_.started));
@@ -305,7 +308,7 @@ class Validation : public std::enable_shared_from_this<Validation> {
     if (primary_.phase == Phase::kRunning) {
       // The own check's lookups are cancelled too, not left to run to their deadline.
       primary_.phase = Phase::kFinal;  // before Cancel: its callback then finds it final
-      if (own_run_) own_run_->Cancel();
+      if (auto run = std::move(own_run_)) run->Cancel();
       primary_.result.set_status(v1::CANCELLED);
       primary_.result.set_error(late);
       primary_.result.set_latency_ms(MillisSince(primary_.started));
