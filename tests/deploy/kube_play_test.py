@@ -3,7 +3,7 @@
 
 Inside a private network namespace of its own (unshare --net; nothing can leave the machine),
 this test builds the image with scripts/image.sh, makes one podman network per region on
-documentation ranges (RFC 5737), starts the DNS lab (tests/dnslab), a validating recursive
+documentation ranges (RFC 5737), starts the DNS lab (lab/dnslab.py), a validating recursive
 resolver and pebble-challtestsrv on addresses the pods can reach, renders a lab fleet (the
 primary and three remotes) with `mpic deploy render`, plays every overlay, and asserts:
   * every perspective becomes ready (its exec probe, `mpic deploy probe`, says SERVING);
@@ -95,7 +95,7 @@ class Test:
         lab_dir = os.path.join(self.work, "lab")
         ready = os.path.join(self.work, "lab-ready.json")
         p = subprocess.Popen(
-            [sys.executable, os.path.join(ROOT, "tests", "dnslab", "dnslab.py"), "serve",
+            [sys.executable, os.path.join(ROOT, "lab", "dnslab.py"), "serve",
              "--dir", lab_dir, "--ready-file", ready],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=open(os.path.join(self.work, "lab.log"), "w"),
             text=True)
@@ -434,7 +434,19 @@ def main_inside():
             decisions.append(json.loads(out))
         except ValueError:
             log("the in-flight validation got no decision (refused before it started)")
-        t.podman("wait", primary, check=False, timeout=120)
+        # The pod's restart policy starts the primary again right after it exits, so "exited"
+        # may never be seen: wait (bounded) for its own "stopped" line instead.
+        deadline = time.time() + 120
+        stopped = False
+        while time.time() < deadline and not stopped:
+            logs = t.podman("logs", primary, check=False)
+            stopped = '"msg":"stopped"' in (logs.stdout + logs.stderr)
+            if not stopped:
+                time.sleep(0.5)
+        if not stopped:
+            tail = t.podman("logs", "--tail", "40", primary, check=False)
+            raise RuntimeError("va-primary did not stop within 120 s of SIGTERM; its last lines:\n"
+                               + tail.stdout[-6000:] + tail.stderr[-6000:])
         mount = t.podman("volume", "inspect", "--format", "{{.Mountpoint}}",
                          "va-primary-audit-us-east").stdout.strip()
         with open(os.path.join(mount, "audit.jsonl")) as f:
