@@ -520,3 +520,34 @@ TEST_F(VaRemoteTest, InProcessServerRefusesBeyondMaxConcurrent) {
 
 }  // namespace
 }  // namespace mpic::testing
+
+namespace mpic::testing {
+namespace {
+
+using nlohmann::json;
+
+// A server owns its port: a second one on a port in use refuses to start (gRPC enables
+// SO_REUSEPORT by default, which let both serve and split the connections between them).
+TEST_F(VaRemoteTest, SecondServerOnAPortInUseRefusesToStart) {
+  json j = Config("first");
+  j.erase("ready_file");
+  j.erase("metrics_listen");
+  auto config = perspective::ParseRemoteConfig(j.dump(), "inline");
+  ASSERT_TRUE(config) << config.error().detail;
+  auto first = va_remote::RemoteServer::Start(*config);
+  ASSERT_TRUE(first) << first.error().detail;
+  json again = Config("second");
+  again.erase("ready_file");
+  again.erase("metrics_listen");
+  again["listen"] = (*first)->address();
+  auto second_config = perspective::ParseRemoteConfig(again.dump(), "inline");
+  ASSERT_TRUE(second_config) << second_config.error().detail;
+  auto second = va_remote::RemoteServer::Start(*second_config);
+  ASSERT_FALSE(second);
+  EXPECT_NE(second.error().detail.find("cannot listen"), std::string::npos)
+      << second.error().detail;
+  (*first)->Shutdown();
+}
+
+}  // namespace
+}  // namespace mpic::testing
