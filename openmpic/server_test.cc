@@ -54,11 +54,13 @@ class FakeBackend : public Backend {
     }
     switch (mode.load()) {
       case Mode::kCorroborate: {
-        // Answer from another thread, as the primary's gRPC callbacks would.
-        std::thread([request, done] {
+        // Answer from another thread, as the primary's gRPC callbacks would (joined before
+        // the test's io_context goes: the callback holds the server's strand).
+        std::lock_guard<std::mutex> lock(mutex_);
+        threads_.emplace_back([request, done] {
           done(testing::MakeResult(request.validate, request.orchestration.perspective_count,
                                    request.orchestration.perspective_count));
-        }).detach();
+        });
         break;
       }
       case Mode::kMalformed:
@@ -78,10 +80,21 @@ class FakeBackend : public Backend {
     return requests_;
   }
 
+  void JoinAll() {
+    std::vector<std::thread> threads;
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      threads.swap(threads_);
+    }
+    for (std::thread& t : threads) t.join();
+  }
+  ~FakeBackend() override { JoinAll(); }
+
  private:
   std::mutex mutex_;
   std::vector<BackendRequest> requests_;
   std::vector<BackendCallback> held_;
+  std::vector<std::thread> threads_;
 };
 
 OrchestrationFloor Floor() {
@@ -186,6 +199,7 @@ class ServerFixture : public ::testing::Test {
   }
 
   void TearDown() override {
+    backend_.JoinAll();
     if (server_) server_->Stop();
     guard_.reset();
     io_.stop();
