@@ -45,16 +45,7 @@ struct Dns01Run {
 
 void Finish(resolver::LookupResult lookup, const std::string& name, const std::string& expected,
             CheckResult* result) {
-  RecordLookup(lookup, Fqdn(name), dns::kTxt, &result->evidence);
-  if (!lookup) {
-    const auto& e = lookup.error().error;
-    result->problem = Error{e.type, "DNS problem: " + e.detail};
-    return;
-  }
-  if (lookup->nxdomain() || lookup->records.empty()) {
-    result->problem = Error{ProblemType::kUnauthorized, "No TXT record found at " + name};
-    return;
-  }
+  if (!TxtRecordsFound(lookup, name, result)) return;
   std::vector<std::vector<uint8_t>> rdatas;
   rdatas.reserve(lookup->records.size());
   for (const auto& rr : lookup->records) rdatas.push_back(rr.rdata);
@@ -88,6 +79,21 @@ void Finish(resolver::LookupResult lookup, const std::string& name, const std::s
 }
 
 }  // namespace
+
+bool TxtRecordsFound(const resolver::LookupResult& lookup, const std::string& name,
+                     CheckResult* result) {
+  RecordLookup(lookup, Fqdn(name), dns::kTxt, &result->evidence);
+  if (!lookup) {
+    const auto& e = lookup.error().error;
+    result->problem = Error{e.type, "DNS problem: " + e.detail};
+    return false;
+  }
+  if (lookup->nxdomain() || lookup->records.empty()) {
+    result->problem = Error{ProblemType::kUnauthorized, "No TXT record found at " + name};
+    return false;
+  }
+  return true;
+}
 
 Result<std::string> DnsChallengeBase(std::string_view identifier) {
   // A wildcard identifier ("*.example.com") is validated at the base domain (RFC 8555

@@ -26,4 +26,10 @@ void RunTxtDigestCheck(asio::any_io_executor executor, CheckDeps deps, Method me
 // (RFC 8555 §7.1.3, §8.4), normalized as a hostname; rejectedIdentifier/malformed otherwise.
 [[nodiscard]] Result<std::string> DnsChallengeBase(std::string_view identifier);
 
+// The TXT lookup at `name` (DNS-01, dns-account-01, dns-persist-01), recorded in `result`'s
+// evidence. False, with the problem set, when there is nothing to compare: a failed lookup
+// (dns) or no TXT record at all (unauthorized).
+[[nodiscard]] bool TxtRecordsFound(const resolver::LookupResult& lookup, const std::string& name,
+                                   CheckResult* result);
+
 }  // namespace mpic::checks

@@ -116,16 +116,7 @@ Result<internal::PersistPolicy> MakePolicy(const CheckRequest& request) {
 void Finish(resolver::LookupResult lookup, const std::string& name, const TimeSource& clock,
             PersistRun* run) {
   CheckResult* result = &run->result;
-  RecordLookup(lookup, Fqdn(name), dns::kTxt, &result->evidence);
-  if (!lookup) {
-    const auto& e = lookup.error().error;
-    result->problem = Error{e.type, "DNS problem: " + e.detail};
-    return;
-  }
-  if (lookup->nxdomain() || lookup->records.empty()) {
-    result->problem = Error{ProblemType::kUnauthorized, "No TXT record found at " + name};
-    return;
-  }
+  if (!TxtRecordsFound(lookup, name, result)) return;
   std::vector<std::string> values;
   size_t unreadable = 0;
   for (const auto& rr : lookup->records) {
