@@ -340,6 +340,9 @@ Status ValidateRemoteConfig(const v1::RemoteConfig& config) {
   if (!config.metrics_listen().empty()) {
     if (auto s = ValidateListenAddress(config.metrics_listen(), "metrics_listen"); !s) return s;
   }
+  if (!config.health_listen().empty()) {
+    if (auto s = ValidateListenAddress(config.health_listen(), "health_listen"); !s) return s;
+  }
   if (auto s = ValidateTlsFiles(config.tls(), "tls"); !s) return s;
   if (auto s = ValidateLabSettings(config.lab(), "lab"); !s) return s;
   if (auto s = ValidateResolverSettings(config.resolver(), config.lab(), "resolver"); !s) {

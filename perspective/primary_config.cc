@@ -187,6 +187,9 @@ Result<PrimarySettings> ValidatePrimaryConfig(const v1::PrimaryConfig& config,
   if (!config.metrics_listen().empty()) {
     add(perspective::ValidateListenAddress(config.metrics_listen(), "metrics_listen"));
   }
+  if (!config.health_listen().empty()) {
+    add(perspective::ValidateListenAddress(config.health_listen(), "health_listen"));
+  }
 
   // Mutual TLS both ways: towards the CA and towards the remotes (BR 3.2.2.9).
   add(perspective::ValidateTlsFiles(config.server_tls(), "server_tls"));

@@ -21,10 +21,11 @@ std::string HostPart(const std::string& address) {
 }
 
 Status WriteReadyFile(const std::string& path, const std::string& address,
-                      const std::string& metrics_address) {
+                      const std::string& metrics_address, const std::string& health_address) {
   nlohmann::ordered_json ready;
   ready["address"] = address;
   ready["metrics"] = metrics_address;
+  ready["health"] = health_address;
   ready["pid"] = static_cast<int>(::getpid());
   const std::string text = ready.dump() + "\n";
   const std::string tmp = path + ".tmp." + std::to_string(::getpid());

@@ -40,7 +40,9 @@ constexpr const char* kUsage =
     "       mpic deploy probe --role remote|primary --config FILE [--timeout-ms N]\n"
     "render/check: the Kubernetes overlays of the fleet described in FILE (default\n"
     "deploy/k8s/fleet.json; DIR defaults to FILE's folder + /overlays), checked with the rules\n"
-    "va-primary enforces at start. probe: grpc.health.v1 over mTLS (the pods' probes).\n"
+    "va-primary enforces at start. probe: grpc.health.v1/Check over mTLS on the server's port\n"
+    "and, when the config has health_listen, in plaintext on that port (what the kubelet's\n"
+    "native gRPC probe asks); SERVING (exit 0) only when every port says so.\n"
     "See docs/kubernetes.md.\n";
 
 // Where the base manifests mount things (deploy/k8s/base/*/deployment.yaml).
@@ -52,6 +54,7 @@ constexpr const char* kAuditLog = "/var/lib/mpic/audit/audit.jsonl";
 constexpr int kRemotePort = 8443;
 constexpr int kPrimaryPort = 4443;
 constexpr int kMetricsPort = 9100;
+constexpr int kHealthPort = 8081;  // plaintext grpc.health.v1 only: the kubelet's gRPC probes
 
 constexpr const char* kHeader =
     "# Rendered by `mpic deploy render` from the fleet description: edit that file, not this\n"
@@ -286,6 +289,7 @@ Result<Fleet> ParseFleet(const std::string& text) {
     *primary.mutable_identity() = fleet.primary.identity;
     primary.set_listen("0.0.0.0:" + std::to_string(kPrimaryPort));
     primary.set_metrics_listen("0.0.0.0:" + std::to_string(kMetricsPort));
+    primary.set_health_listen("0.0.0.0:" + std::to_string(kHealthPort));
     *primary.mutable_server_tls() = TlsIn(kServerTlsDir);
     *primary.mutable_client_tls() = TlsIn(kClientTlsDir);
     *primary.mutable_resolver() = resolver;
@@ -347,6 +351,7 @@ Result<Fleet> ParseFleet(const std::string& text) {
       *config.mutable_identity() = site.identity;
       config.set_listen("0.0.0.0:" + std::to_string(kRemotePort));
       config.set_metrics_listen("0.0.0.0:" + std::to_string(kMetricsPort));
+      config.set_health_listen("0.0.0.0:" + std::to_string(kHealthPort));
       *config.mutable_tls() = TlsIn(kRemoteTlsDir);
       *config.mutable_resolver() = resolver;
       *config.mutable_lab() = lab;
@@ -593,19 +598,24 @@ std::string LoopbackFor(const std::string& listen) {
 }
 
 // grpc.health.v1.Health/Check("") without generated stubs: "SERVING", "NOT_SERVING", or why not.
-std::string HealthCheck(const std::string& address, const v1::TlsFiles& tls,
+// With `tls` null the call is plaintext (the health-only port).
+std::string HealthCheck(const std::string& address, const v1::TlsFiles* tls,
                         const std::string& server_name, std::chrono::milliseconds timeout) {
-  grpc::SslCredentialsOptions options;
-  auto ca = ReadText(tls.ca_file());
-  auto cert = ReadText(tls.cert_file());
-  auto key = ReadText(tls.key_file());
-  if (!ca || !cert || !key) return "cannot read the TLS files";
-  options.pem_root_certs = *ca;
-  options.pem_cert_chain = *cert;
-  options.pem_private_key = *key;
+  std::shared_ptr<grpc::ChannelCredentials> credentials = grpc::InsecureChannelCredentials();
   grpc::ChannelArguments args;
-  args.SetSslTargetNameOverride(server_name);
-  auto channel = grpc::CreateCustomChannel(address, grpc::SslCredentials(options), args);
+  if (tls != nullptr) {
+    grpc::SslCredentialsOptions options;
+    auto ca = ReadText(tls->ca_file());
+    auto cert = ReadText(tls->cert_file());
+    auto key = ReadText(tls->key_file());
+    if (!ca || !cert || !key) return "cannot read the TLS files";
+    options.pem_root_certs = *ca;
+    options.pem_cert_chain = *cert;
+    options.pem_private_key = *key;
+    credentials = grpc::SslCredentials(options);
+    args.SetSslTargetNameOverride(server_name);
+  }
+  auto channel = grpc::CreateCustomChannel(address, credentials, args);
   grpc::GenericStub generic(channel);
   grpc::Slice empty{std::string()};  // HealthCheckRequest{}: the whole server
   grpc::ByteBuffer request(&empty, 1);
@@ -641,7 +651,7 @@ int RunProbe(const Flags& flags, std::ostream& out, std::ostream& err) {
     return 2;
   }
   const std::chrono::milliseconds timeout(timeout_ms->value_or(4000));
-  std::string address, name;
+  std::string address, name, health;
   v1::TlsFiles tls;
   if (role == "remote") {
     auto config = perspective::LoadRemoteConfig(*config_path);
@@ -652,6 +662,7 @@ int RunProbe(const Flags& flags, std::ostream& out, std::ostream& err) {
     address = LoopbackFor(config->listen());
     tls = config->tls();
     name = config->identity().name();
+    if (!config->health_listen().empty()) health = LoopbackFor(config->health_listen());
   } else {
     auto config = perspective::LoadPrimaryConfig(*config_path);
     if (!config) {
@@ -661,10 +672,17 @@ int RunProbe(const Flags& flags, std::ostream& out, std::ostream& err) {
     address = LoopbackFor(config->listen());
     tls = config->server_tls();
     name = config->identity().name();
+    if (!config->health_listen().empty()) health = LoopbackFor(config->health_listen());
   }
-  const std::string status = HealthCheck(address, tls, name, timeout);
-  out << role << " " << name << " at " << address << ": " << status << "\n";
-  return status == "SERVING" ? 0 : 1;
+  const std::string status = HealthCheck(address, &tls, name, timeout);
+  out << role << " " << name << " at " << address << " (mTLS): " << status << "\n";
+  bool serving = status == "SERVING";
+  if (!health.empty()) {
+    const std::string plain = HealthCheck(health, nullptr, name, timeout);
+    out << role << " " << name << " at " << health << " (plaintext health): " << plain << "\n";
+    serving = serving && plain == "SERVING";
+  }
+  return serving ? 0 : 1;
 }
 
 }  // namespace

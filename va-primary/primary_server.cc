@@ -13,6 +13,7 @@
 #include "mpic/v1/primary.grpc.pb.h"
 #include "perspective/engine.h"
 #include "perspective/factories.h"
+#include "perspective/health_endpoint.h"
 #include "perspective/metrics.h"
 #include "perspective/primary_config.h"
 #include "perspective/shell.h"
@@ -76,6 +77,7 @@ struct PrimaryServer::Impl {
   std::unique_ptr<perspective::Engine> engine;
   internal::AsioTimers timers;
   std::unique_ptr<prometheus::Exposer> exposer;
+  std::unique_ptr<perspective::HealthEndpoint> health;  // plaintext probe port; null when off
   std::unique_ptr<AuditLog> audit;
   std::vector<std::unique_ptr<RemoteClient>> remotes;
   internal::Outstanding outstanding;
@@ -197,10 +199,21 @@ Result<std::unique_ptr<PrimaryServer>> PrimaryServer::Start(const v1::PrimaryCon
   }
   impl->server->GetHealthCheckService()->SetServingStatus(true);
   impl->address = perspective::HostPart(s.config.listen()) + ":" + std::to_string(port);
+  if (!s.config.health_listen().empty()) {
+    auto health = perspective::HealthEndpoint::Start(s.config.health_listen(),
+                                                     {v1::Primary::service_full_name()});
+    if (!health) {
+      impl->server->Shutdown();
+      return fail(health.error());
+    }
+    impl->health = std::move(*health);
+    impl->health->SetServing(true);
+  }
+  const std::string health_address = impl->health ? impl->health->address() : "";
 
   if (!s.config.ready_file().empty()) {
     if (Status ok = perspective::WriteReadyFile(s.config.ready_file(), impl->address,
-                                                impl->metrics_address);
+                                                impl->metrics_address, health_address);
         !ok) {
       impl->server->Shutdown();
       return fail(ok.error());
@@ -208,6 +221,7 @@ Result<std::unique_ptr<PrimaryServer>> PrimaryServer::Start(const v1::PrimaryCon
   }
   log::Info("serving", {{"address", impl->address},
                         {"metrics", impl->metrics_address},
+                        {"health", health_address},
                         {"identity", s.primary.name},
                         {"remotes", s.remotes.size()},
                         {"remotes_per_validation", s.remotes_per_validation},
@@ -224,6 +238,7 @@ void PrimaryServer::Shutdown() {
   std::call_once(impl.shutdown_once, [&impl] {
     log::Info("shutting down: NOT_SERVING, draining in-flight validations");
     impl.server->GetHealthCheckService()->SetServingStatus(false);
+    if (impl.health) impl.health->SetServing(false);
     // No new calls; in-flight validations finish (each bounded by its watchdog) and write
     // their records. Past the deadline gRPC cancels the calls, but each still answers.
     const auto bound = impl.ValidationBound();
@@ -238,6 +253,7 @@ void PrimaryServer::Shutdown() {
     log::Info("audit log closed");
     impl.StopIo();
     impl.remotes.clear();
+    if (impl.health) impl.health->Shutdown();
     impl.exposer.reset();  // civetweb notices the stop within its 2 s poll quantum
     if (!impl.settings.config.ready_file().empty()) {
       ::unlink(impl.settings.config.ready_file().c_str());

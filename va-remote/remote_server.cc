@@ -20,6 +20,7 @@
 #include "perspective/config.h"
 #include "perspective/engine.h"
 #include "perspective/factories.h"
+#include "perspective/health_endpoint.h"
 #include "perspective/metrics.h"
 #include "perspective/shell.h"
 #include "perspective/wire.h"
@@ -71,6 +72,7 @@ struct RemoteServer::Impl {
 
   std::unique_ptr<RemoteMetrics> metrics;
   std::unique_ptr<prometheus::Exposer> exposer;
+  std::unique_ptr<perspective::HealthEndpoint> health;  // plaintext probe port; null when off
   std::unique_ptr<resolver::Resolver> resolver;
   std::unique_ptr<checks::TcpDialer> dialer;
   checks::TimeSource clock;
@@ -305,7 +307,8 @@ grpc::ServerUnaryReactor* RemoteServer::Impl::HandleCheck(grpc::CallbackServerCo
 
 void RemoteServer::Impl::ShutdownNow(milliseconds grace) {
   if (server) {
-    if (auto* health = server->GetHealthCheckService()) health->SetServingStatus(false);
+    if (auto* status = server->GetHealthCheckService()) status->SetServingStatus(false);
+    if (health) health->SetServing(false);
     // Stops accepting; RPCs still running after `grace` are cancelled (OnCancel -> Finish on
     // the check thread, which is still running). Returns once every RPC is done.
     server->Shutdown(std::chrono::system_clock::now() + grace);
@@ -326,6 +329,7 @@ void RemoteServer::Impl::ShutdownNow(milliseconds grace) {
     if (io_thread.joinable()) io_thread.join();
   }
   if (server) server->Wait();
+  if (health) health->Shutdown();
   if (exposer) exposer.reset();
 }
 
@@ -416,12 +420,23 @@ Result<std::unique_ptr<RemoteServer>> RemoteServer::Start(const v1::RemoteConfig
     health->SetServingStatus(true);
     health->SetServingStatus(v1::Perspective::service_full_name(), true);
   }
+  if (!config.health_listen().empty()) {
+    auto health = perspective::HealthEndpoint::Start(config.health_listen(),
+                                                     {v1::Perspective::service_full_name()});
+    if (!health) {
+      impl->ShutdownNow(milliseconds(0));
+      return Fail(health.error());
+    }
+    impl->health = std::move(*health);
+    impl->health->SetServing(true);
+  }
 
   std::unique_ptr<RemoteServer> server(new RemoteServer(std::move(impl)));
   const Impl& ready = *server->impl_;
   if (!config.ready_file().empty()) {
     if (auto st = perspective::WriteReadyFile(config.ready_file(), ready.address,
-                                              ready.metrics_address);
+                                              ready.metrics_address,
+                                              ready.health ? ready.health->address() : "");
         !st) {
       server->Shutdown(milliseconds(0));
       return Fail(st.error());
@@ -430,6 +445,7 @@ Result<std::unique_ptr<RemoteServer>> RemoteServer::Start(const v1::RemoteConfig
   log::Info("serving", {{"identity", config.identity().name()},
                    {"address", ready.address},
                    {"metrics", ready.metrics_address},
+                   {"health", ready.health ? ready.health->address() : ""},
                    {"resolver", ready.resolver->Describe()},
                    {"lab_mode", ready.dialer->policy().lab_mode()}});
   return server;

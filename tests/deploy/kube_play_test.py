@@ -6,7 +6,8 @@ this test builds the image with scripts/image.sh, makes one podman network per r
 documentation ranges (RFC 5737), starts the DNS lab (lab/dnslab.py), a validating recursive
 resolver and pebble-challtestsrv on addresses the pods can reach, renders a lab fleet (the
 primary and three remotes) with `mpic deploy render`, plays every overlay, and asserts:
-  * every perspective becomes ready (its exec probe, `mpic deploy probe`, says SERVING);
+  * every perspective becomes ready: `mpic deploy probe` inside the pod says SERVING on the
+    mTLS port and on the plaintext health-only port the manifests' native gRPC probes use;
   * `mpic validate` gets CORROBORATED for HTTP-01, DNS-01 and TLS-ALPN-01;
   * with one remote's pod stopped, the decision still comes: CORROBORATED, the stopped remote
     counted as failed (BR 3.2.2.9: with 3 remotes, 1 may fail);
@@ -320,7 +321,7 @@ remote-control:
             self.check(r.returncode == 0, f"podman kube play {site}")
             if r.returncode != 0:
                 raise RuntimeError(f"kube play {site} failed")
-        # Ready: each pod's own exec probe says SERVING.
+        # Ready: `mpic deploy probe` inside each pod says SERVING on both ports.
         pending = {"us-east": ("va-primary", "primary"), "eu": ("va-remote", "remote"),
                    "ap": ("va-remote", "remote"), "sa": ("va-remote", "remote")}
         deadline = time.time() + 90
@@ -331,8 +332,11 @@ remote-control:
                 r = self.podman("exec", ctr, "/usr/local/bin/mpic", "deploy", "probe", "--role",
                                 probe_role, "--config", f"/etc/mpic/config/{role}.json",
                                 check=False, timeout=30)
-                if r.returncode == 0:
+                # Both ports: the mTLS service port and the plaintext health-only port that
+                # the manifests' native gRPC probes ask (podman 4.3 does not run those).
+                if r.returncode == 0 and "(plaintext health): SERVING" in r.stdout:
                     ready[site] = time.time() - t0
+                    log(f"ready: {' / '.join(r.stdout.strip().splitlines())}")
                     del pending[site]
             time.sleep(0.5)
         self.ready_seconds = max(ready.values()) if ready else None

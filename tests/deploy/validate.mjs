@@ -1,5 +1,5 @@
 // Validates rendered Kubernetes objects (the output of `kubectl kustomize`) against the API
-// schemas of kubernetes-models (generated from the Kubernetes OpenAPI; cert-manager and
+// schemas of kubernetes-models 5.1.0 (generated from the Kubernetes 1.34 OpenAPI; cert-manager and
 // prometheus-operator objects from their CRDs), then checks the deployment policy over them.
 //
 //   node tests/deploy/validate.mjs RENDERED.yaml...   exit 0 iff every object is valid and
@@ -102,8 +102,15 @@ function policyErrors(objects) {
       const cw = `${where} container ${c.name}`;
       const problem = imageProblem(c.image);
       if (problem) errors.push(`${cw}: ${problem}`);
+      // Native gRPC probes, on the container's plaintext health-only port: never the mTLS
+      // service port (the kubelet cannot speak TLS) and never an exec of a client.
+      const healthPort = (c.ports ?? []).find((port) => port.name === "health")?.containerPort;
       for (const p of ["readinessProbe", "livenessProbe", "startupProbe"]) {
         if (!c[p]) errors.push(`${cw}: no ${p}`);
+        else if (!c[p].grpc) errors.push(`${cw}: ${p} is not a native gRPC probe`);
+        else if (healthPort === undefined || c[p].grpc.port !== healthPort) {
+          errors.push(`${cw}: ${p} not on the port named "health"`);
+        }
       }
       for (const kind of ["requests", "limits"]) {
         for (const r of ["cpu", "memory"]) {
@@ -207,6 +214,8 @@ async function selftest() {
     "no tag": (o) => { o.container.image = "registry.example.net/mpic"; },
     "no readinessProbe": (o) => { delete o.container.readinessProbe; },
     "no startupProbe": (o) => { delete o.container.startupProbe; },
+    "exec probe": (o) => { o.container.livenessProbe = { exec: { command: ["true"] } }; },
+    "probe on the service port": (o) => { o.container.readinessProbe.grpc.port = 8443; },
     "no limits.memory": (o) => { delete o.container.resources.limits.memory; },
     "root filesystem writable": (o) => { o.container.securityContext.readOnlyRootFilesystem = false; },
     "capabilities kept": (o) => { o.container.securityContext.capabilities.drop = ["NET_RAW"]; },
