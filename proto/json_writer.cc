@@ -41,22 +41,25 @@ size_t Utf8SequenceLength(std::string_view s, size_t i) {
 void AppendBase64(std::string_view data, std::string* out) {
   static constexpr char kAlphabet[] =
       "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-  out->push_back('"');
+  const size_t begin = out->size();
+  out->resize(begin + 2 + (data.size() + 2) / 3 * 4);  // quotes and padded groups
+  char* o = out->data() + begin;
+  *o++ = '"';
   size_t i = 0;
-  auto at = [&](size_t k) { return static_cast<unsigned char>(data[k]); };
+  auto at = [&](size_t k) { return static_cast<uint32_t>(static_cast<unsigned char>(data[k])); };
   for (; i + 3 <= data.size(); i += 3) {
     const uint32_t v = (at(i) << 16) | (at(i + 1) << 8) | at(i + 2);
-    for (int shift : {18, 12, 6, 0}) out->push_back(kAlphabet[(v >> shift) & 63]);
+    for (int shift : {18, 12, 6, 0}) *o++ = kAlphabet[(v >> shift) & 63];
   }
   if (const size_t rest = data.size() - i; rest > 0) {
     uint32_t v = at(i) << 16;
     if (rest == 2) v |= at(i + 1) << 8;
-    out->push_back(kAlphabet[(v >> 18) & 63]);
-    out->push_back(kAlphabet[(v >> 12) & 63]);
-    out->push_back(rest == 2 ? kAlphabet[(v >> 6) & 63] : '=');
-    out->push_back('=');
+    *o++ = kAlphabet[(v >> 18) & 63];
+    *o++ = kAlphabet[(v >> 12) & 63];
+    *o++ = rest == 2 ? kAlphabet[(v >> 6) & 63] : '=';
+    *o++ = '=';
   }
-  out->push_back('"');
+  *o = '"';
 }
 
 template <typename T>
@@ -185,45 +188,48 @@ Status AppendMessage(const Message& message, std::string* out, int depth) {
 
 void AppendJsonString(std::string_view text, std::string* out) {
   out->push_back('"');
+  // Bytes that need no escaping are copied in runs (one append per run, not per byte): most
+  // strings in a record (names, addresses, values) are one run.
+  size_t run = 0;
   for (size_t i = 0; i < text.size();) {
     const unsigned char c = static_cast<unsigned char>(text[i]);
-    if (c < 0x80) {
-      switch (c) {
-        case '"':
-          out->append("\\\"");
-          break;
-        case '\\':
-          out->append("\\\\");
-          break;
-        case '\n':
-          out->append("\\n");
-          break;
-        case '\r':
-          out->append("\\r");
-          break;
-        case '\t':
-          out->append("\\t");
-          break;
-        default:
-          if (c < 0x20 || c == 0x7f) {
-            out->append("\\u00");
-            out->push_back(kHex[c >> 4]);
-            out->push_back(kHex[c & 15]);
-          } else {
-            out->push_back(static_cast<char>(c));
-          }
-      }
+    if (c >= 0x20 && c < 0x7f && c != '"' && c != '\\') {
       ++i;
       continue;
     }
-    if (const size_t n = Utf8SequenceLength(text, i); n > 0) {
-      out->append(text.substr(i, n));
-      i += n;
-    } else {
-      out->append("\xEF\xBF\xBD");  // U+FFFD for the bad byte
-      ++i;
+    size_t n = 0;
+    if (c >= 0x80 && (n = Utf8SequenceLength(text, i)) > 0) {
+      i += n;  // valid UTF-8 is copied as it is
+      continue;
     }
+    out->append(text.data() + run, i - run);
+    switch (c) {
+      case '"':
+        out->append("\\\"");
+        break;
+      case '\\':
+        out->append("\\\\");
+        break;
+      case '\n':
+        out->append("\\n");
+        break;
+      case '\r':
+        out->append("\\r");
+        break;
+      case '\t':
+        out->append("\\t");
+        break;
+      default:
+        if (c < 0x80) {  // other control characters and DEL
+          const char escaped[] = {'\\', 'u', '0', '0', kHex[c >> 4], kHex[c & 15]};
+          out->append(escaped, sizeof(escaped));
+        } else {
+          out->append("\xEF\xBF\xBD");  // U+FFFD for a byte that is not valid UTF-8
+        }
+    }
+    run = ++i;
   }
+  out->append(text.data() + run, text.size() - run);
   out->push_back('"');
 }
 

@@ -86,6 +86,20 @@ TEST(JsonWriterTest, InvalidUtf8IsReplacedSoTheOutputStaysJson) {
                                            replacement + replacement);
 }
 
+TEST(JsonWriterTest, EscapesBetweenPlainRunsKeepEveryByteInOrder) {
+  std::string out;
+  AppendJsonString(std::string("a\"b\\c\nd\re\tf\x01g\x7fh\0i caf\xc3\xa9", 23), &out);
+  EXPECT_EQ(out, "\"a\\\"b\\\\c\\nd\\re\\tf\\u0001g\\u007fh\\u0000i caf\xc3\xa9\"");
+  EXPECT_EQ(nlohmann::json::parse(out).get<std::string>(),
+            std::string("a\"b\\c\nd\re\tf\x01g\x7fh\0i caf\xc3\xa9", 23));
+  for (const char* edge : {"", "\"", "plain", "\x1f"}) {
+    out.clear();
+    AppendJsonString(edge, &out);
+    EXPECT_TRUE(nlohmann::json::accept(out)) << out;
+    EXPECT_EQ(nlohmann::json::parse(out).get<std::string>(), edge);
+  }
+}
+
 TEST(JsonWriterTest, Utf8BoundariesAreKeptExactly) {
   // The smallest and largest sequence of each length, and the last code points before the
   // surrogates and after them: all valid, all passed through unchanged.
