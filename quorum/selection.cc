@@ -1,12 +1,15 @@
 #include "quorum/selection.h"
 
 #include <openssl/evp.h>
-#include <openssl/hmac.h>
+#include <openssl/core_names.h>
+#include <openssl/params.h>
 
 #include <algorithm>
 #include <array>
 #include <cstdint>
 #include <set>
+#include <string>
+#include <string_view>
 
 namespace mpic::quorum {
 namespace {
@@ -18,25 +21,63 @@ struct Ranked {
   const Perspective* perspective;
 };
 
+// HMAC-SHA256 keyed once per thread and secret: EVP_Q_mac (behind HMAC()) fetches the MAC and
+// the digest and keys a new context on every call, which cost three times the hashing itself.
+// Each call now duplicates a keyed context instead. The cache holds the secret the config
+// already holds in memory; a different secret (another primary in the same process, a test)
+// re-keys it.
+class KeyedHmac {
+ public:
+  ~KeyedHmac() { EVP_MAC_CTX_free(keyed_); }
+  // A fresh context keyed with `secret`, or null. The caller frees it.
+  EVP_MAC_CTX* Fresh(std::string_view secret) {
+    if (keyed_ == nullptr || secret != secret_) {
+      EVP_MAC_CTX_free(keyed_);
+      keyed_ = nullptr;
+      secret_.assign(secret);
+      static EVP_MAC* const mac = EVP_MAC_fetch(nullptr, "HMAC", nullptr);
+      if (mac == nullptr) return nullptr;
+      EVP_MAC_CTX* ctx = EVP_MAC_CTX_new(mac);
+      char digest_name[] = "SHA256";
+      const OSSL_PARAM params[] = {
+          OSSL_PARAM_construct_utf8_string("digest", digest_name, 0), OSSL_PARAM_construct_end()};
+      if (ctx == nullptr ||
+          EVP_MAC_init(ctx, reinterpret_cast<const unsigned char*>(secret_.data()),
+                       secret_.size(), params) != 1) {
+        EVP_MAC_CTX_free(ctx);
+        return nullptr;
+      }
+      keyed_ = ctx;
+    }
+    return EVP_MAC_CTX_dup(keyed_);
+  }
+
+ private:
+  std::string secret_;
+  EVP_MAC_CTX* keyed_ = nullptr;
+};
+
 // HMAC-SHA256(secret, len32(identifier) || identifier || name); the length prefix keeps the
 // framing unambiguous whatever bytes the two strings hold.
 Result<Digest> Rank(std::string_view secret, const std::string& identifier,
                     const std::string& name) {
-  std::string message;
+  std::array<unsigned char, 4> size_prefix{};
   const auto size = static_cast<std::uint32_t>(identifier.size());
-  for (int shift = 24; shift >= 0; shift -= 8) {
-    message.push_back(static_cast<char>((size >> shift) & 0xff));
-  }
-  message += identifier;
-  message += name;
+  for (int i = 0; i < 4; ++i) size_prefix[i] = static_cast<unsigned char>(size >> (24 - 8 * i));
+  thread_local KeyedHmac hmac;
+  EVP_MAC_CTX* ctx = hmac.Fresh(secret);
   Digest digest{};
-  unsigned int digest_size = 0;
-  if (HMAC(EVP_sha256(), secret.data(), static_cast<int>(secret.size()),
-           reinterpret_cast<const unsigned char*>(message.data()), message.size(), digest.data(),
-           &digest_size) == nullptr ||
-      digest_size != digest.size()) {
-    return Fail(ProblemType::kServerInternal, "perspective selection: HMAC-SHA256 failed");
-  }
+  std::size_t digest_size = 0;
+  const bool ok =
+      ctx != nullptr && EVP_MAC_update(ctx, size_prefix.data(), size_prefix.size()) == 1 &&
+      EVP_MAC_update(ctx, reinterpret_cast<const unsigned char*>(identifier.data()),
+                     identifier.size()) == 1 &&
+      EVP_MAC_update(ctx, reinterpret_cast<const unsigned char*>(name.data()), name.size()) ==
+          1 &&
+      EVP_MAC_final(ctx, digest.data(), &digest_size, digest.size()) == 1 &&
+      digest_size == digest.size();
+  EVP_MAC_CTX_free(ctx);
+  if (!ok) return Fail(ProblemType::kServerInternal, "perspective selection: HMAC-SHA256 failed");
   return digest;
 }
 

@@ -136,6 +136,10 @@ TEST(SelectCohortTest, DependsOnTheSecretAndTheIdentifier) {
   EXPECT_GT(secret_differs, kIdentifiers * 3 / 4);
   EXPECT_GT(cohorts.size(), 20u);  // many different sets, not one fixed cohort
   for (const Perspective& p : fleet) EXPECT_GT(picked[p.name], 10) << p.name;
+  // The keyed HMAC context is cached per thread and secret: switching secrets re-keys it, so
+  // the golden ranking comes back right after the other secret was used.
+  ASSERT_FALSE(Select(kOtherSecret, "example.com", 0, fleet, 3).empty());
+  EXPECT_THAT(Select(kSecret, "example.com", 0, fleet, 3), ElementsAre("nyc", "jnb", "tyo"));
 }
 
 TEST(SelectCohortTest, SpansTwoRirsWheneverThePoolCan) {
