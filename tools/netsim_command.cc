@@ -10,6 +10,8 @@
 #include <string_view>
 
 #include "lab/data_dir.h"
+#include "lab/flags.h"
+#include "lab/pki.h"
 
 namespace mpic::tools {
 namespace {
@@ -21,8 +23,11 @@ constexpr const char* kUsage =
     "       mpic netsim report RESULTS.json [--out PNG]\n"
     "       mpic netsim selftest [--out DIR]\n"
     "       mpic netsim cleanup\n"
+    "       mpic netsim pki --dir DIR --member NAME=IP[,IP...]...\n"
     "Routing and DNS attacks against a real fleet in network namespaces (root needed,\n"
-    "except for report). See docs/netsim.md.\n";
+    "except for report and pki). pki: the fleet CA (DIR/ca.pem) and, per member, a P-256\n"
+    "certificate for serverAuth and clientAuth with SANs NAME and its IPs (DIR/NAME.pem,\n"
+    "DIR/NAME.key) -- the same PKI code as `mpic fleet up`. See docs/netsim.md.\n";
 
 std::string SelfDir() {
   std::error_code ec;
@@ -60,8 +65,53 @@ std::vector<std::string> NetsimArgv(const std::string& python, const std::string
 bool NetsimNeedsRoot(const std::vector<std::string>& args) {
   if (args.empty()) return false;
   const std::string& sub = args.front();
-  return sub != "report" && sub != "-h" && sub != "--help" && sub != "help";
+  return sub != "report" && sub != "pki" && sub != "-h" && sub != "--help" && sub != "help";
 }
+
+namespace {
+
+// `mpic netsim pki`: the harness's fleet PKI, made by lab::Pki like every other fleet's.
+int RunPki(int argc, char** argv, int first, std::ostream& out, std::ostream& err) {
+  lab::Flags flags({{"dir", lab::Flags::kValue}, {"member", lab::Flags::kRepeated}});
+  if (auto st = flags.Parse(argc, argv, first); !st || !flags.positionals().empty()) {
+    err << "mpic netsim pki: " << (st ? "unexpected argument" : st.error().detail) << "\n"
+        << kUsage;
+    return 2;
+  }
+  const auto dir = flags.Get("dir");
+  const std::vector<std::string> members = flags.GetAll("member");
+  if (!dir || members.empty()) {
+    err << "mpic netsim pki: --dir and at least one --member are required\n" << kUsage;
+    return 2;
+  }
+  auto pki = lab::Pki::Create(*dir, "mpic netsim CA");
+  if (!pki) {
+    err << "mpic netsim pki: " << pki.error().detail << "\n";
+    return 1;
+  }
+  for (const std::string& member : members) {
+    const size_t eq = member.find('=');
+    const std::string name = member.substr(0, eq);
+    std::vector<std::string> ips;
+    if (eq != std::string::npos) {
+      for (size_t start = eq + 1; start <= member.size();) {
+        size_t comma = member.find(',', start);
+        if (comma == std::string::npos) comma = member.size();
+        if (comma > start) ips.push_back(member.substr(start, comma - start));
+        start = comma + 1;
+      }
+    }
+    auto pair = pki->Issue(name, {name}, ips);
+    if (!pair) {
+      err << "mpic netsim pki: member \"" << member << "\": " << pair.error().detail << "\n";
+      return 1;
+    }
+  }
+  out << "PKI: CA and " << members.size() << " certificate(s) in " << *dir << "\n";
+  return 0;
+}
+
+}  // namespace
 
 int RunNetsim(int argc, char** argv, int first, std::ostream& out, std::ostream& err) {
   std::vector<std::string> args(argv + first, argv + argc);
@@ -73,6 +123,7 @@ int RunNetsim(int argc, char** argv, int first, std::ostream& out, std::ostream&
     out << kUsage;
     return 0;
   }
+  if (args.front() == "pki") return RunPki(argc, argv, first + 1, out, err);
   // Installed beside the binary's tree: ../share/mpic/netsim/netsim.py (lab/data_dir.h).
   auto harness_file = lab::DataFile("netsim/netsim.py");
   if (!harness_file) {

@@ -210,7 +210,7 @@ class Sim:
         members = {self.primary["name"]: [self.net.addr("primary")], "mpic-ca-client": []}
         for n in self.remote_names:
             members[n] = [self.net.addr(n)]
-        simfleet.make_pki(os.path.join(self.work, "pki"), members)
+        simfleet.make_pki(self.bin_dir, os.path.join(self.work, "pki"), members)
         self.fleet = simfleet.Fleet(self.net, self.bin_dir, self.work, self.dns.dir,
                                     self.s["timeouts"])
         self.fleet.start_remotes([self.s["pool"][n] for n in self.remote_names])

@@ -132,32 +132,17 @@ class SimDns(dnslab.Lab):
                 "zones": list(self.zones), "start_seconds": round(elapsed, 3)}
 
 
-# --- PKI (openssl CLI) ---------------------------------------------------------------------
+# --- PKI ------------------------------------------------------------------------------------
 
 
-def _openssl(args, cwd):
-    subprocess.run(["openssl"] + args, cwd=cwd, check=True, capture_output=True, timeout=30)
-
-
-def make_pki(directory, members):
-    """Fleet CA and one EC P-256 certificate per member: {name: [ip, ...]}. Keys 0600."""
-    os.makedirs(directory, exist_ok=True)
-    _openssl(["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
-              "-keyout", "ca.key", "-out", "ca.pem", "-days", "2", "-subj",
-              "/CN=mpic netsim CA", "-addext", "basicConstraints=critical,CA:TRUE,pathlen:0",
-              "-addext", "keyUsage=critical,keyCertSign,cRLSign"], directory)
+def make_pki(bin_dir, directory, members):
+    """Fleet CA and one EC P-256 certificate per member: {name: [ip, ...]}, made by
+    `mpic netsim pki` (lab::Pki, the same code as every other fleet): DIR/ca.pem,
+    DIR/<name>.pem, DIR/<name>.key (0600); serverAuth and clientAuth, SANs name and ips."""
+    argv = [os.path.join(bin_dir, "mpic"), "netsim", "pki", "--dir", directory]
     for name, ips in members.items():
-        sans = ",".join([f"DNS:{name}"] + [f"IP:{ip}" for ip in ips])
-        with open(os.path.join(directory, name + ".ext"), "w") as f:
-            f.write("basicConstraints=critical,CA:FALSE\nkeyUsage=critical,digitalSignature\n"
-                    f"extendedKeyUsage=serverAuth,clientAuth\nsubjectAltName={sans}\n")
-        _openssl(["req", "-new", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256",
-                  "-nodes", "-keyout", name + ".key", "-out", name + ".csr", "-subj",
-                  f"/CN={name}"], directory)
-        _openssl(["x509", "-req", "-in", name + ".csr", "-CA", "ca.pem", "-CAkey", "ca.key",
-                  "-CAcreateserial", "-days", "2", "-extfile", name + ".ext",
-                  "-out", name + ".pem"], directory)
-        os.chmod(os.path.join(directory, name + ".key"), 0o600)
+        argv += ["--member", name + ("=" + ",".join(ips) if ips else "")]
+    subprocess.run(argv, check=True, capture_output=True, timeout=60)
 
 
 # --- processes -----------------------------------------------------------------------------
