@@ -1,7 +1,6 @@
 #include "tools/deploy_command.h"
 
 #include <google/protobuf/util/json_util.h>
-#include <grpcpp/generic/generic_stub.h>
 #include <grpcpp/grpcpp.h>
 #include <unistd.h>
 
@@ -10,7 +9,6 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
-#include <future>
 #include <iostream>
 #include <nlohmann/json.hpp>
 #include <set>
@@ -22,6 +20,7 @@
 #include "mpic/v1/config.pb.h"
 #include "perspective/config.h"
 #include "lab/flags.h"
+#include "lab/health_client.h"
 #include "lab/pki.h"
 #include "perspective/factories.h"
 #include "perspective/primary_config.h"
@@ -597,8 +596,8 @@ std::string LoopbackFor(const std::string& listen) {
   return listen;
 }
 
-// grpc.health.v1.Health/Check("") without generated stubs: "SERVING", "NOT_SERVING", or why not.
-// With `tls` null the call is plaintext (the health-only port).
+// grpc.health.v1.Health/Check("") on `address`: "SERVING", "NOT_SERVING", or why not. With
+// `tls` null the call is plaintext (the health-only port), else mTLS with the pod's own files.
 std::string HealthCheck(const std::string& address, const v1::TlsFiles* tls,
                         const std::string& server_name, std::chrono::milliseconds timeout) {
   std::shared_ptr<grpc::ChannelCredentials> credentials = grpc::InsecureChannelCredentials();
@@ -615,31 +614,7 @@ std::string HealthCheck(const std::string& address, const v1::TlsFiles* tls,
     credentials = grpc::SslCredentials(options);
     args.SetSslTargetNameOverride(server_name);
   }
-  auto channel = grpc::CreateCustomChannel(address, credentials, args);
-  grpc::GenericStub generic(channel);
-  grpc::Slice empty{std::string()};  // HealthCheckRequest{}: the whole server
-  grpc::ByteBuffer request(&empty, 1);
-  grpc::ByteBuffer response;
-  grpc::ClientContext context;
-  context.set_deadline(std::chrono::system_clock::now() + timeout);
-  std::promise<grpc::Status> done;
-  generic.UnaryCall(&context, "/grpc.health.v1.Health/Check", grpc::StubOptions(), &request,
-                    &response, [&done](grpc::Status s) { done.set_value(std::move(s)); });
-  auto future = done.get_future();
-  if (future.wait_for(timeout + std::chrono::seconds(2)) != std::future_status::ready) {
-    context.TryCancel();  // the callback still refers to `done`: wait for it
-    future.wait();
-    return "no answer";
-  }
-  grpc::Status status = future.get();
-  if (!status.ok()) return "error " + status.error_message();
-  std::vector<grpc::Slice> slices;
-  if (!response.Dump(&slices).ok()) return "bad response";
-  std::string bytes;
-  for (const auto& s : slices) bytes.append(reinterpret_cast<const char*>(s.begin()), s.size());
-  if (bytes == std::string("\x08\x01", 2)) return "SERVING";  // HealthCheckResponse{status=1}
-  if (bytes == std::string("\x08\x02", 2)) return "NOT_SERVING";
-  return "unexpected response";
+  return lab::HealthStatus(grpc::CreateCustomChannel(address, credentials, args), "", timeout);
 }
 
 int RunProbe(const Flags& flags, std::ostream& out, std::ostream& err) {

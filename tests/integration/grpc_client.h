@@ -10,6 +10,7 @@
 #include <memory>
 #include <string>
 
+#include "lab/health_client.h"
 #include "lab/pki.h"
 
 namespace mpic::testing {
@@ -21,10 +22,7 @@ namespace mpic::testing {
                                                          const lab::CertPair* client_cert,
                                                          const std::string& server_name);
 
-// grpc.health.v1.Health/Check for `service` ("" is the whole server): "SERVING",
-// "NOT_SERVING", or why there is no such answer ("error ...", "no answer", ...). Bounded: a
-// 10 s deadline, 15 s at most.
-[[nodiscard]] std::string HealthStatus(const std::shared_ptr<grpc::Channel>& channel,
-                                       const std::string& service = "");
+// grpc.health.v1.Health/Check, as `mpic deploy probe` asks it.
+using lab::HealthStatus;
 
 }  // namespace mpic::testing
