@@ -49,17 +49,23 @@ Result<std::string> ParseContact(bool phone, std::string_view value) {
 void Judge(const ContactPlan& plan, const std::vector<std::string>& values, size_t unreadable,
            const std::string& where, CheckResult* result) {
   size_t unusable = 0;
+  // The least matching value, so every perspective reports the same one.
+  const std::string* match = nullptr;
   for (const auto& v : values) {
     auto parsed = ParseContact(plan.phone, v);
     if (!parsed) {
       ++unusable;
       continue;
     }
-    if (internal::ValueMatches(*parsed, plan.expected, plan.rule)) {
-      result->valid = true;
-      result->evidence.matched_value = internal::EscapeOctets(v);
-      return;
+    if (internal::ValueMatches(*parsed, plan.expected, plan.rule) &&
+        (match == nullptr || v < *match)) {
+      match = &v;
     }
+  }
+  if (match != nullptr) {
+    result->valid = true;
+    result->evidence.matched_value = internal::EscapeOctets(*match);
+    return;
   }
   const char* what = plan.phone ? "phone number" : "email address";
   std::string detail;

@@ -137,12 +137,17 @@ void Judge(const Plan& plan, const resolver::Answer& answer, CheckResult* result
       result->evidence.caa_name = Fqdn(plan.name);
     }
   }
+  // Every perspective reports the same match whatever order the records came in: the least.
+  const std::string* match = nullptr;
   for (const auto& c : candidates) {
-    if (internal::ValueMatches(c, plan.value, plan.rule)) {
-      result->valid = true;
-      result->evidence.matched_value = internal::EscapeOctets(c);
-      return;
+    if (internal::ValueMatches(c, plan.value, plan.rule) && (match == nullptr || c < *match)) {
+      match = &c;
     }
+  }
+  if (match != nullptr) {
+    result->valid = true;
+    result->evidence.matched_value = internal::EscapeOctets(*match);
+    return;
   }
   std::string detail;
   if (answer.nxdomain() || (candidates.empty() && unreadable == 0)) {
