@@ -264,6 +264,22 @@ TEST(ReverseLookupLab, PtrNamesTheDomain) {
   EXPECT_NE(r.problem->detail.find("2 PTR record(s)"), std::string::npos) << r.problem->detail;
 }
 
+TEST(ReverseLookupLab, ClasslessDelegationCnameIsFollowedAndBogusIsNeverData) {
+  // RFC 2317: the reverse name is an alias into a zone the address holder runs.
+  Set("secure.lab.", "9.rev.secure.lab.", "PTR", {"host.r3.secure.lab."});
+  Set(".", "9.3.0.192.in-addr.arpa.", "CNAME", {"9.rev.secure.lab."});
+  CheckResult r = Check(Request(Method::kReverseAddressLookup, "192.0.3.9", "host.r3.secure.lab"));
+  EXPECT_TRUE(r.valid) << ToJson(r).dump();
+  EXPECT_FALSE(r.evidence.lookups.at(0).cname_chain.empty());
+  EXPECT_EQ(r.evidence.lookups.at(0).dnssec, "secure");
+  // The same into the bogus zone: an error, never a name.
+  Set("bogus.lab.", "10.rev.bogus.lab.", "PTR", {"host.r3.secure.lab."});
+  Set(".", "10.3.0.192.in-addr.arpa.", "CNAME", {"10.rev.bogus.lab."});
+  r = Check(Request(Method::kReverseAddressLookup, "192.0.3.10", "host.r3.secure.lab"));
+  EXPECT_EQ(ProblemName(r), "dns") << ToJson(r).dump();
+  EXPECT_EQ(r.evidence.lookups.at(0).dnssec, "bogus");
+}
+
 TEST(ReverseLookupLab, Ipv6NibblesNoRecordAndBadRequests) {
   Set(".", "7.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.9.b.d.0.1.0.0.2.ip6.arpa.", "PTR",
       {"v6.r2.secure.lab."});
