@@ -30,11 +30,10 @@
 namespace mpic::checks {
 namespace {
 
-struct CaaRun {
+struct ClimbRun {
   asio::any_io_executor executor;
-  std::function<void(CheckResult)> done;
-  CheckResult result;
-  internal::CaaPolicy policy;
+  std::function<void(CaaClimbResult)> done;
+  CaaClimbResult result;
   Deadline deadline;
   std::unique_ptr<resolver::Session> session;
   std::vector<std::string> names;  // normalized, the FQDN first, the TLD last
@@ -54,53 +53,41 @@ std::vector<std::string> ClimbNames(const std::string& fqdn) {
   return names;
 }
 
-void Deliver(const std::shared_ptr<CaaRun>& run) {
+void Deliver(const std::shared_ptr<ClimbRun>& run) {
   // The session goes away after this handler, never from inside its own callback.
   asio::post(run->executor, [session = std::move(run->session)] {});
   run->done(std::move(run->result));
 }
 
-void LookupNext(const std::shared_ptr<CaaRun>& run);
+void LookupNext(const std::shared_ptr<ClimbRun>& run);
 
-// One name's answer: a failure denies, a CAA RRset decides, anything else climbs on.
-void OnLookup(const std::shared_ptr<CaaRun>& run, resolver::LookupResult lookup) {
+// One name's answer: a failure ends the climb, a CAA RRset is the Relevant RRset, anything
+// else climbs on.
+void OnLookup(const std::shared_ptr<ClimbRun>& run, resolver::LookupResult lookup) {
   const std::string& name = run->names[run->next];
-  RecordLookup(lookup, Fqdn(name), dns::kCaa, &run->result.evidence);
+  Evidence evidence;
+  RecordLookup(lookup, Fqdn(name), dns::kCaa, &evidence);
+  for (auto& l : evidence.lookups) run->result.lookups.push_back(std::move(l));
   if (!lookup) {
     const auto& e = lookup.error().error;
     // A cancelled lookup (serverInternal) is our fault, not the domain's; all else is dns.
-    run->result.problem = Error{
+    run->result.error = Error{
         e.type == ProblemType::kServerInternal ? ProblemType::kServerInternal : ProblemType::kDns,
-        "CAA lookup for " + name +
-            " failed, so issuance is not permitted (RFC 8659 §3): " + e.detail};
+        e.detail};
+    run->result.failed_name = name;
     return Deliver(run);
   }
   if (lookup->records.empty()) {  // NXDOMAIN or no CAA here: climb (RFC 8659 §3)
     ++run->next;
     return LookupNext(run);
   }
-  run->result.evidence.caa_name = Fqdn(name);
-  std::vector<std::vector<uint8_t>> rdatas;
-  for (const auto& rr : lookup->records) {
-    run->result.evidence.caa_records.push_back(dns::ToPresentation(rr));
-    rdatas.push_back(rr.rdata);
-  }
-  internal::CaaDecision decision = internal::EvaluateCaaRdata(rdatas, run->policy);
-  if (decision.permitted) {
-    run->result.valid = true;
-  } else {
-    run->result.problem = Error{
-        ProblemType::kCaa, "CAA record for " + name + " prevents issuance: " + decision.reason};
-  }
+  run->result.owner = name;
+  run->result.records = std::move(lookup->records);
   Deliver(run);
 }
 
-void LookupNext(const std::shared_ptr<CaaRun>& run) {
-  if (run->next >= run->names.size()) {
-    // Every name up to the TLD answered without a CAA RRset: nothing restricts issuance.
-    run->result.valid = true;
-    return Deliver(run);
-  }
+void LookupNext(const std::shared_ptr<ClimbRun>& run) {
+  if (run->next >= run->names.size()) return Deliver(run);  // no CAA RRset up to the TLD
   // The resolver ends the lookup by the deadline (timeout error) and calls back exactly once,
   // on the executor. The session is shared by the climb, so delegations learned low in the
   // tree serve the lookups above (it is still this validation's own, fresh state).
@@ -110,17 +97,28 @@ void LookupNext(const std::shared_ptr<CaaRun>& run) {
 
 }  // namespace
 
-void RunCaa(asio::any_io_executor executor, CheckDeps deps, CheckRequest request,
-            std::function<void(CheckResult)> done) {
-  auto run = std::make_shared<CaaRun>();
+void ClimbCaa(asio::any_io_executor executor, resolver::Resolver& resolver, std::string fqdn,
+              Deadline deadline, std::function<void(CaaClimbResult)> done) {
+  auto run = std::make_shared<ClimbRun>();
   run->executor = executor;
   run->done = std::move(done);
-  run->result.method = Method::kCaa;
-  run->result.identifier = request.identifier;
+  run->deadline = deadline;
+  run->names = ClimbNames(fqdn);
+  run->session = resolver.NewSession();
+  LookupNext(run);
+}
+
+void RunCaa(asio::any_io_executor executor, CheckDeps deps, CheckRequest request,
+            std::function<void(CheckResult)> done) {
+  CheckResult result;
+  result.method = Method::kCaa;
+  result.identifier = request.identifier;
 
   auto fail_early = [&](Error error) {
-    run->result.problem = std::move(error);
-    asio::post(executor, [run] { run->done(std::move(run->result)); });
+    result.problem = std::move(error);
+    asio::post(executor, [result = std::move(result), done = std::move(done)]() mutable {
+      done(std::move(result));
+    });
   };
 
   std::string_view identifier = request.identifier;
@@ -142,14 +140,44 @@ void RunCaa(asio::any_io_executor executor, CheckDeps deps, CheckRequest request
   auto host = NormalizeHostname(identifier);
   if (!host) return fail_early(host.error());
 
-  run->policy.issuer_domains = request.caa_issuer_domains;
-  run->policy.account_uri = request.account_uri;
-  run->policy.validation_method = request.caa_validation_method;
-  run->policy.wildcard = wildcard;
-  run->names = ClimbNames(*host);
-  run->deadline = request.deadline;
-  run->session = deps.resolver.NewSession();
-  LookupNext(run);
+  internal::CaaPolicy policy;
+  policy.issuer_domains = request.caa_issuer_domains;
+  policy.account_uri = request.account_uri;
+  policy.validation_method = request.caa_validation_method;
+  policy.wildcard = wildcard;
+  ClimbCaa(executor, deps.resolver, *host, request.deadline,
+           [result = std::move(result), policy = std::move(policy),
+            done = std::move(done)](CaaClimbResult climb) mutable {
+             result.evidence.lookups = std::move(climb.lookups);
+             if (climb.error) {
+               result.problem =
+                   Error{climb.error->type, "CAA lookup for " + climb.failed_name +
+                                                " failed, so issuance is not permitted (RFC 8659 "
+                                                "§3): " +
+                                                climb.error->detail};
+               return done(std::move(result));
+             }
+             if (climb.owner.empty()) {
+               // Every name up to the TLD answered without a CAA RRset: no restriction.
+               result.valid = true;
+               return done(std::move(result));
+             }
+             result.evidence.caa_name = Fqdn(climb.owner);
+             std::vector<std::vector<uint8_t>> rdatas;
+             for (const auto& rr : climb.records) {
+               result.evidence.caa_records.push_back(dns::ToPresentation(rr));
+               rdatas.push_back(rr.rdata);
+             }
+             internal::CaaDecision decision = internal::EvaluateCaaRdata(rdatas, policy);
+             if (decision.permitted) {
+               result.valid = true;
+             } else {
+               result.problem = Error{ProblemType::kCaa, "CAA record for " + climb.owner +
+                                                             " prevents issuance: " +
+                                                             decision.reason};
+             }
+             done(std::move(result));
+           });
 }
 
 }  // namespace mpic::checks

@@ -1,6 +1,11 @@
 #include "checks/check.h"
 
 #include "checks/caa.h"
+#include "checks/contact.h"
+#include "checks/dns_change.h"
+#include "checks/ip_address.h"
+#include "checks/reverse_lookup.h"
+#include "checks/website_change.h"
 #include "checks/dns01.h"
 #include "checks/dns_account01.h"
 #include "checks/dns_persist01.h"
@@ -25,8 +30,39 @@ std::string_view MethodName(Method method) {
       return "dns-persist-01";
     case Method::kDnsAccount01:
       return "dns-account-01";
+    case Method::kDnsChange:
+      return "dns-change";
+    case Method::kWebsiteChange:
+      return "website-change";
+    case Method::kIpAddress:
+      return "ip-address";
+    case Method::kContactEmailTxt:
+      return "contact-email-txt";
+    case Method::kContactEmailCaa:
+      return "contact-email-caa";
+    case Method::kContactPhoneTxt:
+      return "contact-phone-txt";
+    case Method::kContactPhoneCaa:
+      return "contact-phone-caa";
+    case Method::kReverseAddressLookup:
+      return "reverse-address-lookup";
   }
   return "unknown";
+}
+
+std::string CaaValidationMethodName(Method method) {
+  switch (method) {
+    case Method::kCaa:
+      return "";
+    case Method::kHttp01:
+    case Method::kDns01:
+    case Method::kTlsAlpn01:
+    case Method::kDnsPersist01:
+    case Method::kDnsAccount01:
+      return std::string(MethodName(method));
+    default:
+      return "ca-" + std::string(MethodName(method));
+  }
 }
 
 Result<Method> ParseMethod(std::string_view text) {
@@ -114,6 +150,7 @@ ordered_json ToJson(const Evidence& ev) {
   }
   if (!ev.persist_accounturi.empty()) j["persist_accounturi"] = ev.persist_accounturi;
   if (ev.persist_until) j["persist_until"] = *ev.persist_until;
+  if (!ev.matched_value.empty()) j["matched_value"] = ev.matched_value;
   return j;
 }
 
@@ -161,6 +198,19 @@ void RunCheck(asio::any_io_executor executor, CheckDeps deps, CheckRequest reque
       return RunDnsPersist01(std::move(executor), deps, std::move(request), std::move(finish));
     case Method::kDnsAccount01:
       return RunDnsAccount01(std::move(executor), deps, std::move(request), std::move(finish));
+    case Method::kDnsChange:
+      return RunDnsChange(std::move(executor), deps, std::move(request), std::move(finish));
+    case Method::kWebsiteChange:
+      return RunWebsiteChange(std::move(executor), deps, std::move(request), std::move(finish));
+    case Method::kIpAddress:
+      return RunIpAddress(std::move(executor), deps, std::move(request), std::move(finish));
+    case Method::kContactEmailTxt:
+    case Method::kContactEmailCaa:
+    case Method::kContactPhoneTxt:
+    case Method::kContactPhoneCaa:
+      return RunContact(std::move(executor), deps, std::move(request), std::move(finish));
+    case Method::kReverseAddressLookup:
+      return RunReverseLookup(std::move(executor), deps, std::move(request), std::move(finish));
   }
   CheckResult r;
   r.method = request.method;

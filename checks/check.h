@@ -25,16 +25,44 @@
 
 namespace mpic::checks {
 
-enum class Method { kHttp01, kDns01, kTlsAlpn01, kCaa, kDnsPersist01, kDnsAccount01 };
+// The ACME challenges and CAA first, then the BR §3.2.2.4 / §3.2.2.5 methods beyond ACME (named
+// as the Open MPIC API names them).
+enum class Method {
+  kHttp01,
+  kDns01,
+  kTlsAlpn01,
+  kCaa,
+  kDnsPersist01,
+  kDnsAccount01,
+  kDnsChange,            // BR §3.2.2.4.7   dns_change.h
+  kWebsiteChange,        // BR §3.2.2.4.18  website_change.h
+  kIpAddress,            // BR §3.2.2.4.8   ip_address.h
+  kContactEmailTxt,      // BR §3.2.2.4.14  contact.h
+  kContactEmailCaa,      // BR §3.2.2.4.13  contact.h
+  kContactPhoneTxt,      // BR §3.2.2.4.16  contact.h
+  kContactPhoneCaa,      // BR §3.2.2.4.17  contact.h
+  kReverseAddressLookup  // BR §3.2.2.5.3   reverse_lookup.h
+};
 
 // Every method, in enum order (for listings and round trips).
-inline constexpr Method kAllMethods[] = {Method::kHttp01,       Method::kDns01,
-                                         Method::kTlsAlpn01,    Method::kCaa,
-                                         Method::kDnsPersist01, Method::kDnsAccount01};
+inline constexpr Method kAllMethods[] = {
+    Method::kHttp01,          Method::kDns01,           Method::kTlsAlpn01,
+    Method::kCaa,             Method::kDnsPersist01,    Method::kDnsAccount01,
+    Method::kDnsChange,       Method::kWebsiteChange,   Method::kIpAddress,
+    Method::kContactEmailTxt, Method::kContactEmailCaa, Method::kContactPhoneTxt,
+    Method::kContactPhoneCaa, Method::kReverseAddressLookup};
 
-// "http-01", "dns-01", "tls-alpn-01", "caa", "dns-persist-01", "dns-account-01"
+// "http-01", "dns-01", "tls-alpn-01", "caa", "dns-persist-01", "dns-account-01", "dns-change",
+// "website-change", "ip-address", "contact-email-txt", "contact-email-caa",
+// "contact-phone-txt", "contact-phone-caa", "reverse-address-lookup"
 [[nodiscard]] std::string_view MethodName(Method method);
 [[nodiscard]] Result<Method> ParseMethod(std::string_view text);
+
+// The name of a DCV method in a CAA `validationmethods` parameter (RFC 8657 §4): the ACME
+// challenge type for the ACME methods ("dns-01", "dns-persist-01", ...); a method that is not
+// in the IANA ACME Validation Methods registry gets a CA-specific name, which RFC 8657 §4
+// requires to begin with "ca-": "ca-dns-change", "ca-website-change", ... "" for kCaa.
+[[nodiscard]] std::string CaaValidationMethodName(Method method);
 
 using Clock = std::chrono::steady_clock;
 using Deadline = Clock::time_point;
@@ -57,6 +85,26 @@ struct CheckRequest {
   // when empty, accounturi must equal account_uri exactly (BR §3.2.2.4.22, draft-01).
   std::string account_hash_prefix;
   std::vector<std::string> account_key_thumbprints;
+  // The BR methods beyond ACME (the Open MPIC parameters of the same names):
+  //   challenge_value   the Random Value or Request Token (dns-change, website-change); the
+  //                     address (ip-address); the email address or phone number (contact-*);
+  //                     the expected domain name (reverse-address-lookup)
+  //   dns_name_prefix   dns-change: "" (the ADN itself) or one label starting with "_"
+  //   dns_record_type   dns-change: "TXT" (default), "CNAME" or "CAA"; ip-address: "A",
+  //                     "AAAA" or "" (the challenge value's family)
+  //   require_exact_match  dns-change, website-change: the whole value (true) or a substring
+  //   require_exact_case   unset: the method's default (see each method's header)
+  //   http_token_path   website-change: the path below /.well-known/pki-validation/
+  //   url_scheme        website-change: "http" (default) or "https"
+  //   match_regex       website-change: refused when set (see website_change.h)
+  std::string challenge_value;
+  std::string dns_name_prefix;
+  std::string dns_record_type;
+  bool require_exact_match = false;
+  std::optional<bool> require_exact_case;
+  std::string http_token_path;
+  std::string url_scheme;
+  std::string match_regex;
   Deadline deadline = Clock::now() + std::chrono::seconds(10);
 };
 
@@ -105,6 +153,9 @@ struct Evidence {
   std::string persist_accounturi;  // dns-persist-01: the authorizing record's accounturi
                                    // (what corroborating perspectives must match, BR §3.2.2.4.22)
   std::optional<int64_t> persist_until;  // dns-persist-01: the authorizing record's persistUntil
+  // The BR methods beyond ACME: the record value, address, PTR name or body excerpt that
+  // matched the challenge value (escaped, RFC 1035 §5.1); "" when nothing matched.
+  std::string matched_value;
 };
 
 struct CheckResult {

@@ -24,6 +24,7 @@
 #include <openssl/ssl.h>
 
 #include <array>
+#include <vector>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl.hpp>
@@ -31,6 +32,7 @@
 #include <set>
 
 #include "checks/internal/http_body.h"
+#include "checks/internal/http_fetch.h"
 #include "checks/internal/http_url.h"
 #include "checks/internal/web_common.h"
 #include "checks/key_authorization.h"
@@ -65,7 +67,7 @@ struct ExchangeResult {
   int status = 0;
   size_t location_count = 0;
   std::string location;
-  std::string body;  // at most kHttpBodyLimit + 1 bytes
+  std::string body;  // at most the body limit + 1 bytes
 };
 
 // One request/response on a connected socket, over plain TCP or TLS.
@@ -83,10 +85,13 @@ class HttpExchangeImpl final : public HttpExchange,
                                public std::enable_shared_from_this<HttpExchangeImpl<Stream>> {
  public:
   template <class... Args>
-  HttpExchangeImpl(const HttpUrl& url, std::string endpoint, Deadline deadline, Args&&... args)
+  HttpExchangeImpl(const HttpUrl& url, std::string endpoint, Deadline deadline, size_t body_limit,
+                   Args&&... args)
       : url_(url),
         endpoint_(std::move(endpoint)),
         deadline_(deadline),
+        body_limit_(body_limit),
+        body_buffer_(body_limit + 1),
         stream_(std::forward<Args>(args)...) {}
 
   void Start(std::function<void(ExchangeResult)> done) override {
@@ -161,7 +166,7 @@ class HttpExchangeImpl final : public HttpExchange,
   void ReadBody() {
     stage_ = "reading the response body";
     size_t got = result_.body.size();
-    if (parser_.is_done() || got > internal::kHttpBodyLimit) return Done();
+    if (parser_.is_done() || got > body_limit_) return Done();
     auto& body = parser_.get().body();
     body.data = body_buffer_.data() + got;
     body.size = body_buffer_.size() - got;
@@ -207,11 +212,12 @@ class HttpExchangeImpl final : public HttpExchange,
   HttpUrl url_;
   std::string endpoint_;
   Deadline deadline_;
+  size_t body_limit_;
+  std::vector<char> body_buffer_;
   Stream stream_;
   beast::flat_buffer buffer_{2 * internal::kHttpHeaderLimit};
   http::request<http::empty_body> request_;
   http::response_parser<http::buffer_body> parser_;
-  std::array<char, internal::kHttpBodyLimit + 1> body_buffer_{};
   ExchangeResult result_;
   std::function<void(ExchangeResult)> done_;
   std::string_view stage_ = "starting";
@@ -219,18 +225,19 @@ class HttpExchangeImpl final : public HttpExchange,
 
 using Strand = asio::strand<asio::any_io_executor>;
 
-class Http01Check : public std::enable_shared_from_this<Http01Check> {
+class HttpFetchCheck : public std::enable_shared_from_this<HttpFetchCheck> {
  public:
-  Http01Check(asio::any_io_executor executor, CheckDeps deps, CheckRequest request,
-              std::function<void(CheckResult)> done)
+  HttpFetchCheck(asio::any_io_executor executor, CheckDeps deps, internal::HttpFetchSpec spec,
+                 Deadline deadline, std::function<void(CheckResult)> done)
       : executor_(executor),
         strand_(asio::make_strand(executor)),
         deps_(deps),
-        request_(std::move(request)),
+        spec_(std::move(spec)),
+        deadline_(deadline),
         done_(std::move(done)),
         watchdog_(strand_) {
-    result_.method = Method::kHttp01;
-    result_.identifier = request_.identifier;
+    result_.method = spec_.method;
+    result_.identifier = spec_.identifier;
     ports_ = {deps_.dialer.http_port(), deps_.dialer.tls_port()};
   }
 
@@ -241,31 +248,19 @@ class Http01Check : public std::enable_shared_from_this<Http01Check> {
 
  private:
   void Start() {
-    auto ident = internal::ParseWebIdentifier(request_.identifier);
-    if (!ident) return Finish(ident.error());
-    ident_ = *ident;
-    if (auto ok = ValidateToken(request_.token); !ok) return Finish(ok.error());
-    if (auto ok = ValidateKeyAuthorization(request_.key_authorization); !ok) {
-      return Finish(ok.error());
-    }
-    // RFC 8555 §8.1: keyAuthorization = token || '.' || thumbprint.
-    if (!request_.key_authorization.starts_with(request_.token + ".")) {
-      return Finish(Error{ProblemType::kMalformed,
-                          "key authorization does not begin with the token (RFC 8555 §8.1)"});
-    }
-    if (ident_.ip) {
-      if (auto allowed = deps_.dialer.policy().Check(*ident_.ip); !allowed) {
+    if (spec_.ident.ip) {
+      if (auto allowed = deps_.dialer.policy().Check(*spec_.ident.ip); !allowed) {
         deps_.metrics.ObserveRefusedAddress();
         return Finish(Error{ProblemType::kRejectedIdentifier,
                             "IP identifier refused: " + allowed.error().detail});
       }
     }
     session_ = deps_.resolver.NewSession();
-    watchdog_.expires_at(request_.deadline);
+    watchdog_.expires_at(deadline_);
     watchdog_.async_wait([self = shared_from_this()](const boost::system::error_code& ec) {
       if (!ec) self->OnDeadline();
     });
-    StartHop(internal::ChallengeUrl(ident_, request_.token, ports_));
+    StartHop(spec_.start);
   }
 
   void StartHop(HttpUrl url) {
@@ -281,7 +276,7 @@ class Http01Check : public std::enable_shared_from_this<Http01Check> {
     }
     phase_ = "resolving " + url_.host;
     internal::LookupAddresses(
-        strand_, *session_, url_.host, request_.deadline, &result_.evidence,
+        strand_, *session_, url_.host, deadline_, &result_.evidence,
         [self = shared_from_this()](Result<std::vector<asio::ip::address>> addresses) {
           if (self->finished_) return;
           if (!addresses) {
@@ -318,7 +313,7 @@ class Http01Check : public std::enable_shared_from_this<Http01Check> {
     result_.evidence.http_hops.push_back(std::move(hop));
     phase_ = "connecting to " + EndpointText(address, url_.port);
     Deadline attempt =
-        internal::AttemptDeadline(Clock::now(), request_.deadline, index, candidates_.size());
+        internal::AttemptDeadline(Clock::now(), deadline_, index, candidates_.size());
     deps_.dialer.Connect(address, url_.port, attempt,
                          [self = shared_from_this(), index](Result<tcp::socket> socket) {
                            // The dialer calls back on its own executor; the socket is moved in a
@@ -355,10 +350,10 @@ class Http01Check : public std::enable_shared_from_this<Http01Check> {
         SSL_CTX_set_min_proto_version(tls_context_->native_handle(), TLS1_2_VERSION);
       }
       exchange_ = std::make_shared<HttpExchangeImpl<beast::ssl_stream<beast::tcp_stream>>>(
-          url_, endpoint, request_.deadline, std::move(own), *tls_context_);
+          url_, endpoint, deadline_, spec_.body_limit, std::move(own), *tls_context_);
     } else {
       exchange_ = std::make_shared<HttpExchangeImpl<beast::tcp_stream>>(
-          url_, endpoint, request_.deadline, std::move(own));
+          url_, endpoint, deadline_, spec_.body_limit, std::move(own));
     }
     exchange_->Start([self = shared_from_this()](ExchangeResult r) {
       asio::dispatch(self->strand_,
@@ -405,11 +400,13 @@ class Http01Check : public std::enable_shared_from_this<Http01Check> {
                                                 std::to_string(r.status) + " (expected 200)"});
     }
     result_.evidence.http_body =
-        internal::PrintableText(internal::TrimHttpBody(r.body), internal::kHttpBodyLimit);
-    if (auto ok = internal::CompareHttpBody(r.body, request_.key_authorization); !ok) {
-      Error error = ok.error();
-      error.detail += " (from " + where + ")";
-      return Finish(std::move(error));
+        internal::PrintableText(internal::TrimHttpBody(r.body), spec_.evidence_body_limit);
+    std::optional<Error> verdict =
+        spec_.judge ? spec_.judge(r.body, &result_.evidence)
+                    : std::optional<Error>(Error{ProblemType::kServerInternal, "no judge"});
+    if (verdict) {
+      verdict->detail += " (from " + where + ")";
+      return Finish(std::move(verdict));
     }
     Finish(std::nullopt);
   }
@@ -442,11 +439,11 @@ class Http01Check : public std::enable_shared_from_this<Http01Check> {
   asio::any_io_executor executor_;
   Strand strand_;
   CheckDeps deps_;
-  CheckRequest request_;
+  internal::HttpFetchSpec spec_;
+  Deadline deadline_;
   std::function<void(CheckResult)> done_;
   asio::steady_timer watchdog_;
   CheckResult result_;
-  internal::WebIdentifier ident_;
   HttpPorts ports_;
   HttpUrl url_;
   std::vector<asio::ip::address> candidates_;
@@ -461,10 +458,52 @@ class Http01Check : public std::enable_shared_from_this<Http01Check> {
 
 }  // namespace
 
+namespace internal {
+
+void RunHttpFetch(asio::any_io_executor executor, CheckDeps deps, HttpFetchSpec spec,
+                  Deadline deadline, std::function<void(CheckResult)> done) {
+  auto check = std::make_shared<HttpFetchCheck>(executor, deps, std::move(spec), deadline,
+                                                std::move(done));
+  check->Launch();
+}
+
+}  // namespace internal
+
 void RunHttp01(asio::any_io_executor executor, CheckDeps deps, CheckRequest request,
                std::function<void(CheckResult)> done) {
-  auto check = std::make_shared<Http01Check>(executor, deps, std::move(request), std::move(done));
-  check->Launch();
+  auto fail = [&](Error error) {
+    CheckResult result;
+    result.method = Method::kHttp01;
+    result.identifier = request.identifier;
+    result.problem = std::move(error);
+    asio::post(executor, [result = std::move(result), done = std::move(done)]() mutable {
+      done(std::move(result));
+    });
+  };
+  auto ident = internal::ParseWebIdentifier(request.identifier);
+  if (!ident) return fail(ident.error());
+  if (auto ok = ValidateToken(request.token); !ok) return fail(ok.error());
+  if (auto ok = ValidateKeyAuthorization(request.key_authorization); !ok) return fail(ok.error());
+  // RFC 8555 §8.1: keyAuthorization = token || '.' || thumbprint.
+  if (!request.key_authorization.starts_with(request.token + ".")) {
+    return fail(Error{ProblemType::kMalformed,
+                      "key authorization does not begin with the token (RFC 8555 §8.1)"});
+  }
+  internal::HttpFetchSpec spec;
+  spec.method = Method::kHttp01;
+  spec.identifier = request.identifier;
+  spec.ident = *ident;
+  spec.start = internal::ChallengeUrl(*ident, request.token,
+                                      HttpPorts{deps.dialer.http_port(), deps.dialer.tls_port()});
+  spec.body_limit = internal::kHttpBodyLimit;
+  spec.evidence_body_limit = internal::kHttpBodyLimit;
+  spec.judge = [key_authorization = request.key_authorization](
+                   std::string_view body, Evidence*) -> std::optional<Error> {
+    if (auto ok = internal::CompareHttpBody(body, key_authorization); !ok) return ok.error();
+    return std::nullopt;
+  };
+  internal::RunHttpFetch(std::move(executor), deps, std::move(spec), request.deadline,
+                         std::move(done));
 }
 
 }  // namespace mpic::checks

@@ -27,11 +27,9 @@ std::string Lower(std::string_view s) {
 }  // namespace
 
 std::optional<v1::Method> ParseDcvMethod(std::string_view text) {
-  std::string m = Lower(text);
-  if (m == "http-01") return v1::HTTP_01;
-  if (m == "dns-01") return v1::DNS_01;
-  if (m == "tls-alpn-01") return v1::TLS_ALPN_01;
-  return std::nullopt;
+  auto method = checks::ParseMethod(Lower(text));
+  if (!method || *method == checks::Method::kCaa) return std::nullopt;
+  return perspective::MethodToProto(*method);
 }
 
 std::string DescribeStatus(const grpc::Status& status) {

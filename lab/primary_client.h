@@ -42,7 +42,8 @@ struct ValidateCall {
 [[nodiscard]] ValidateCall CallValidate(grpc::Channel& channel, const v1::ValidateRequest& request,
                                         std::chrono::milliseconds timeout);
 
-// "http-01" / "dns-01" / "tls-alpn-01" (case-insensitive) to the enum; nullopt otherwise.
+// A DCV method name (case-insensitive: "http-01", "dns-01", ..., "dns-change",
+// "reverse-address-lookup"; checks::MethodName) to the enum; nullopt otherwise (also for "caa").
 [[nodiscard]] std::optional<v1::Method> ParseDcvMethod(std::string_view text);
 
 // "grpc UNAVAILABLE: connection refused" for stderr.

@@ -40,45 +40,55 @@ void Append(const std::vector<std::string>& values, Repeated* out) {
 
 }  // namespace
 
+namespace {
+
+// checks::Method <-> v1::Method, one row per method.
+struct MethodPair {
+  checks::Method method;
+  v1::Method proto;
+};
+constexpr MethodPair kMethodPairs[] = {
+    {checks::Method::kHttp01, v1::HTTP_01},
+    {checks::Method::kDns01, v1::DNS_01},
+    {checks::Method::kTlsAlpn01, v1::TLS_ALPN_01},
+    {checks::Method::kCaa, v1::CAA},
+    {checks::Method::kDnsPersist01, v1::DNS_PERSIST_01},
+    {checks::Method::kDnsAccount01, v1::DNS_ACCOUNT_01},
+    {checks::Method::kDnsChange, v1::DNS_CHANGE},
+    {checks::Method::kWebsiteChange, v1::WEBSITE_CHANGE},
+    {checks::Method::kIpAddress, v1::IP_ADDRESS},
+    {checks::Method::kContactEmailTxt, v1::CONTACT_EMAIL_TXT},
+    {checks::Method::kContactEmailCaa, v1::CONTACT_EMAIL_CAA},
+    {checks::Method::kContactPhoneTxt, v1::CONTACT_PHONE_TXT},
+    {checks::Method::kContactPhoneCaa, v1::CONTACT_PHONE_CAA},
+    {checks::Method::kReverseAddressLookup, v1::REVERSE_ADDRESS_LOOKUP},
+};
+
+// "HTTP_01, DNS_01, ..." (without CAA when `dcv_only`).
+std::string ProtoMethodList(bool dcv_only) {
+  std::string out;
+  for (const auto& p : kMethodPairs) {
+    if (dcv_only && p.proto == v1::CAA) continue;
+    out += (out.empty() ? "" : ", ") + v1::Method_Name(p.proto);
+  }
+  return out;
+}
+
+}  // namespace
+
 v1::Method MethodToProto(checks::Method method) {
-  switch (method) {
-    case checks::Method::kHttp01:
-      return v1::HTTP_01;
-    case checks::Method::kDns01:
-      return v1::DNS_01;
-    case checks::Method::kTlsAlpn01:
-      return v1::TLS_ALPN_01;
-    case checks::Method::kCaa:
-      return v1::CAA;
-    case checks::Method::kDnsPersist01:
-      return v1::DNS_PERSIST_01;
-    case checks::Method::kDnsAccount01:
-      return v1::DNS_ACCOUNT_01;
+  for (const auto& p : kMethodPairs) {
+    if (p.method == method) return p.proto;
   }
   return v1::METHOD_UNSPECIFIED;
 }
 
 Result<checks::Method> MethodFromProto(v1::Method method) {
-  switch (method) {
-    case v1::HTTP_01:
-      return checks::Method::kHttp01;
-    case v1::DNS_01:
-      return checks::Method::kDns01;
-    case v1::TLS_ALPN_01:
-      return checks::Method::kTlsAlpn01;
-    case v1::CAA:
-      return checks::Method::kCaa;
-    case v1::DNS_PERSIST_01:
-      return checks::Method::kDnsPersist01;
-    case v1::DNS_ACCOUNT_01:
-      return checks::Method::kDnsAccount01;
-    default:
-      break;
+  for (const auto& p : kMethodPairs) {
+    if (p.proto == method) return p.method;
   }
-  return Fail(ProblemType::kMalformed,
-              "method " + std::to_string(static_cast<int>(method)) +
-                  " is not one of HTTP_01, DNS_01, TLS_ALPN_01, CAA, DNS_PERSIST_01, "
-                  "DNS_ACCOUNT_01");
+  return Fail(ProblemType::kMalformed, "method " + std::to_string(static_cast<int>(method)) +
+                                           " is not one of " + ProtoMethodList(false));
 }
 
 Result<checks::Method> DcvMethodFromProto(v1::Method method) {
@@ -88,9 +98,7 @@ Result<checks::Method> DcvMethodFromProto(v1::Method method) {
   std::string name = v1::Method_IsValid(method) ? v1::Method_Name(method)
                                                 : std::to_string(static_cast<int>(method));
   return Fail(ProblemType::kMalformed,
-              "dcv.method " + name +
-                  " is not a DCV method (HTTP_01, DNS_01, TLS_ALPN_01, DNS_PERSIST_01, "
-                  "DNS_ACCOUNT_01)");
+              "dcv.method " + name + " is not a DCV method (" + ProtoMethodList(true) + ")");
 }
 
 std::string_view RirName(v1::Rir rir) {
@@ -166,6 +174,7 @@ void EvidenceToProto(const checks::Evidence& ev, v1::Evidence* out) {
   }
   out->set_persist_accounturi(ev.persist_accounturi);
   out->set_persist_until(ev.persist_until.value_or(0));
+  out->set_matched_value(ev.matched_value);
 }
 
 v1::CheckOutcome OutcomeToProto(const checks::CheckResult& result) {
@@ -212,7 +221,16 @@ Result<CheckPlan> CheckPlanFromProto(const v1::CheckRequest& request, checks::De
     dcv.persist_domain = request.dcv().persist_domain();
     dcv.account_hash_prefix = request.dcv().account_hash_prefix();
     dcv.account_key_thumbprints = ToVector(request.dcv().account_key_thumbprints());
-    dcv.caa_validation_method = std::string(checks::MethodName(*method));
+    const auto& d = request.dcv();
+    dcv.challenge_value = d.challenge_value();
+    dcv.dns_name_prefix = d.dns_name_prefix();
+    dcv.dns_record_type = d.dns_record_type();
+    dcv.require_exact_match = d.require_exact_match();
+    if (d.has_require_exact_case()) dcv.require_exact_case = d.require_exact_case();
+    dcv.http_token_path = d.http_token_path();
+    dcv.url_scheme = d.url_scheme();
+    dcv.match_regex = d.match_regex();
+    dcv.caa_validation_method = checks::CaaValidationMethodName(*method);
     plan.dcv = std::move(dcv);
   }
   if (request.has_caa()) {
@@ -222,7 +240,7 @@ Result<CheckPlan> CheckPlanFromProto(const v1::CheckRequest& request, checks::De
     caa.account_uri = request.caa().account_uri();
     caa.caa_validation_method = request.caa().validation_method();
     if (caa.caa_validation_method.empty() && dcv_method) {
-      caa.caa_validation_method = std::string(checks::MethodName(*dcv_method));
+      caa.caa_validation_method = checks::CaaValidationMethodName(*dcv_method);
     }
     plan.caa = std::move(caa);
   }

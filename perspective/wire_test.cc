@@ -169,6 +169,16 @@ TEST(ConvertTest, MethodsRoundTrip) {
   EXPECT_FALSE(DcvMethodFromProto(static_cast<v1::Method>(42)));
 }
 
+TEST(ConvertTest, EveryMethodRoundTrips) {
+  for (Method m : checks::kAllMethods) {
+    auto back = MethodFromProto(MethodToProto(m));
+    ASSERT_TRUE(back) << checks::MethodName(m);
+    EXPECT_EQ(*back, m);
+    EXPECT_EQ(DcvMethodFromProto(MethodToProto(m)).has_value(), m != Method::kCaa);
+  }
+  EXPECT_EQ(MethodToProto(Method::kReverseAddressLookup), v1::REVERSE_ADDRESS_LOOKUP);
+}
+
 TEST(ConvertTest, RirsRoundTrip) {
   for (v1::Rir rir : {v1::ARIN, v1::RIPE_NCC, v1::APNIC, v1::LACNIC, v1::AFRINIC}) {
     auto back = ParseRir(RirName(rir));
@@ -328,6 +338,46 @@ TEST(ConvertTest, CaaOnlyKeepsItsValidationMethod) {
   ASSERT_TRUE(plan);
   EXPECT_FALSE(plan->dcv);
   EXPECT_EQ(plan->caa->caa_validation_method, "http-01");
+}
+
+TEST(ConvertTest, BrMethodParametersReachTheCheck) {
+  v1::CheckRequest r = DnsAndCaa();
+  v1::DcvParams* dcv = r.mutable_dcv();
+  dcv->set_method(v1::DNS_CHANGE);
+  dcv->clear_token();
+  dcv->clear_key_authorization();
+  dcv->set_challenge_value("Rv7Qx2mK9pLc4TzW8yHn");
+  dcv->set_dns_name_prefix("_pki-validation");
+  dcv->set_dns_record_type("CNAME");
+  dcv->set_require_exact_match(true);
+  dcv->set_http_token_path("p.txt");
+  dcv->set_url_scheme("https");
+  r.mutable_caa()->clear_validation_method();
+  auto plan = CheckPlanFromProto(r, checks::Clock::now());
+  ASSERT_TRUE(plan) << plan.error().detail;
+  EXPECT_EQ(plan->dcv->method, Method::kDnsChange);
+  EXPECT_EQ(plan->dcv->challenge_value, "Rv7Qx2mK9pLc4TzW8yHn");
+  EXPECT_EQ(plan->dcv->dns_name_prefix, "_pki-validation");
+  EXPECT_EQ(plan->dcv->dns_record_type, "CNAME");
+  EXPECT_TRUE(plan->dcv->require_exact_match);
+  EXPECT_FALSE(plan->dcv->require_exact_case.has_value());  // absent: the method's default
+  EXPECT_EQ(plan->dcv->http_token_path, "p.txt");
+  EXPECT_EQ(plan->dcv->url_scheme, "https");
+  // RFC 8657 §4: a non-ACME method's CAA name carries the "ca-" prefix.
+  EXPECT_EQ(plan->caa->caa_validation_method, "ca-dns-change");
+  dcv->set_require_exact_case(false);
+  plan = CheckPlanFromProto(r, checks::Clock::now());
+  ASSERT_TRUE(plan);
+  EXPECT_EQ(plan->dcv->require_exact_case, std::optional<bool>(false));
+  checks::Evidence evidence;
+  evidence.matched_value = "v=Rv7Qx2mK9pLc4TzW8yHn";
+  checks::CheckResult result;
+  result.method = Method::kDnsChange;
+  result.valid = true;
+  result.evidence = evidence;
+  v1::CheckOutcome outcome = OutcomeToProto(result);
+  EXPECT_EQ(outcome.method(), v1::DNS_CHANGE);
+  EXPECT_EQ(outcome.evidence().matched_value(), "v=Rv7Qx2mK9pLc4TzW8yHn");
 }
 
 TEST(ConvertTest, MalformedRequests) {

@@ -22,10 +22,15 @@ constexpr const char* kUsage =
     "                  [--caa-issuer DOMAIN]... [--account-uri URI] [--validation-method M]\n"
     "                  [--persist-domain ADN] [--account-hash-prefix URI]\n"
     "                  [--account-key-thumbprint T]... [--wildcard]\n"
+    "                  [--challenge-value V] [--dns-name-prefix _LABEL] [--dns-record-type T]\n"
+    "                  [--require-exact-match] [--require-exact-case | --ignore-case]\n"
+    "                  [--http-token-path PATH] [--url-scheme http|https]\n"
     "                  [--root-hints FILE --trust-anchor FILE\n"
     "                   | --stub ADDR[:PORT] [--require-ad]]\n"
     "                  [--lab-allow CIDR]... [--http-port N] [--tls-port N] [--timeout-ms N]\n"
-    "  METHOD: http-01, dns-01, tls-alpn-01, caa, dns-persist-01, dns-account-01.\n"
+    "  METHOD: http-01, dns-01, tls-alpn-01, caa, dns-persist-01, dns-account-01,\n"
+    "  dns-change, website-change, ip-address, contact-email-txt, contact-email-caa,\n"
+    "  contact-phone-txt, contact-phone-caa, reverse-address-lookup.\n"
     "  http-01 needs --token and --key-authorization; dns-01 and tls-alpn-01 need\n"
     "  --key-authorization; caa needs at least one --caa-issuer (--validation-method is the\n"
     "  DCV method matched against validationmethods=, RFC 8657).\n"
@@ -34,9 +39,22 @@ constexpr const char* kUsage =
     "  --account-hash-prefix with --account-key-thumbprint (current key first) expects the\n"
     "  draft-02 hashed accounturi instead of the plain account URI.\n"
     "  dns-account-01 needs --key-authorization and --account-uri.\n"
+    "  The BR methods need --challenge-value: the Random Value or Request Token (dns-change,\n"
+    "  website-change), the address (ip-address), the email or phone number (contact-*), the\n"
+    "  expected domain name (reverse-address-lookup, whose identifier is the IP address).\n"
+    "  dns-change takes --dns-name-prefix, --dns-record-type (TXT, CNAME, CAA); website-change\n"
+    "  needs --http-token-path and takes --url-scheme; both match a substring unless\n"
+    "  --require-exact-match. See docs/validation-methods.md.\n"
     "  --http-port/--tls-port only with --lab-allow (lab mode).\n";
 
 constexpr long kDefaultTimeoutMs = 10000;
+
+// The BR methods beyond ACME (all take --challenge-value).
+constexpr std::initializer_list<checks::Method> kBrMethods = {
+    checks::Method::kDnsChange,       checks::Method::kWebsiteChange,
+    checks::Method::kIpAddress,       checks::Method::kContactEmailTxt,
+    checks::Method::kContactEmailCaa, checks::Method::kContactPhoneTxt,
+    checks::Method::kContactPhoneCaa, checks::Method::kReverseAddressLookup};
 
 // Which flags each method takes beyond --method/--identifier and the resolver/lab flags.
 Status CheckMethodFlags(checks::Method method, const Flags& flags) {
@@ -65,8 +83,22 @@ Status CheckMethodFlags(checks::Method method, const Flags& flags) {
         only("account-key-thumbprint", {Method::kDnsPersist01}),
         // RFC 8555 §7.1.3: wildcards are validated by the DNS methods only; CAA has issuewild.
         only("wildcard",
-             {Method::kDns01, Method::kCaa, Method::kDnsPersist01, Method::kDnsAccount01})}) {
+             {Method::kDns01, Method::kCaa, Method::kDnsPersist01, Method::kDnsAccount01}),
+        only("challenge-value", kBrMethods), only("dns-name-prefix", {Method::kDnsChange}),
+        only("dns-record-type", {Method::kDnsChange, Method::kIpAddress}),
+        only("require-exact-match", {Method::kDnsChange, Method::kWebsiteChange}),
+        only("require-exact-case",
+             {Method::kDnsChange, Method::kWebsiteChange, Method::kContactEmailTxt,
+              Method::kContactEmailCaa}),
+        only("ignore-case",
+             {Method::kDnsChange, Method::kWebsiteChange, Method::kContactEmailTxt,
+              Method::kContactEmailCaa}),
+        only("http-token-path", {Method::kWebsiteChange}),
+        only("url-scheme", {Method::kWebsiteChange})}) {
     if (!st) return st;
+  }
+  if (flags.Has("require-exact-case") && flags.Has("ignore-case")) {
+    return Fail(ProblemType::kMalformed, "--require-exact-case and --ignore-case conflict");
   }
   if (flags.Has("account-key-thumbprint") != flags.Has("account-hash-prefix")) {
     return Fail(ProblemType::kMalformed,
@@ -87,6 +119,17 @@ Status CheckMethodFlags(checks::Method method, const Flags& flags) {
     case Method::kDnsAccount01:
       if (auto st = need("key-authorization"); !st) return st;
       return need("account-uri");
+    case Method::kWebsiteChange:
+      if (auto st = need("http-token-path"); !st) return st;
+      return need("challenge-value");
+    case Method::kDnsChange:
+    case Method::kIpAddress:
+    case Method::kContactEmailTxt:
+    case Method::kContactEmailCaa:
+    case Method::kContactPhoneTxt:
+    case Method::kContactPhoneCaa:
+    case Method::kReverseAddressLookup:
+      return need("challenge-value");
   }
   return {};
 }
@@ -105,6 +148,14 @@ int RunCheckCommand(int argc, char** argv, int first, std::ostream& out, std::os
                {"persist-domain", Flags::kValue},
                {"account-hash-prefix", Flags::kValue},
                {"account-key-thumbprint", Flags::kRepeated},
+               {"challenge-value", Flags::kValue},
+               {"dns-name-prefix", Flags::kValue},
+               {"dns-record-type", Flags::kValue},
+               {"require-exact-match", Flags::kSwitch},
+               {"require-exact-case", Flags::kSwitch},
+               {"ignore-case", Flags::kSwitch},
+               {"http-token-path", Flags::kValue},
+               {"url-scheme", Flags::kValue},
                {"root-hints", Flags::kValue},
                {"trust-anchor", Flags::kValue},
                {"stub", Flags::kValue},
@@ -174,11 +225,19 @@ int RunCheckCommand(int argc, char** argv, int first, std::ostream& out, std::os
   // DCV check it is that check's own method; a CAA check names it with --validation-method.
   request.caa_validation_method = *method == checks::Method::kCaa
                                       ? flags.Get("validation-method").value_or("")
-                                      : std::string(checks::MethodName(*method));
+                                      : checks::CaaValidationMethodName(*method);
   request.wildcard = flags.Has("wildcard");
   request.persist_domain = flags.Get("persist-domain").value_or("");
   request.account_hash_prefix = flags.Get("account-hash-prefix").value_or("");
   request.account_key_thumbprints = flags.GetAll("account-key-thumbprint");
+  request.challenge_value = flags.Get("challenge-value").value_or("");
+  request.dns_name_prefix = flags.Get("dns-name-prefix").value_or("");
+  request.dns_record_type = flags.Get("dns-record-type").value_or("");
+  request.require_exact_match = flags.Has("require-exact-match");
+  if (flags.Has("require-exact-case")) request.require_exact_case = true;
+  if (flags.Has("ignore-case")) request.require_exact_case = false;
+  request.http_token_path = flags.Get("http-token-path").value_or("");
+  request.url_scheme = flags.Get("url-scheme").value_or("");
   request.deadline =
       checks::Clock::now() + std::chrono::milliseconds(timeout->value_or(kDefaultTimeoutMs));
 

@@ -21,10 +21,18 @@ namespace {
 
 constexpr const char* kUsage =
     "usage: mpic validate --primary ADDR --ca-cert FILE --cert FILE --key FILE\n"
-    "                     --method http-01|dns-01|tls-alpn-01 --identifier NAME\n"
+    "                     --method METHOD --identifier NAME\n"
     "                     [--token T] [--key-authorization KA] [--caa-issuer DOMAIN]...\n"
+    "                     [--challenge-value V] [--dns-name-prefix _LABEL]\n"
+    "                     [--dns-record-type T] [--require-exact-match]\n"
+    "                     [--require-exact-case | --ignore-case]\n"
+    "                     [--http-token-path PATH] [--url-scheme http|https]\n"
     "                     [--account-uri URI] [--wildcard] [--skip-caa] [--skip-dcv]\n"
     "                     [--attempt N] [--timeout-ms N] [--server-name NAME] [--json]\n"
+    "  METHOD: http-01, dns-01, tls-alpn-01, dns-persist-01, dns-account-01, or one of the\n"
+    "  BR methods (dns-change, website-change, ip-address, contact-email-txt,\n"
+    "  contact-email-caa, contact-phone-txt, contact-phone-caa, reverse-address-lookup),\n"
+    "  which take --challenge-value instead of a key authorization (docs/validation-methods.md).\n"
     "  ADDR is host:port of a va-primary; --cert/--key are a client certificate signed by\n"
     "  the fleet CA (--ca-cert). --server-name: the name the primary's certificate carries,\n"
     "  when it is not ADDR's host. Exit 0 when a decision came back (corroborated or not),\n"
@@ -86,6 +94,8 @@ std::string EvidenceSummary(const v1::CheckOutcome& outcome) {
     case v1::CAA:
       return e.caa_name().empty() ? "no CAA" : "CAA " + e.caa_name();
     default:
+      // The BR methods beyond ACME: what matched the challenge value.
+      if (!e.matched_value().empty()) return "matched " + e.matched_value() + dnssec;
       return "";
   }
 }
@@ -205,6 +215,14 @@ int RunValidate(int argc, char** argv, int first, std::ostream& out, std::ostrea
                {"key-authorization", Flags::kValue},
                {"caa-issuer", Flags::kRepeated},
                {"account-uri", Flags::kValue},
+               {"challenge-value", Flags::kValue},
+               {"dns-name-prefix", Flags::kValue},
+               {"dns-record-type", Flags::kValue},
+               {"require-exact-match", Flags::kSwitch},
+               {"require-exact-case", Flags::kSwitch},
+               {"ignore-case", Flags::kSwitch},
+               {"http-token-path", Flags::kValue},
+               {"url-scheme", Flags::kValue},
                {"wildcard", Flags::kSwitch},
                {"skip-caa", Flags::kSwitch},
                {"skip-dcv", Flags::kSwitch},
@@ -237,12 +255,38 @@ int RunValidate(int argc, char** argv, int first, std::ostream& out, std::ostrea
   if (request.identifier().empty()) return usage_error("--identifier is empty");
   if (auto m = flags.Get("method")) {
     auto method = ParseDcvMethod(*m);
-    if (!method) return usage_error("--method must be http-01, dns-01 or tls-alpn-01");
+    if (!method) return usage_error("--method must be a DCV method (see METHOD below)");
     request.set_method(*method);
   } else if (!skip_dcv) {
     return usage_error("--method is required (or --skip-dcv for CAA only)");
   }
-  if (!skip_dcv) {
+  // The BR methods beyond ACME: a challenge value and their own parameters, no key authorization.
+  const bool br_method =
+      request.method() >= v1::DNS_CHANGE && request.method() <= v1::REVERSE_ADDRESS_LOOKUP;
+  if (flags.Has("require-exact-case") && flags.Has("ignore-case")) {
+    return usage_error("--require-exact-case and --ignore-case conflict");
+  }
+  for (const char* flag : {"challenge-value", "dns-name-prefix", "dns-record-type",
+                           "require-exact-match", "require-exact-case", "ignore-case",
+                           "http-token-path", "url-scheme"}) {
+    if (flags.Has(flag) && !br_method) {
+      return usage_error(std::string("--") + flag + " is for the BR methods (dns-change, ...)");
+    }
+  }
+  if (br_method && !skip_dcv) {
+    auto value = flags.Get("challenge-value");
+    if (!value || value->empty()) return usage_error("--challenge-value is required");
+    request.set_challenge_value(*value);
+    request.set_dns_name_prefix(flags.Get("dns-name-prefix").value_or(""));
+    request.set_dns_record_type(flags.Get("dns-record-type").value_or(""));
+    request.set_require_exact_match(flags.Has("require-exact-match"));
+    if (flags.Has("require-exact-case")) request.set_require_exact_case(true);
+    if (flags.Has("ignore-case")) request.set_require_exact_case(false);
+    request.set_http_token_path(flags.Get("http-token-path").value_or(""));
+    request.set_url_scheme(flags.Get("url-scheme").value_or(""));
+  }
+  // dns-persist-01 has no key authorization either (its record names the account).
+  if (!skip_dcv && !br_method && request.method() != v1::DNS_PERSIST_01) {
     auto ka = flags.Get("key-authorization");
     if (!ka || ka->empty()) return usage_error("--key-authorization is required for DCV");
     request.set_key_authorization(*ka);

@@ -100,9 +100,13 @@ TEST(ResponseJson, ProtoFieldNamesAndEnumsAsText) {
 }
 
 TEST(ParseDcvMethod, NamesRoundTrip) {
-  for (auto m : {v1::HTTP_01, v1::DNS_01, v1::TLS_ALPN_01}) {
+  for (auto m : {v1::HTTP_01, v1::DNS_01, v1::TLS_ALPN_01, v1::DNS_PERSIST_01, v1::DNS_ACCOUNT_01,
+                 v1::DNS_CHANGE, v1::WEBSITE_CHANGE, v1::IP_ADDRESS, v1::CONTACT_EMAIL_TXT,
+                 v1::CONTACT_EMAIL_CAA, v1::CONTACT_PHONE_TXT, v1::CONTACT_PHONE_CAA,
+                 v1::REVERSE_ADDRESS_LOOKUP}) {
     EXPECT_EQ(ParseDcvMethod(DcvMethodName(m)), m);
   }
+  EXPECT_EQ(ParseDcvMethod("Reverse-Address-Lookup"), v1::REVERSE_ADDRESS_LOOKUP);
   EXPECT_EQ(ParseDcvMethod("DNS-01"), v1::DNS_01);
   EXPECT_EQ(ParseDcvMethod("caa"), std::nullopt);
   EXPECT_EQ(ParseDcvMethod("dns01"), std::nullopt);

@@ -49,6 +49,11 @@ const std::vector<Field>& Fields() {
          if (!p.has_dcv()) return std::nullopt;
          return ScalarValue(p.dcv().evidence().http_body());
        }},
+      {"dcv.matched_value",  // the BR methods beyond ACME: what matched the challenge value
+       [](const v1::PerspectiveResult& p) -> std::optional<Value> {
+         if (!p.has_dcv()) return std::nullopt;
+         return ScalarValue(p.dcv().evidence().matched_value());
+       }},
       {"dcv.cert_sha256",
        [](const v1::PerspectiveResult& p) -> std::optional<Value> {
          if (!p.has_dcv()) return std::nullopt;

@@ -80,6 +80,17 @@ TEST(DivergenceTest, ScalarAndCaaFieldsInFixedOrder) {
                                               "caa.caa_records"}));
 }
 
+TEST(DivergenceTest, MatchedValueOfTheBrMethods) {
+  auto a = Dns01("a", {"x"});
+  auto b = Dns01("b", {"x"});
+  a.mutable_dcv()->mutable_evidence()->set_matched_value("host.example.com");
+  b.mutable_dcv()->mutable_evidence()->set_matched_value("evil.example.com");
+  auto ds = Compute({&a, &b});
+  ASSERT_EQ(ds.size(), 1u);
+  EXPECT_EQ(ds[0].field(), "dcv.matched_value");
+  EXPECT_EQ(ds[0].values_size(), 2);
+}
+
 TEST(DivergenceTest, OnlyPerspectivesWithTheOutcomeTakePart) {
   auto a = Dns01("a", {"x"});
   v1::PerspectiveResult no_dcv;

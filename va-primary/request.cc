@@ -1,5 +1,7 @@
 #include "va-primary/request.h"
 
+#include <algorithm>
+
 #include "checks/key_authorization.h"
 #include "common/asio.h"
 #include "common/dns_name.h"
@@ -10,6 +12,26 @@ namespace {
 
 tl::unexpected<Error> Malformed(std::string detail) {
   return Fail(ProblemType::kMalformed, std::move(detail));
+}
+
+// The BR methods beyond ACME (checks/check.h), or nullopt.
+std::optional<checks::Method> BrMethod(v1::Method method) {
+  switch (method) {
+    case v1::DNS_CHANGE:
+    case v1::WEBSITE_CHANGE:
+    case v1::IP_ADDRESS:
+    case v1::CONTACT_EMAIL_TXT:
+    case v1::CONTACT_EMAIL_CAA:
+    case v1::CONTACT_PHONE_TXT:
+    case v1::CONTACT_PHONE_CAA:
+    case v1::REVERSE_ADDRESS_LOOKUP: {
+      auto m = perspective::MethodFromProto(method);
+      if (m) return *m;
+      return std::nullopt;
+    }
+    default:
+      return std::nullopt;
+  }
 }
 
 bool IsPrintableAscii(std::string_view s) {
@@ -23,7 +45,7 @@ bool IsPrintableAscii(std::string_view s) {
 
 std::string MethodLabel(v1::Method method) {
   auto m = perspective::MethodFromProto(method);
-  return m ? std::string(checks::MethodName(*m)) : "";
+  return m ? checks::CaaValidationMethodName(*m) : "";
 }
 
 Result<CheckedRequest> CheckValidateRequest(const v1::ValidateRequest& request) {
@@ -59,12 +81,20 @@ Result<CheckedRequest> CheckValidateRequest(const v1::ValidateRequest& request) 
       }
       break;
     default:
+      if (auto br = BrMethod(request.method())) {
+        out.dcv = *br;
+        break;
+      }
       return Malformed("method " + std::to_string(static_cast<int>(request.method())) +
                        " is not a DCV method (HTTP_01, DNS_01, TLS_ALPN_01, DNS_PERSIST_01, "
                        "DNS_ACCOUNT_01)");
   }
   if (request.skip_dcv()) out.dcv.reset();
   out.caa = !request.skip_caa();
+  // The BR methods beyond ACME carry a challenge value instead of a token and key authorization.
+  const bool br_method = out.dcv && BrMethod(request.method()).has_value();
+  const bool br_ip_method = out.dcv == checks::Method::kWebsiteChange ||
+                            out.dcv == checks::Method::kReverseAddressLookup;
   const bool dns_method = out.dcv == checks::Method::kDns01 ||
                           out.dcv == checks::Method::kDnsPersist01 ||
                           out.dcv == checks::Method::kDnsAccount01;
@@ -79,6 +109,9 @@ Result<CheckedRequest> CheckValidateRequest(const v1::ValidateRequest& request) 
   if (!ec) {
     out.is_ip = true;
     out.identifier = ip.to_string();
+    if (br_method && !br_ip_method) {
+      return Malformed(MethodLabel(request.method()) + " validates a domain name, not an IP");
+    }
     if (dns_method) {
       return Malformed("an IP identifier cannot be validated with DNS-01 or another DNS method (RFC 8738 §7)");
     }
@@ -87,19 +120,57 @@ Result<CheckedRequest> CheckValidateRequest(const v1::ValidateRequest& request) 
     }
     if (out.wildcard) return Malformed("an IP identifier cannot be a wildcard");
   } else {
+    if (out.dcv == checks::Method::kReverseAddressLookup) {
+      return Malformed("REVERSE_ADDRESS_LOOKUP validates an IP address (BR §3.2.2.5.3)");
+    }
     auto name = NormalizeHostname(identifier);
     if (!name) return Malformed("identifier: " + name.error().detail);
     out.identifier = *name;
   }
 
-  // RFC 8555 §7.1.3: wildcard authorizations are validated with DNS-01 only.
-  if (out.wildcard && out.dcv && !dns_method) {
+  // RFC 8555 §7.1.3: wildcard authorizations are validated with DNS-01 only; of the BR methods,
+  // those that validate an ADN in the DNS may validate a wildcard (BR §3.2.2.4.7, .8, .13-.17).
+  const bool br_wildcard_ok = br_method && !br_ip_method;
+  if (out.wildcard && out.dcv && !dns_method && !br_wildcard_ok) {
     return Malformed(
         "a wildcard identifier can only be validated with a DNS method (RFC 8555 §7.1.3)");
   }
 
+  // The BR methods' parameters: bounded printable text, checked in full by the checks.
+  const std::string* br_text[] = {&request.challenge_value(), &request.dns_name_prefix(),
+                                  &request.dns_record_type(), &request.http_token_path(),
+                                  &request.url_scheme(),      &request.match_regex()};
+  bool br_fields = request.require_exact_match() || request.has_require_exact_case();
+  for (const std::string* text : br_text) {
+    // Blanks are allowed here (a phone number may be written "+1 (555) 123-4567").
+    bool printable = std::all_of(text->begin(), text->end(),
+                                 [](char c) { return c >= 0x20 && c < 0x7f; });
+    if (text->size() > 1024 || !printable) {
+      return Malformed("challenge_value, dns_name_prefix, dns_record_type, http_token_path, "
+                       "url_scheme and match_regex must be printable ASCII, at most 1024");
+    }
+    br_fields = br_fields || !text->empty();
+  }
+  if (br_fields && !br_method) {
+    return Malformed("challenge_value and the other BR method parameters are for DNS_CHANGE ... "
+                     "REVERSE_ADDRESS_LOOKUP only");
+  }
+  if (br_method) {
+    if (request.challenge_value().empty()) {
+      return Malformed("challenge_value is required with " + MethodLabel(request.method()));
+    }
+    out.challenge_value = request.challenge_value();
+    out.dns_name_prefix = request.dns_name_prefix();
+    out.dns_record_type = request.dns_record_type();
+    out.require_exact_match = request.require_exact_match();
+    if (request.has_require_exact_case()) out.require_exact_case = request.require_exact_case();
+    out.http_token_path = request.http_token_path();
+    out.url_scheme = request.url_scheme();
+    out.match_regex = request.match_regex();
+  }
+
   // Token and key authorization (RFC 8555 §8.1, §8.3); dns-persist-01 has neither.
-  if (out.dcv && !persist) {
+  if (out.dcv && !persist && !br_method) {
     if (Status ok = checks::ValidateKeyAuthorization(request.key_authorization()); !ok) {
       return Malformed(ok.error().detail);
     }
@@ -119,8 +190,9 @@ Result<CheckedRequest> CheckValidateRequest(const v1::ValidateRequest& request) 
     out.token = request.token();
     out.key_authorization = ka;
   } else if (!request.token().empty() || !request.key_authorization().empty()) {
-    return Malformed(persist ? "token / key_authorization given with DNS_PERSIST_01"
-                             : "token / key_authorization given with skip_dcv");
+    return Malformed(persist || br_method
+                         ? "token / key_authorization given with " + MethodLabel(request.method())
+                         : "token / key_authorization given with skip_dcv");
   }
 
   // The issuer domain names: CAA's (RFC 8659, RFC 8657), and dns-persist-01's issuer names.
@@ -188,6 +260,14 @@ checks::CheckRequest DcvCheckRequest(const CheckedRequest& request, checks::Dead
   out.persist_domain = request.persist_domain;
   out.account_hash_prefix = request.account_hash_prefix;
   out.account_key_thumbprints = request.account_key_thumbprints;
+  out.challenge_value = request.challenge_value;
+  out.dns_name_prefix = request.dns_name_prefix;
+  out.dns_record_type = request.dns_record_type;
+  out.require_exact_match = request.require_exact_match;
+  out.require_exact_case = request.require_exact_case;
+  out.http_token_path = request.http_token_path;
+  out.url_scheme = request.url_scheme;
+  out.match_regex = request.match_regex;
   out.wildcard = request.wildcard;
   out.deadline = deadline;
   return out;
@@ -235,6 +315,14 @@ v1::CheckRequest RemoteCheckRequest(const CheckedRequest& request, const std::st
         dcv->add_account_key_thumbprints(t);
       }
     }
+    dcv->set_challenge_value(request.challenge_value);
+    dcv->set_dns_name_prefix(request.dns_name_prefix);
+    dcv->set_dns_record_type(request.dns_record_type);
+    dcv->set_require_exact_match(request.require_exact_match);
+    if (request.require_exact_case) dcv->set_require_exact_case(*request.require_exact_case);
+    dcv->set_http_token_path(request.http_token_path);
+    dcv->set_url_scheme(request.url_scheme);
+    dcv->set_match_regex(request.match_regex);
   }
   if (request.caa) {
     v1::CaaParams* caa = out.mutable_caa();

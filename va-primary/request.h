@@ -40,6 +40,15 @@ struct CheckedRequest {
   std::string persist_domain;
   std::string account_hash_prefix;
   std::vector<std::string> account_key_thumbprints;
+  // The BR methods beyond ACME (DNS_CHANGE ... REVERSE_ADDRESS_LOOKUP): see checks/check.h.
+  std::string challenge_value;
+  std::string dns_name_prefix;
+  std::string dns_record_type;
+  bool require_exact_match = false;
+  std::optional<bool> require_exact_case;
+  std::string http_token_path;
+  std::string url_scheme;
+  std::string match_regex;
   bool wildcard = false;
   uint32_t attempt = 0;
 };
@@ -47,7 +56,8 @@ struct CheckedRequest {
 // kMalformed with a detail naming the offending field.
 [[nodiscard]] Result<CheckedRequest> CheckValidateRequest(const v1::ValidateRequest& request);
 
-// "http-01", "dns-01", "tls-alpn-01", "" (unspecified): for CAA validationmethods= and logs.
+// "http-01", "dns-01", "tls-alpn-01", "" (unspecified): for CAA validationmethods= and logs;
+// the BR methods beyond ACME get their RFC 8657 §4 "ca-" names ("ca-dns-change").
 [[nodiscard]] std::string MethodLabel(v1::Method method);
 
 // The primary's own checks: DCV (when requested) and CAA (when requested).

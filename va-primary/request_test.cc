@@ -157,6 +157,55 @@ TEST(RequestTest, BuildsTheSameChecksForPrimaryAndRemotes) {
   EXPECT_EQ(remote.caa().issuer_domains(0), "ca.example");
 }
 
+TEST(RequestTest, BrMethodsTakeAChallengeValueNotAKeyAuthorization) {
+  v1::ValidateRequest r = Dns01();
+  r.set_method(v1::DNS_CHANGE);
+  EXPECT_NE(Error(r).find("challenge_value is required"), std::string::npos) << Error(r);
+  r.set_challenge_value("Rv7Qx2mK9pLc4TzW8yHn");
+  EXPECT_NE(Error(r).find("key_authorization given with"), std::string::npos) << Error(r);
+  r.clear_key_authorization();
+  r.set_dns_name_prefix("_pki-validation");
+  r.set_require_exact_case(false);
+  r.set_wildcard(true);  // a DNS method may validate a wildcard
+  auto checked = CheckValidateRequest(r);
+  ASSERT_TRUE(checked) << checked.error().detail;
+  EXPECT_EQ(checked->dcv, checks::Method::kDnsChange);
+  v1::CheckRequest remote = RemoteCheckRequest(*checked, "id");
+  EXPECT_EQ(remote.dcv().method(), v1::DNS_CHANGE);
+  EXPECT_EQ(remote.dcv().challenge_value(), "Rv7Qx2mK9pLc4TzW8yHn");
+  EXPECT_EQ(remote.dcv().dns_name_prefix(), "_pki-validation");
+  EXPECT_TRUE(remote.dcv().has_require_exact_case());
+  EXPECT_FALSE(remote.dcv().require_exact_case());
+  EXPECT_EQ(remote.caa().validation_method(), "ca-dns-change");  // RFC 8657 §4
+  EXPECT_EQ(DcvCheckRequest(*checked, checks::Clock::now()).challenge_value,
+            "Rv7Qx2mK9pLc4TzW8yHn");
+  EXPECT_EQ(CaaCheckRequest(*checked, checks::Clock::now()).caa_validation_method,
+            "ca-dns-change");
+  // Not on an ACME method; not with an IP except where the method validates one.
+  v1::ValidateRequest acme = Dns01();
+  acme.set_challenge_value("x");
+  EXPECT_FALSE(CheckValidateRequest(acme));
+  r.set_wildcard(false);
+  r.set_identifier("192.0.2.1");
+  r.set_skip_caa(true);
+  EXPECT_FALSE(CheckValidateRequest(r));
+  r.set_method(v1::REVERSE_ADDRESS_LOOKUP);
+  r.clear_dns_name_prefix();
+  r.set_challenge_value("host.example.com");
+  EXPECT_TRUE(CheckValidateRequest(r)) << Error(r);
+  r.set_identifier("host.example.com");
+  EXPECT_FALSE(CheckValidateRequest(r));
+  // website-change cannot validate a wildcard (BR §3.2.2.4.18).
+  v1::ValidateRequest web = Dns01();
+  web.set_method(v1::WEBSITE_CHANGE);
+  web.clear_key_authorization();
+  web.set_challenge_value("Rv7Qx2mK9pLc4TzW8yHn");
+  web.set_http_token_path("p.txt");
+  EXPECT_TRUE(CheckValidateRequest(web)) << Error(web);
+  web.set_wildcard(true);
+  EXPECT_FALSE(CheckValidateRequest(web));
+}
+
 }  // namespace
 }  // namespace mpic::va_primary
 

@@ -109,6 +109,40 @@ HttpUrl ChallengeUrl(const WebIdentifier& identifier, std::string_view token, Ht
   return url;
 }
 
+HttpUrl PkiValidationUrl(const WebIdentifier& identifier, std::string_view scheme,
+                         std::string_view path, HttpPorts ports) {
+  HttpUrl url;
+  url.scheme = scheme == "https" ? "https" : "http";
+  url.host = identifier.host;
+  url.ip = identifier.ip;
+  url.port = url.https() ? ports.https : ports.http;
+  url.target = "/.well-known/pki-validation/" + std::string(path);
+  return url;
+}
+
+Status ValidatePkiValidationPath(std::string_view path) {
+  auto refuse = [](std::string why) {
+    return Fail(ProblemType::kMalformed, "http_token_path: " + why);
+  };
+  if (path.empty() || path.size() > 255) return refuse("must be 1 to 255 octets");
+  size_t start = 0;
+  while (start <= path.size()) {
+    size_t slash = path.find('/', start);
+    size_t length = slash == std::string_view::npos ? std::string_view::npos : slash - start;
+    std::string_view segment = path.substr(start, length);
+    if (segment.empty()) return refuse("empty path segment (leading, trailing or double \"/\")");
+    if (segment == "." || segment == "..") return refuse("\".\" and \"..\" segments are refused");
+    for (char c : segment) {
+      bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                c == '-' || c == '.' || c == '_' || c == '~';
+      if (!ok) return refuse("only RFC 3986 unreserved characters and \"/\" are allowed");
+    }
+    if (slash == std::string_view::npos) break;
+    start = slash + 1;
+  }
+  return {};
+}
+
 Result<HttpUrl> ResolveRedirect(const HttpUrl& base, std::string_view location, HttpPorts ports) {
   std::string_view ref = location;
   if (ref.empty()) return tl::unexpected(Refuse(location, "empty Location"));

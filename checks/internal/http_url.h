@@ -48,6 +48,18 @@ struct HttpUrl {
 [[nodiscard]] HttpUrl ChallengeUrl(const WebIdentifier& identifier, std::string_view token,
                                    HttpPorts ports);
 
+// <scheme>://<identifier>/.well-known/pki-validation/<path> (BR §3.2.2.4.18) on the http or
+// https port. `scheme` is "http" or "https"; `path` must already be validated
+// (ValidatePkiValidationPath).
+[[nodiscard]] HttpUrl PkiValidationUrl(const WebIdentifier& identifier, std::string_view scheme,
+                                       std::string_view path, HttpPorts ports);
+
+// A path below /.well-known/pki-validation/: 1 to 255 octets of RFC 3986 unreserved characters
+// and "/" separating non-empty segments; no "." or ".." segment, no leading "/", no query,
+// fragment or percent-encoding (nothing that could leave the directory or change meaning on
+// the way). Errors are kMalformed.
+[[nodiscard]] Status ValidatePkiValidationPath(std::string_view path);
+
 // Resolves a Location header value against the URL that returned it (RFC 3986 §5.2: absolute,
 // network-path, absolute-path and relative references; the fragment is dropped) and applies
 // the redirect rules: scheme http or https only; no userinfo; a valid host name or an IP

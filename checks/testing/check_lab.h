@@ -93,6 +93,8 @@ using namespace std::chrono_literals;
 class LabEnv : public ::testing::Environment {
  public:
   static mpic::lab::DnsLab* lab() { return lab_ != nullptr ? &lab_->dns() : nullptr; }
+  // The whole CheckLab (dialers, Run), for binaries that mix DNS and web checks on one lab.
+  static CheckLab* check_lab() { return lab_; }
 
   static ::testing::Environment* Register() {
     return ::testing::AddGlobalTestEnvironment(new LabEnv);
