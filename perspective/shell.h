@@ -26,9 +26,11 @@ namespace mpic::perspective {
 [[nodiscard]] std::string HostPart(const std::string& address);
 
 // Writes {"address","metrics","pid"} to `path` atomically (temporary file, fsync, rename), so a
-// watcher never reads half a file. kServerInternal naming the path on failure.
+// watcher never reads half a file. kServerInternal naming the path on failure. The primary adds
+// "openmpic" (its Open MPIC REST address) when it serves that API.
 [[nodiscard]] Status WriteReadyFile(const std::string& path, const std::string& address,
-                                    const std::string& metrics_address);
+                                    const std::string& metrics_address,
+                                    const std::string& openmpic_address = "");
 
 struct MetricsEndpoint {
   std::unique_ptr<prometheus::Exposer> exposer;  // null when metrics are off
