@@ -298,7 +298,8 @@ Status LocalFleet::StartPrimary(std::ostream& progress, const std::function<bool
   config.mutable_lab()->set_tls_port(options_.tls_port);
   // BR §3.2.2.9 as in force today; every remote takes part in every validation.
   config.mutable_policy()->set_effective_date(options_.effective_date);
-  config.set_remotes_per_validation(static_cast<uint32_t>(remotes_.size()));
+  config.set_remotes_per_validation(static_cast<uint32_t>(
+      options_.remotes_per_validation > 0 ? options_.remotes_per_validation : remotes_.size()));
   config.set_selection_secret(RandomHex(32));
   config.set_remote_timeout_ms(10000);
   config.set_straggler_grace_ms(options_.straggler_grace_ms);

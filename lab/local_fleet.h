@@ -65,6 +65,9 @@ class LocalFleet {
     // The BR §3.2.2.9 phase the primary applies ("YYYY-MM-DD" or "today"); fleets smaller
     // than today's minimum need an earlier phase.
     std::string effective_date = "today";
+    // Remotes asked per validation; 0: every remote. Smaller than `remotes` leaves room for
+    // retries on disjoint cohorts (the Open MPIC max_attempts).
+    int remotes_per_validation = 0;
     // The Open MPIC REST API on the primary (docs/openmpic.md): on loopback, mutual TLS with
     // the CA-side client certificate (client_tls()); plaintext only if asked (lab mode).
     bool openmpic = true;
