@@ -226,10 +226,25 @@ TEST_F(OpenMpicLabTest, CaaPermitAndDeny) {
   EXPECT_EQ(refused.body["is_valid"], false) << refused.body.dump();
 }
 
-TEST_F(OpenMpicLabTest, DnsPersistentIsRefusedUntilMapped) {
-  Reply r = Post(Dcv("dns.secure.lab", {{"validation_method", "dns-persistent"}}));
-  ASSERT_EQ(r.status, 400) << r.body.dump();
-  EXPECT_EQ(r.body["error"], "request-validation-failed");
+TEST_F(OpenMpicLabTest, DnsPersistentValidAndInvalid) {
+  // draft-ietf-acme-dns-persist: "<issuer domain name>; accounturi=<uri>" at
+  // _validation-persist.<domain>.
+  const std::string account = "https://ca.example/acme/acct/4711";
+  SetDns("_validation-persist.persist.secure.lab.", "TXT",
+         "\"ca.example; accounturi=" + account + "\"");
+  json params = {{"validation_method", "dns-persistent"},
+                 {"issuer_domain_names", {"ca.example"}},
+                 {"expected_account_uri", account}};
+  Reply ok = Post(Dcv("persist.secure.lab", params));
+  ASSERT_EQ(ok.status, 200) << ok.body.dump();
+  EXPECT_EQ(ok.body["is_valid"], true) << ok.body.dump();
+  params["expected_account_uri"] = "https://ca.example/acme/acct/1";
+  Reply bad = Post(Dcv("persist.secure.lab", params));
+  ASSERT_EQ(bad.status, 200) << bad.body.dump();
+  EXPECT_EQ(bad.body["is_valid"], false);
+  Reply missing = Post(Dcv("persist.secure.lab", {{"validation_method", "dns-persistent"}}));
+  ASSERT_EQ(missing.status, 400) << missing.body.dump();
+  EXPECT_EQ(missing.body["error"], "request-validation-failed");
 }
 
 TEST_F(OpenMpicLabTest, AQuorumBelowTheBrTableIsA400) {
