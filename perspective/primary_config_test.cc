@@ -362,6 +362,13 @@ TEST_F(ConfigTest, OpenMpicLimitsAreBounded) {
   EXPECT_EQ(s->openmpic.backend_timeout.count(), 30000);
   EXPECT_EQ(s->openmpic.max_connections, 16u);
   EXPECT_TRUE(s->openmpic.allow_monitoring);
+  o->add_default_caa_domains("ca.example");
+  s = ValidatePrimaryConfig(c, quorum::Date{2026, 7, 1});
+  ASSERT_TRUE(s.has_value()) << s.error().detail;
+  EXPECT_EQ(s->openmpic.default_caa_domains, std::vector<std::string>{"ca.example"});
+  o->add_default_caa_domains("not a domain");
+  EXPECT_NE(Error(c).find("openmpic.default_caa_domains"), std::string::npos) << Error(c);
+  o->clear_default_caa_domains();
   o->set_listen("nowhere");
   EXPECT_NE(Error(c).find("openmpic.listen"), std::string::npos) << Error(c);
 }

@@ -277,5 +277,32 @@ TEST_F(OpenMpicBackendTest, BadRequestsAndShutdownFailClosed) {
   EXPECT_TRUE(backend_->WaitIdle(std::chrono::steady_clock::now()));
 }
 
+TEST_F(OpenMpicBackendTest, InFlightRequestsAreWaitedForAtShutdown) {
+  for (auto& r : remotes_) r->Set(FakeRemote::Behaviour::kHang);
+  auto outcome = std::make_shared<Outcome>();
+  backend_->Validate(Request(4, 3), [outcome](Result<openmpic::BackendResult> result) {
+    outcome->done = true;
+    outcome->result = std::move(result);
+  });
+  for (int j = 0; j < 1000 && io_.poll() > 0; ++j) {
+  }
+  io_.restart();
+  backend_->Close();
+  EXPECT_FALSE(outcome->done);
+  EXPECT_FALSE(backend_->WaitIdle(std::chrono::steady_clock::now()));  // still in flight
+  // The validation's own bound (watchdog, then grace) ends it: answered, recorded, idle.
+  for (int i = 0; i < 40 && !outcome->done; ++i) {
+    timers_.Advance(milliseconds(500));
+    for (int j = 0; j < 1000 && io_.poll() > 0; ++j) {
+    }
+    io_.restart();
+  }
+  ASSERT_TRUE(outcome->done);
+  ASSERT_TRUE(outcome->result.has_value());
+  EXPECT_EQ(outcome->result->final.response.decision(), v1::NOT_CORROBORATED);
+  EXPECT_EQ(audit_lines_.size(), 1u);
+  EXPECT_TRUE(backend_->WaitIdle(std::chrono::steady_clock::now()));
+}
+
 }  // namespace
 }  // namespace mpic::va_primary
