@@ -150,10 +150,9 @@ struct PrimaryServer::Impl {
     if (!started) return Fail(ProblemType::kMalformed, "openmpic: " + started.error().detail);
     openmpic->server = std::move(*started);
     const auto endpoint = openmpic->server->endpoint();
-    openmpic->address = endpoint.address().is_v6()
-                            ? "[" + endpoint.address().to_string() + "]:" +
-                                  std::to_string(endpoint.port())
-                            : endpoint.address().to_string() + ":" + std::to_string(endpoint.port());
+    const std::string host = endpoint.address().to_string();
+    openmpic->address = (endpoint.address().is_v6() ? "[" + host + "]" : host) + ":" +
+                        std::to_string(endpoint.port());
     openmpic->work.emplace(asio::make_work_guard(openmpic->io));
     openmpic->thread = std::thread([io = &openmpic->io] { io->run(); });
     return {};

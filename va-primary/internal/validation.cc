@@ -281,8 +281,8 @@ class Validation : public std::enable_shared_from_this<Validation> {
       }
       // Not-enforced phase: the primary decides, but the quorum must still be computed and
       // logged (BR: "must run and log"), so wait for it while remotes are still running.
-      if (!options_.monitoring && !tally_->enforced() && tally_->quorum() == quorum::Decision::kPending &&
-          RemotesRunning()) {
+      if (!options_.monitoring && !tally_->enforced() &&
+          tally_->quorum() == quorum::Decision::kPending && RemotesRunning()) {
         return;
       }
       decided_ = true;
