@@ -34,6 +34,7 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "bench/bench_util.h"
@@ -41,6 +42,7 @@
 #include "checks/key_authorization.h"
 #include "lab/flags.h"
 #include "lab/local_fleet.h"
+#include "lab/openmpic_client.h"
 #include "lab/primary_client.h"
 #include "mpic/v1/primary.grpc.pb.h"
 
@@ -55,13 +57,18 @@ std::atomic<bool> g_interrupted{false};
 constexpr const char* kUsage =
     "usage: fleet_loadgen [--mode stub|lab] [--remotes N] [--method http-01|dns-01]\n"
     "                     [--concurrency C] [--count N] [--warmup N] [--responder-threads T]\n"
+    "                     [--api grpc|openmpic|both] [--rounds R]\n"
     "                     [--bin-dir DIR] [--dir DIR] [--json]\n"
     "  Starts a local fleet (1 va-primary + N va-remote, mTLS, DNS lab), runs N validations\n"
     "  with C in flight and prints throughput, latency and fleet CPU per validation.\n"
     "  --mode stub: c-ares stub to one authoritative server, no DNSSEC (mode a);\n"
     "  --mode lab: fresh validating libunbound per validation from the lab root (mode b).\n"
     "  The primary applies the BR 3.2.2.9 phase whose minimum the fleet size meets (2 remotes:\n"
-    "  2025-09-15, 3: 2026-03-15, 4: 2026-06-15, 5 or more: 2026-12-15).\n";
+    "  2025-09-15, 3: 2026-03-15, 4: 2026-06-15, 5 or more: 2026-12-15).\n"
+    "  --api openmpic: the same validations as POST /mpic to the primary's Open MPIC REST API\n"
+    "  (mutual TLS, one keep-alive connection per in-flight request); --api both: gRPC and\n"
+    "  REST alternate in R rounds (order swapped every round) and the fleet CPU per validation\n"
+    "  of each is reported side by side.\n";
 
 struct RunStats {
   int ok = 0;
@@ -130,6 +137,51 @@ class Driver {
   ClosedLoop loop_{[this](std::function<void()> done) { Issue(std::move(done)); }};
 };
 
+// The same validation as POST /mpic: `concurrency` threads, each with its own keep-alive
+// connection, until `count` answers came back.
+RunStats RunOpenMpic(const lab::LocalFleet& fleet, const std::string& body, int count,
+                     int concurrency) {
+  RunStats stats;
+  stats.latencies_ms.reserve(static_cast<size_t>(count));
+  std::mutex mutex;
+  std::atomic<int> next{0};
+  const auto start = Clock::now();
+  std::vector<std::thread> threads;
+  for (int t = 0; t < concurrency; ++t) {
+    threads.emplace_back([&] {
+      lab::OpenMpicClient::Options options;
+      options.address = fleet.primary().openmpic;
+      options.tls = fleet.client_tls();
+      options.timeout = std::chrono::seconds(60);
+      auto client = lab::OpenMpicClient::Connect(options);
+      while (next.fetch_add(1) < count) {
+        const auto begin = Clock::now();
+        Result<lab::HttpReply> reply =
+            client ? (*client)->Post("/mpic", body) : Result<lab::HttpReply>(Fail(client.error()));
+        const double ms = std::chrono::duration<double, std::milli>(Clock::now() - begin).count();
+        std::lock_guard lock(mutex);
+        stats.latencies_ms.push_back(ms);
+        if (!reply || reply->status != 200) {
+          ++stats.rpc_errors;
+          if (stats.first_failure.empty()) {
+            stats.first_failure = reply ? "HTTP " + std::to_string(reply->status) + ": " +
+                                              reply->body.substr(0, 300)
+                                        : reply.error().detail;
+          }
+        } else if (reply->body.find("\"is_valid\":true") == std::string::npos) {
+          ++stats.not_corroborated;
+          if (stats.first_failure.empty()) stats.first_failure = reply->body.substr(0, 300);
+        } else {
+          ++stats.ok;
+        }
+      }
+    });
+  }
+  for (auto& thread : threads) thread.join();
+  stats.wall_s = std::chrono::duration<double>(Clock::now() - start).count();
+  return stats;
+}
+
 double Percentile(std::vector<double>& sorted, double p) {
   if (sorted.empty()) return 0;
   size_t index = static_cast<size_t>(p * static_cast<double>(sorted.size() - 1) + 0.5);
@@ -144,6 +196,8 @@ int Main(int argc, char** argv) {
                       {"count", lab::Flags::kValue},
                       {"warmup", lab::Flags::kValue},
                       {"responder-threads", lab::Flags::kValue},
+                      {"api", lab::Flags::kValue},
+                      {"rounds", lab::Flags::kValue},
                       {"bin-dir", lab::Flags::kValue},
                       {"dir", lab::Flags::kValue},
                       {"json", lab::Flags::kSwitch},
@@ -171,7 +225,12 @@ int Main(int argc, char** argv) {
   auto count = int_flag("count", mode == "stub" ? 20000 : 1000, 1, 10000000);
   auto warmup = int_flag("warmup", 500, 0, 1000000);
   auto responder_threads = int_flag("responder-threads", 1, 1, 16);
-  if (!remotes || !concurrency || !count || !warmup || !responder_threads) return 2;
+  auto rounds = int_flag("rounds", 4, 1, 100);
+  if (!remotes || !concurrency || !count || !warmup || !responder_threads || !rounds) return 2;
+  const std::string api = flags.Get("api").value_or("grpc");
+  if (api != "grpc" && api != "openmpic" && api != "both") {
+    return usage_error("--api must be grpc, openmpic or both");
+  }
   const bool json = flags.Has("json");
 
   std::string dir;
@@ -264,6 +323,105 @@ int Main(int argc, char** argv) {
     for (pid_t p : pids) total += std::max(0.0, ProcessCpuSeconds(p));
     return total;
   };
+  if (api != "grpc") {
+    // POST /mpic with the same DCV-only request (Open MPIC dcv checks skip CAA).
+    const std::string body =
+        nlohmann::json{{"check_type", "dcv"},
+                       {"domain_or_ip_target", identifier},
+                       {"dcv_check_parameters",
+                        method_name == "http-01"
+                            ? nlohmann::json{{"validation_method", "acme-http-01"},
+                                             {"token", token},
+                                             {"key_authorization", key_authorization}}
+                            : nlohmann::json{{"validation_method", "acme-dns-01"},
+                                             {"key_authorization", key_authorization}}}}
+            .dump();
+    if (*warmup > 0) {
+      RunStats w = RunOpenMpic(f, body, static_cast<int>(*warmup), static_cast<int>(*concurrency));
+      if (w.ok != *warmup) {
+        std::cerr << "fleet_loadgen: REST warm-up failed: " << w.first_failure << "\n";
+        return 1;
+      }
+    }
+    struct Side {
+      std::string name;
+      double fleet_cpu_s = 0, primary_cpu_s = 0, wall_s = 0;
+      RunStats all;
+    };
+    Side sides[2];
+    sides[0].name = "grpc";
+    sides[1].name = "openmpic";
+    const int per_round =
+        static_cast<int>(*count / (api == "both" ? *rounds : 1));
+    const int round_count = api == "both" ? static_cast<int>(*rounds) : 1;
+    for (int r = 0; r < round_count; ++r) {
+      for (int k = 0; k < 2; ++k) {
+        const int which = (r % 2 == 0) ? k : 1 - k;  // alternate which API goes first
+        if (api == "openmpic" && which == 0) continue;
+        Side& side = sides[which];
+        progress << "round " << r + 1 << "/" << round_count << ": " << side.name << " "
+                 << per_round << " validations\n";
+        const double c0 = fleet_cpu(), p0 = ProcessCpuSeconds(pids[0]);
+        RunStats run = which == 0
+                           ? driver.Run(per_round, static_cast<int>(*concurrency))
+                           : RunOpenMpic(f, body, per_round, static_cast<int>(*concurrency));
+        side.fleet_cpu_s += fleet_cpu() - c0;
+        side.primary_cpu_s += ProcessCpuSeconds(pids[0]) - p0;
+        side.wall_s += run.wall_s;
+        side.all.ok += run.ok;
+        side.all.not_corroborated += run.not_corroborated;
+        side.all.rpc_errors += run.rpc_errors;
+        if (side.all.first_failure.empty()) side.all.first_failure = run.first_failure;
+        side.all.latencies_ms.insert(side.all.latencies_ms.end(), run.latencies_ms.begin(),
+                                     run.latencies_ms.end());
+      }
+    }
+    nlohmann::ordered_json out = {{"mode", mode},         {"method", method_name},
+                                  {"remotes", *remotes},  {"concurrency", *concurrency},
+                                  {"rounds", round_count}, {"per_round", per_round}};
+    bool all_ok = true;
+    for (Side& side : sides) {
+      const double n = static_cast<double>(side.all.latencies_ms.size());
+      if (n == 0) continue;
+      std::sort(side.all.latencies_ms.begin(), side.all.latencies_ms.end());
+      all_ok = all_ok && side.all.ok == static_cast<int>(n);
+      out[side.name] = {{"count", n},
+                        {"corroborated", side.all.ok},
+                        {"validations_per_s", n / side.wall_s},
+                        {"p50_ms", Percentile(side.all.latencies_ms, 0.50)},
+                        {"p99_ms", Percentile(side.all.latencies_ms, 0.99)},
+                        {"fleet_cpu_ms_per_validation", side.fleet_cpu_s * 1000 / n},
+                        {"primary_cpu_ms_per_validation", side.primary_cpu_s * 1000 / n}};
+      if (!side.all.first_failure.empty()) out[side.name]["first_failure"] = side.all.first_failure;
+      if (!json) {
+        std::printf("%-8s %6.0f validations: %7.0f/s, p50 %.2f ms, p99 %.2f ms, fleet CPU %.3f "
+                    "ms/validation (primary %.3f), corroborated %d\n",
+                    side.name.c_str(), n, n / side.wall_s,
+                    Percentile(side.all.latencies_ms, 0.50),
+                    Percentile(side.all.latencies_ms, 0.99), side.fleet_cpu_s * 1000 / n,
+                    side.primary_cpu_s * 1000 / n, side.all.ok);
+        if (!side.all.first_failure.empty()) {
+          std::printf("  first failure: %s\n", side.all.first_failure.c_str());
+        }
+      }
+    }
+    if (api == "both") {
+      const double ratio = out["openmpic"]["fleet_cpu_ms_per_validation"].get<double>() /
+                           out["grpc"]["fleet_cpu_ms_per_validation"].get<double>();
+      out["rest_over_grpc_fleet_cpu"] = ratio;
+      if (!json) std::printf("REST / gRPC fleet CPU per validation: %.3f\n", ratio);
+    }
+    if (json) std::cout << out.dump() << "\n";
+    stub.reset();
+    responder->reset();
+    f.Stop(nullptr);
+    if (remove_dir && all_ok) {
+      std::error_code ec;
+      fs::remove_all(dir, ec);
+    }
+    return all_ok ? 0 : 1;
+  }
+
   progress << "measuring: " << *count << " validations, " << *concurrency << " in flight\n";
   const double cpu0 = fleet_cpu();
   const double primary0 = ProcessCpuSeconds(pids[0]);

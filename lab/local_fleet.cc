@@ -298,12 +298,20 @@ Status LocalFleet::StartPrimary(std::ostream& progress, const std::function<bool
   config.mutable_lab()->set_tls_port(options_.tls_port);
   // BR §3.2.2.9 as in force today; every remote takes part in every validation.
   config.mutable_policy()->set_effective_date(options_.effective_date);
-  config.set_remotes_per_validation(static_cast<uint32_t>(remotes_.size()));
+  config.set_remotes_per_validation(static_cast<uint32_t>(
+      options_.remotes_per_validation > 0 ? options_.remotes_per_validation : remotes_.size()));
   config.set_selection_secret(RandomHex(32));
   config.set_remote_timeout_ms(10000);
   config.set_straggler_grace_ms(options_.straggler_grace_ms);
   config.set_audit_log(audit_log_);
   config.set_max_check_ms(10000);
+  if (options_.openmpic) {
+    v1::OpenMpicSettings* openmpic = config.mutable_openmpic();
+    openmpic->set_listen("127.0.0.1:0");
+    openmpic->set_plaintext_lab_only(options_.openmpic_plaintext);
+    openmpic->set_max_attempts(options_.openmpic_max_attempts);
+    openmpic->set_allow_monitoring(options_.openmpic_allow_monitoring);
+  }
   auto json = ToJson(config);
   if (!json) return Fail(json.error());
   if (auto st = WriteFile(primary_.config_file, *json, 0644); !st) return st;
@@ -317,7 +325,30 @@ Status LocalFleet::StartPrimary(std::ostream& progress, const std::function<bool
   if (auto st = AwaitReady({&primary_}, interrupted); !st) return st;
   progress << "primary: va-primary ready on " << primary_.address << " (audit log " << audit_log_
            << ")\n";
+  if (options_.openmpic) {
+    if (primary_.openmpic.empty()) {
+      return Fail(ProblemType::kServerInternal,
+                  "va-primary did not report its Open MPIC address (log " + logs_dir_ +
+                      "/va-primary.log)");
+    }
+    progress << "primary: Open MPIC API on " << OpenMpicUrl() << "/mpic\n";
+  }
   return {};
+}
+
+std::string LocalFleet::OpenMpicUrl() const {
+  if (primary_.openmpic.empty()) return "";
+  return (options_.openmpic_plaintext ? "http://" : "https://") + primary_.openmpic;
+}
+
+std::string LocalFleet::OpenMpicCurl(const std::string& body) const {
+  std::string tls;
+  if (!options_.openmpic_plaintext) {
+    tls = "--cacert " + client_tls_.ca_file + " --cert " + client_tls_.cert_file + " --key " +
+          client_tls_.key_file + " ";
+  }
+  return "curl -sS " + tls + "-H 'Content-Type: application/json' -d '" + body + "' " +
+         OpenMpicUrl() + "/mpic";
 }
 
 Status LocalFleet::AwaitReady(std::vector<Member*> members,
@@ -343,6 +374,9 @@ Status LocalFleet::AwaitReady(std::vector<Member*> members,
         m->address = ready["address"].get<std::string>();
         if (ready.contains("metrics") && ready["metrics"].is_string()) {
           m->metrics = ready["metrics"].get<std::string>();
+        }
+        if (ready.contains("openmpic") && ready["openmpic"].is_string()) {
+          m->openmpic = ready["openmpic"].get<std::string>();
         }
       } else {
         still.push_back(m);

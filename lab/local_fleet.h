@@ -14,6 +14,9 @@
 //   ... mpic::lab::DialPrimary((*fleet)->primary().address, (*fleet)->client_tls()) ...
 //   (*fleet)->Stop(std::cerr);  // also done by the destructor
 //
+// With Options::openmpic (the default) the primary also serves POST /mpic on
+// primary().openmpic (OpenMpicCurl() prints a curl line for it).
+//
 // Everything started is a child of this process tied to the calling thread (PR_SET_PDEATHSIG):
 // call Start() and Stop() on the main thread.
 #pragma once
@@ -62,12 +65,22 @@ class LocalFleet {
     // The BR §3.2.2.9 phase the primary applies ("YYYY-MM-DD" or "today"); fleets smaller
     // than today's minimum need an earlier phase.
     std::string effective_date = "today";
+    // Remotes asked per validation; 0: every remote. Smaller than `remotes` leaves room for
+    // retries on disjoint cohorts (the Open MPIC max_attempts).
+    int remotes_per_validation = 0;
+    // The Open MPIC REST API on the primary (docs/openmpic.md): on loopback, mutual TLS with
+    // the CA-side client certificate (client_tls()); plaintext only if asked (lab mode).
+    bool openmpic = true;
+    bool openmpic_plaintext = false;
+    uint32_t openmpic_max_attempts = 2;  // the cap on a request's max_attempts
+    bool openmpic_allow_monitoring = false;
   };
 
   struct Member {
     v1::PerspectiveIdentity identity;
     std::string address;  // gRPC, from the ready file
     std::string metrics;  // Prometheus, from the ready file
+    std::string openmpic;  // the primary's Open MPIC REST API "host:port" ("" when off)
     std::string config_file;
     std::string ready_file;
     std::optional<ChildProcess> process;
@@ -110,6 +123,10 @@ class LocalFleet {
   [[nodiscard]] const ClientTlsFiles& client_tls() const { return client_tls_; }
   [[nodiscard]] const std::string& audit_log() const { return audit_log_; }
   [[nodiscard]] const std::string& logs_dir() const { return logs_dir_; }
+  // "https://127.0.0.1:PORT" (or http:// when plaintext); "" when the API is off.
+  [[nodiscard]] std::string OpenMpicUrl() const;
+  // A curl command line that POSTs `body` to /mpic with the right client certificate.
+  [[nodiscard]] std::string OpenMpicCurl(const std::string& body) const;
 
  private:
   LocalFleet() = default;

@@ -13,7 +13,7 @@ constexpr std::array<MethodInfo, 13> kMethods{{
     {"acme-dns-01", v1::DNS_01, "3.2.2.4.7"},
     {"acme-tls-alpn-01", v1::TLS_ALPN_01, "3.2.2.4.20"},
     {"dns-change", kNotYet, "3.2.2.4.7"},
-    {"dns-persistent", kNotYet, "3.2.2.4.22"},
+    {"dns-persistent", v1::DNS_PERSIST_01, "3.2.2.4.22"},
     {"dns-account-01", kNotYet, "3.2.2.4.21"},
     {"website-change", kNotYet, "3.2.2.4.18"},
     {"ip-address", kNotYet, "3.2.2.4.8"},

@@ -369,6 +369,65 @@ void DecodeRequireExactCase(const json& params, std::string_view where, bool mus
   echo["require_exact_case"] = exact.value_or(must_be_exact);
 }
 
+// dns-persistent (open-mpic-core 3.8; draft-ietf-acme-dns-persist, BR §3.2.2.4.22): a TXT
+// record at _validation-persist.<domain> naming one of the CA's disclosed issuer domain names
+// and the expected account URI. mpic.v1 carries them as caa_issuer_domains and account_uri.
+void DecodeDnsPersistent(const json& params, std::string_view where, DecodedRequest& out,
+                         json& echo, Issues& issues) {
+  CheckKnownFields(params, where,
+                   {"validation_method", "issuer_domain_names", "expected_account_uri",
+                    "dns_record_type", "dns_name_prefix", "require_exact_case"},
+                   issues);
+  const std::string at(where);
+  const json* names = Member(params, "issuer_domain_names");
+  if (names == nullptr) {
+    issues.Add("missing-field", at + "issuer_domain_names is required");
+  } else if (!names->is_array() || names->empty()) {
+    issues.Add("invalid-issuer-domain-names",
+               at + "issuer_domain_names must be a non-empty array of domain names");
+  } else if (names->size() > kMaxCaaDomains) {
+    issues.Add("invalid-issuer-domain-names", at + "issuer_domain_names has more than " +
+                                                  std::to_string(kMaxCaaDomains) + " entries");
+  } else {
+    for (const json& name : *names) {
+      auto normalized = name.is_string() ? NormalizeDnsName(name.get_ref<const std::string&>())
+                                         : decltype(NormalizeDnsName(std::string())){};
+      if (!normalized || normalized->empty()) {
+        issues.Add("invalid-issuer-domain-names",
+                   at + "issuer_domain_names: " + Shown(name) + " is not a domain name");
+        continue;
+      }
+      out.validate.add_caa_issuer_domains(*normalized);
+    }
+    echo["issuer_domain_names"] = *names;
+  }
+  auto uri = GetString(params, where, "expected_account_uri", true, issues);
+  if (uri) {
+    const std::size_t scheme = uri->find("://");
+    if (scheme == std::string::npos || scheme == 0 || uri->size() > kMaxFieldLength ||
+        uri->find_first_of(" \t\r\n") != std::string::npos) {
+      issues.Add("invalid-expected-account-uri",
+                 at + "expected_account_uri must be an absolute URI");
+    } else {
+      out.validate.set_account_uri(*uri);
+      echo["expected_account_uri"] = *uri;
+    }
+  }
+  auto type = GetString(params, where, "dns_record_type", false, issues);
+  if (type && *type != "TXT") {
+    issues.Add("invalid-dns-record-type", at + "dns_record_type must be TXT for dns-persistent");
+  }
+  echo["dns_record_type"] = "TXT";
+  auto prefix = GetString(params, where, "dns_name_prefix", false, issues);
+  if (prefix && *prefix != "_validation-persist") {
+    issues.Add("invalid-dns-name-prefix",
+               at + "dns_name_prefix must be _validation-persist for dns-persistent");
+  }
+  echo["dns_name_prefix"] = "_validation-persist";
+  // Issuer domain names compare case-insensitively (they are DNS names): any value is accepted.
+  DecodeRequireExactCase(params, where, /*must_be_exact=*/false, echo, issues);
+}
+
 void DecodeDcv(const json& body, const DecodeOptions& options, DecodedRequest& out,
                Issues& issues) {
   constexpr std::string_view kWhere = "dcv_check_parameters.";
@@ -444,6 +503,9 @@ void DecodeDcv(const json& body, const DecodeOptions& options, DecodedRequest& o
       DecodeDigestOrKeyAuthorization(*params, kWhere, /*hex=*/true, options, out, echo, issues);
       // The digest is compared as bytes; the flag changes nothing, so any value is accepted.
       DecodeRequireExactCase(*params, kWhere, /*must_be_exact=*/false, echo, issues);
+      break;
+    case v1::DNS_PERSIST_01:
+      DecodeDnsPersistent(*params, kWhere, out, echo, issues);
       break;
     default:
       issues.Add("unsupported-validation-method", "validation_method not mapped");

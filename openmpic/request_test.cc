@@ -303,6 +303,43 @@ TEST(DecodeRequestTest, OrchestrationParametersTypes) {
   EXPECT_EQ(IssueTypes(body), std::vector<std::string>{"invalid-field-type"});
 }
 
+TEST(DecodeRequestTest, DnsPersistentMapsToV1) {
+  json body = {{"check_type", "dcv"},
+               {"domain_or_ip_target", "www.example.com"},
+               {"dcv_check_parameters",
+                {{"validation_method", "dns-persistent"},
+                 {"issuer_domain_names", {"CA.Example", "ca2.example"}},
+                 {"expected_account_uri", "https://ca.example/acme/acct/42"}}}};
+  auto decoded = DecodeRequest(body.dump(), Options());
+  ASSERT_TRUE(decoded) << ValidationErrorBody(decoded.error()).dump();
+  EXPECT_EQ(decoded->validate.method(), v1::DNS_PERSIST_01);
+  ASSERT_EQ(decoded->validate.caa_issuer_domains_size(), 2);
+  EXPECT_EQ(decoded->validate.caa_issuer_domains(0), "ca.example");
+  EXPECT_EQ(decoded->validate.account_uri(), "https://ca.example/acme/acct/42");
+  EXPECT_TRUE(decoded->validate.skip_caa());
+  EXPECT_EQ(decoded->echo_parameters["dns_name_prefix"], "_validation-persist");
+  EXPECT_EQ(decoded->echo_parameters["require_exact_case"], false);
+
+  json bad = body;
+  bad["dcv_check_parameters"].erase("issuer_domain_names");
+  EXPECT_EQ(IssueTypes(bad), std::vector<std::string>{"missing-field"});
+  bad = body;
+  bad["dcv_check_parameters"]["issuer_domain_names"] = json::array();
+  EXPECT_EQ(IssueTypes(bad), std::vector<std::string>{"invalid-issuer-domain-names"});
+  bad = body;
+  bad["dcv_check_parameters"]["expected_account_uri"] = "not a uri";
+  EXPECT_EQ(IssueTypes(bad), std::vector<std::string>{"invalid-expected-account-uri"});
+  bad = body;
+  bad["dcv_check_parameters"]["dns_record_type"] = "CNAME";
+  EXPECT_EQ(IssueTypes(bad), std::vector<std::string>{"invalid-dns-record-type"});
+  bad = body;
+  bad["dcv_check_parameters"]["dns_name_prefix"] = "_acme-challenge";
+  EXPECT_EQ(IssueTypes(bad), std::vector<std::string>{"invalid-dns-name-prefix"});
+  bad = body;
+  bad["dcv_check_parameters"]["token"] = "x";
+  EXPECT_EQ(IssueTypes(bad), std::vector<std::string>{"unknown-field"});
+}
+
 TEST(DecodeRequestTest, MethodTable) {
   for (const MethodInfo& info : Methods()) {
     json body = {{"check_type", "dcv"},

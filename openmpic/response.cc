@@ -75,8 +75,8 @@ json HttpDetails(const v1::Evidence& evidence, bool have_outcome) {
   return details;
 }
 
-json DnsDetails(const v1::Evidence& evidence, bool have_outcome) {
-  json details = {{"validation_method", "acme-dns-01"}};
+json DnsDetails(const v1::Evidence& evidence, bool have_outcome, std::string_view method) {
+  json details = {{"validation_method", std::string(method)}};
   const v1::DnsLookup* txt = nullptr;
   for (const v1::DnsLookup& lookup : evidence.lookups()) {
     if (lookup.type() == "TXT") txt = &lookup;  // the last TXT lookup is the challenge's
@@ -220,8 +220,8 @@ json EncodePerspective(const v1::PerspectiveResult& result, CheckType check_type
     details = CaaDetails(outcome.evidence(), have_outcome);
   } else if (validation_method == "acme-http-01") {
     details = HttpDetails(outcome.evidence(), have_outcome);
-  } else if (validation_method == "acme-dns-01") {
-    details = DnsDetails(outcome.evidence(), have_outcome);
+  } else if (validation_method == "acme-dns-01" || validation_method == "dns-persistent") {
+    details = DnsDetails(outcome.evidence(), have_outcome, validation_method);
   } else {
     details = TlsAlpnDetails(outcome.evidence());
   }

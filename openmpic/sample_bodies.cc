@@ -53,7 +53,7 @@ int main() {
   for (const char* body :
        {"{", "[]", R"({"check_type":"x"})", R"({"check_type":"caa","domain_or_ip_target":"a b"})",
         R"({"check_type":"dcv","domain_or_ip_target":"example.com",
-            "dcv_check_parameters":{"validation_method":"dns-persistent"}})"}) {
+            "dcv_check_parameters":{"validation_method":"dns-change"}})"}) {
     auto decoded = mpic::openmpic::DecodeRequest(body, options);
     if (decoded) return 1;
     Print("ValidationFailed", mpic::openmpic::ValidationErrorBody(decoded.error()));

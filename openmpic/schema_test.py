@@ -3,6 +3,9 @@
 openmpic/openapi.json (components.schemas), with Debian's python3-jsonschema (draft 2020-12).
 
 usage: schema_test.py SAMPLE_BODIES_BINARY OPENAPI_JSON
+       schema_test.py --samples FILE.jsonl OPENAPI_JSON
+The second form checks bodies a real server sent (tests/integration/openmpic_lab_test.cc):
+one {"schema": NAME, "body": {...}} per line.
 """
 import copy
 import json
@@ -21,12 +24,21 @@ def validator_for(document, name):
 
 
 def main():
-    binary, openapi = sys.argv[1], sys.argv[2]
+    samples_file = None
+    if sys.argv[1] == "--samples":
+        samples_file, openapi = sys.argv[2], sys.argv[3]
+    else:
+        binary, openapi = sys.argv[1], sys.argv[2]
     with open(openapi, encoding="utf-8") as f:
         document = json.load(f)
     for name, schema in document["components"]["schemas"].items():
         jsonschema.Draft202012Validator.check_schema(schema)
-    out = subprocess.run([binary], check=True, capture_output=True, text=True, timeout=30).stdout
+    if samples_file:
+        with open(samples_file, encoding="utf-8") as f:
+            out = f.read()
+    else:
+        out = subprocess.run([binary], check=True, capture_output=True, text=True,
+                             timeout=30).stdout
     lines = [json.loads(line) for line in out.splitlines() if line.strip()]
     assert len(lines) >= 10, f"too few samples: {len(lines)}"
     failures = 0

@@ -7,7 +7,9 @@
 #include <cerrno>
 #include <cstring>
 #include <ctime>
+#include <fstream>
 #include <set>
+#include <sstream>
 
 #include "perspective/config.h"
 #include "quorum/fleet.h"
@@ -113,6 +115,131 @@ Result<quorum::Policy> PolicyFrom(const v1::PolicySettings& settings, const quor
                         " -- decisions follow the primary; the quorum is only logged");
   }
   return policy;
+}
+
+// An HTTP header name (RFC 9110 token), e.g. "x-api-key".
+bool IsHeaderName(std::string_view name) {
+  if (name.empty() || name.size() > 64) return false;
+  for (char c : name) {
+    const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                    c == '-' || c == '_';
+    if (!ok) return false;
+  }
+  return true;
+}
+
+// "name value" lines; blank lines and '#' comments skipped.
+void ReadApiKeys(const std::string& path, std::vector<OpenMpicApiKey>* keys,
+                 std::vector<std::string>* problems) {
+  const std::string where = "openmpic.api_keys_file " + Quoted(path);
+  std::ifstream in(path);
+  if (!in) {
+    problems->push_back(where + " cannot be read: " + std::strerror(errno));
+    return;
+  }
+  std::set<std::string> names, values;
+  std::string line;
+  int number = 0;
+  while (std::getline(in, line)) {
+    ++number;
+    std::istringstream fields(line);
+    std::string name, value, extra;
+    if (!(fields >> name) || name.front() == '#') continue;
+    const std::string at = where + " line " + std::to_string(number);
+    if (!(fields >> value) || (fields >> extra)) {
+      problems->push_back(at + ": expected \"name value\"");
+      continue;
+    }
+    if (value.size() < kMinOpenMpicApiKeyLength) {
+      problems->push_back(at + " (" + Quoted(name) + "): key shorter than " +
+                          std::to_string(kMinOpenMpicApiKeyLength) + " characters");
+      continue;
+    }
+    if (!names.insert(name).second) {
+      problems->push_back(at + ": name " + Quoted(name) + " is used more than once");
+      continue;
+    }
+    if (!values.insert(value).second) {
+      problems->push_back(at + " (" + Quoted(name) + "): the same key is given twice");
+      continue;
+    }
+    keys->push_back({name, value});
+  }
+  if (keys->empty() && problems->empty()) problems->push_back(where + " holds no key");
+}
+
+// PrimaryConfig.openmpic: served only when listen is set; TLS with client certificates unless
+// plaintext in lab mode; API keys from a file, never inline.
+OpenMpicOptions CheckOpenMpic(const v1::PrimaryConfig& config, std::vector<std::string>* problems) {
+  OpenMpicOptions out;
+  const v1::OpenMpicSettings& c = config.openmpic();
+  if (c.listen().empty()) {
+    if (c.ByteSizeLong() != 0) {
+      problems->push_back("openmpic: settings given but openmpic.listen is empty");
+    }
+    return out;
+  }
+  out.enabled = true;
+  out.listen = c.listen();
+  if (Status ok = ValidateListenAddress(c.listen(), "openmpic.listen"); !ok) {
+    problems->push_back(ok.error().detail);
+  } else if (c.listen() == config.listen() &&
+             config.listen().substr(config.listen().rfind(':')) != ":0") {
+    problems->push_back("openmpic.listen " + Quoted(c.listen()) + " is the gRPC listen address");
+  }
+  out.plaintext = c.plaintext_lab_only();
+  const bool tls_given = c.has_tls() && c.tls().ByteSizeLong() != 0;
+  if (out.plaintext) {
+    if (config.lab().allow_cidrs_size() == 0) {
+      problems->push_back(
+          "openmpic.plaintext_lab_only: plaintext is refused outside lab mode (lab.allow_cidrs)");
+    }
+    if (tls_given) problems->push_back("openmpic: both plaintext_lab_only and tls are set");
+  } else if (tls_given) {
+    if (Status ok = ValidateTlsFiles(c.tls(), "openmpic.tls"); !ok) {
+      problems->push_back(ok.error().detail);
+    }
+    out.tls = c.tls();
+  } else {
+    out.tls = config.server_tls();  // checked as server_tls
+  }
+  if (!c.api_key_header().empty()) {
+    if (!IsHeaderName(c.api_key_header())) {
+      problems->push_back("openmpic.api_key_header " + Quoted(c.api_key_header()) +
+                          " is not a header name");
+    }
+    out.api_key_header = c.api_key_header();
+  }
+  if (!c.api_keys_file().empty()) ReadApiKeys(c.api_keys_file(), &out.api_keys, problems);
+  out.allow_monitoring = c.allow_monitoring();
+
+  auto bounded = [&](const char* name, uint32_t value, uint32_t fallback, uint32_t min,
+                     uint32_t max) -> uint32_t {
+    if (value == 0) return fallback;
+    if (value < min || value > max) {
+      problems->push_back(std::string("openmpic.") + name + " " + std::to_string(value) +
+                          " is outside " + std::to_string(min) + ".." + std::to_string(max));
+    }
+    return value;
+  };
+  out.max_attempts =
+      static_cast<int>(bounded("max_attempts", c.max_attempts(), 1, 1, kMaxOpenMpicAttempts));
+  out.max_body_bytes = bounded("max_body_bytes", c.max_body_bytes(), kDefaultOpenMpicMaxBodyBytes,
+                               1024, kMaxOpenMpicMaxBodyBytes);
+  out.read_timeout = std::chrono::milliseconds(bounded(
+      "read_timeout_ms", c.read_timeout_ms(), kDefaultOpenMpicReadTimeoutMs, 100, kMaxTimeoutMs));
+  out.backend_timeout = std::chrono::milliseconds(
+      bounded("backend_timeout_ms", c.backend_timeout_ms(), 0, 100, kMaxOpenMpicBackendTimeoutMs));
+  for (const std::string& domain : c.default_caa_domains()) {
+    if (domain.empty() || domain.size() > 253 || domain.find_first_of(" /@") != std::string::npos) {
+      problems->push_back("openmpic.default_caa_domains: " + Quoted(domain) +
+                          " is not a domain name");
+    }
+    out.default_caa_domains.push_back(domain);
+  }
+  out.max_connections = bounded("max_connections", c.max_connections(),
+                                kDefaultOpenMpicMaxConnections, 1, kMaxOpenMpicMaxConnections);
+  return out;
 }
 
 }  // namespace
@@ -230,6 +357,7 @@ Result<PrimarySettings> ValidatePrimaryConfig(const v1::PrimaryConfig& config,
   }
 
   add(perspective::ValidateLabSettings(config.lab(), "lab"));
+  out.openmpic = CheckOpenMpic(config, &problems);
   add(perspective::ValidateResolverSettings(config.resolver(), config.lab(), "resolver"));
 
   // Timeouts.

@@ -12,6 +12,8 @@
 #pragma once
 
 #include <chrono>
+#include <cstddef>
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -32,6 +34,37 @@ inline constexpr uint32_t kDefaultPrimaryMaxCheckMs = 5000;
 inline constexpr uint32_t kMaxTimeoutMs = 60000;
 inline constexpr uint32_t kMaxStragglerGraceMs = 10000;
 
+// The Open MPIC REST API (PrimaryConfig.openmpic, docs/openmpic.md), defaults applied.
+inline constexpr uint32_t kDefaultOpenMpicMaxBodyBytes = 64 * 1024;
+inline constexpr uint32_t kMaxOpenMpicMaxBodyBytes = 1024 * 1024;
+inline constexpr uint32_t kDefaultOpenMpicReadTimeoutMs = 10000;
+inline constexpr uint32_t kMaxOpenMpicBackendTimeoutMs = 600000;
+inline constexpr uint32_t kDefaultOpenMpicMaxConnections = 512;
+inline constexpr uint32_t kMaxOpenMpicMaxConnections = 65536;
+inline constexpr uint32_t kMaxOpenMpicAttempts = 10;
+inline constexpr std::size_t kMinOpenMpicApiKeyLength = 32;
+
+struct OpenMpicApiKey {
+  std::string name;   // logged and audited as "api-key:<name>"
+  std::string value;  // never logged
+};
+
+struct OpenMpicOptions {
+  bool enabled = false;  // openmpic.listen set
+  std::string listen;
+  bool plaintext = false;  // lab mode only
+  v1::TlsFiles tls;        // openmpic.tls, or the primary's server_tls
+  std::string api_key_header = "x-api-key";
+  std::vector<OpenMpicApiKey> api_keys;  // read from openmpic.api_keys_file
+  bool allow_monitoring = false;
+  int max_attempts = 1;
+  std::size_t max_body_bytes = kDefaultOpenMpicMaxBodyBytes;
+  std::chrono::milliseconds read_timeout{kDefaultOpenMpicReadTimeoutMs};
+  std::chrono::milliseconds backend_timeout{0};  // 0: derived from the validation bound
+  std::size_t max_connections = kDefaultOpenMpicMaxConnections;
+  std::vector<std::string> default_caa_domains;  // for requests without caa_domains
+};
+
 // A validated configuration, with the derived values the server needs.
 struct PrimarySettings {
   v1::PrimaryConfig config;  // as given
@@ -44,6 +77,7 @@ struct PrimarySettings {
   std::chrono::milliseconds straggler_grace{0};
   std::chrono::milliseconds max_check{kDefaultPrimaryMaxCheckMs};
   std::string phase;                  // "2026-06-15"; "" for research or pre-MPIC
+  OpenMpicOptions openmpic;           // the REST API; enabled only when configured
   std::vector<std::string> warnings;  // logged loudly at start (research policy, ...)
 };
 

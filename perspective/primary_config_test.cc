@@ -261,5 +261,117 @@ TEST_F(ConfigTest, EveryProblemIsListed) {
   EXPECT_NE(e.find("listen"), std::string::npos);
 }
 
+TEST_F(ConfigTest, OpenMpicIsOffUnlessListenIsSet) {
+  auto s = ValidatePrimaryConfig(Base(), quorum::Date{2026, 7, 1});
+  ASSERT_TRUE(s.has_value());
+  EXPECT_FALSE(s->openmpic.enabled);
+  v1::PrimaryConfig c = Base();
+  c.mutable_openmpic()->set_allow_monitoring(true);  // a setting without a listen address
+  EXPECT_NE(Error(c).find("openmpic.listen is empty"), std::string::npos) << Error(c);
+}
+
+TEST_F(ConfigTest, OpenMpicDefaultsToMutualTlsWithTheServerFiles) {
+  v1::PrimaryConfig c = Base();
+  c.mutable_openmpic()->set_listen("127.0.0.1:0");
+  auto s = ValidatePrimaryConfig(c, quorum::Date{2026, 7, 1});
+  ASSERT_TRUE(s.has_value()) << s.error().detail;
+  const OpenMpicOptions& o = s->openmpic;
+  EXPECT_TRUE(o.enabled);
+  EXPECT_FALSE(o.plaintext);
+  EXPECT_EQ(o.tls.ca_file(), ca_);
+  EXPECT_EQ(o.tls.cert_file(), cert_);
+  EXPECT_EQ(o.api_key_header, "x-api-key");
+  EXPECT_TRUE(o.api_keys.empty());
+  EXPECT_FALSE(o.allow_monitoring);
+  EXPECT_EQ(o.max_attempts, 1);
+  EXPECT_EQ(o.max_body_bytes, kDefaultOpenMpicMaxBodyBytes);
+  EXPECT_EQ(o.read_timeout.count(), kDefaultOpenMpicReadTimeoutMs);
+  EXPECT_EQ(o.max_connections, kDefaultOpenMpicMaxConnections);
+}
+
+TEST_F(ConfigTest, OpenMpicPlaintextOnlyInLabMode) {
+  v1::PrimaryConfig c = Base();
+  c.mutable_openmpic()->set_listen("127.0.0.1:0");
+  c.mutable_openmpic()->set_plaintext_lab_only(true);
+  EXPECT_NE(Error(c).find("plaintext is refused outside lab mode"), std::string::npos) << Error(c);
+  c.mutable_lab()->add_allow_cidrs("127.0.0.0/8");
+  auto s = ValidatePrimaryConfig(c, quorum::Date{2026, 7, 1});
+  ASSERT_TRUE(s.has_value()) << s.error().detail;
+  EXPECT_TRUE(s->openmpic.plaintext);
+  c.mutable_openmpic()->mutable_tls()->set_ca_file(ca_);
+  EXPECT_NE(Error(c).find("both plaintext_lab_only and tls"), std::string::npos) << Error(c);
+}
+
+TEST_F(ConfigTest, OpenMpicApiKeysComeFromAFile) {
+  v1::PrimaryConfig c = Base();
+  c.mutable_openmpic()->set_listen("127.0.0.1:0");
+  c.mutable_openmpic()->set_api_keys_file(dir_ + "/missing");
+  EXPECT_NE(Error(c).find("cannot be read"), std::string::npos) << Error(c);
+
+  const std::string path = dir_ + "/keys";
+  std::ofstream(path) << "# CA front ends\n\nca-east " << std::string(40, 'a') << "\n"
+                      << "ca-west " << std::string(40, 'b') << "\n";
+  c.mutable_openmpic()->set_api_keys_file(path);
+  c.mutable_openmpic()->set_api_key_header("X-Mpic-Key");
+  auto s = ValidatePrimaryConfig(c, quorum::Date{2026, 7, 1});
+  ASSERT_TRUE(s.has_value()) << s.error().detail;
+  ASSERT_EQ(s->openmpic.api_keys.size(), 2u);
+  EXPECT_EQ(s->openmpic.api_keys[0].name, "ca-east");
+  EXPECT_EQ(s->openmpic.api_keys[1].value, std::string(40, 'b'));
+  EXPECT_EQ(s->openmpic.api_key_header, "X-Mpic-Key");
+
+  std::ofstream(path) << "short tooshort\n";
+  EXPECT_NE(Error(c).find("shorter than 32"), std::string::npos) << Error(c);
+  std::ofstream(path) << "a " << std::string(40, 'a') << "\nb " << std::string(40, 'a') << "\n";
+  EXPECT_NE(Error(c).find("same key is given twice"), std::string::npos) << Error(c);
+  std::ofstream(path) << "a " << std::string(40, 'a') << "\na " << std::string(40, 'b') << "\n";
+  EXPECT_NE(Error(c).find("used more than once"), std::string::npos) << Error(c);
+  std::ofstream(path) << "lonely\n";
+  EXPECT_NE(Error(c).find("expected \"name value\""), std::string::npos) << Error(c);
+  std::ofstream(path) << "# nothing\n";
+  EXPECT_NE(Error(c).find("holds no key"), std::string::npos) << Error(c);
+  std::ofstream(path) << "a " << std::string(40, 'a') << "\n";
+  c.mutable_openmpic()->set_api_key_header("x api key");
+  EXPECT_NE(Error(c).find("not a header name"), std::string::npos) << Error(c);
+}
+
+TEST_F(ConfigTest, OpenMpicLimitsAreBounded) {
+  v1::PrimaryConfig c = Base();
+  v1::OpenMpicSettings* o = c.mutable_openmpic();
+  o->set_listen("127.0.0.1:0");
+  o->set_max_attempts(kMaxOpenMpicAttempts + 1);
+  o->set_max_body_bytes(10);
+  o->set_read_timeout_ms(kMaxTimeoutMs + 1);
+  o->set_max_connections(kMaxOpenMpicMaxConnections + 1);
+  const std::string e = Error(c);
+  for (const char* field : {"openmpic.max_attempts", "openmpic.max_body_bytes",
+                            "openmpic.read_timeout_ms", "openmpic.max_connections"}) {
+    EXPECT_NE(e.find(field), std::string::npos) << field << ": " << e;
+  }
+  o->set_max_attempts(3);
+  o->set_max_body_bytes(4096);
+  o->set_read_timeout_ms(2000);
+  o->set_backend_timeout_ms(30000);
+  o->set_max_connections(16);
+  o->set_allow_monitoring(true);
+  auto s = ValidatePrimaryConfig(c, quorum::Date{2026, 7, 1});
+  ASSERT_TRUE(s.has_value()) << s.error().detail;
+  EXPECT_EQ(s->openmpic.max_attempts, 3);
+  EXPECT_EQ(s->openmpic.max_body_bytes, 4096u);
+  EXPECT_EQ(s->openmpic.read_timeout.count(), 2000);
+  EXPECT_EQ(s->openmpic.backend_timeout.count(), 30000);
+  EXPECT_EQ(s->openmpic.max_connections, 16u);
+  EXPECT_TRUE(s->openmpic.allow_monitoring);
+  o->add_default_caa_domains("ca.example");
+  s = ValidatePrimaryConfig(c, quorum::Date{2026, 7, 1});
+  ASSERT_TRUE(s.has_value()) << s.error().detail;
+  EXPECT_EQ(s->openmpic.default_caa_domains, std::vector<std::string>{"ca.example"});
+  o->add_default_caa_domains("not a domain");
+  EXPECT_NE(Error(c).find("openmpic.default_caa_domains"), std::string::npos) << Error(c);
+  o->clear_default_caa_domains();
+  o->set_listen("nowhere");
+  EXPECT_NE(Error(c).find("openmpic.listen"), std::string::npos) << Error(c);
+}
+
 }  // namespace
 }  // namespace mpic::perspective

@@ -21,11 +21,13 @@ std::string HostPart(const std::string& address) {
 }
 
 Status WriteReadyFile(const std::string& path, const std::string& address,
-                      const std::string& metrics_address, const std::string& health_address) {
+                      const std::string& metrics_address, const std::string& health_address,
+                      const std::string& openmpic_address) {
   nlohmann::ordered_json ready;
   ready["address"] = address;
   ready["metrics"] = metrics_address;
-  ready["health"] = health_address;
+  if (!health_address.empty()) ready["health"] = health_address;
+  if (!openmpic_address.empty()) ready["openmpic"] = openmpic_address;
   ready["pid"] = static_cast<int>(::getpid());
   const std::string text = ready.dump() + "\n";
   const std::string tmp = path + ".tmp." + std::to_string(::getpid());

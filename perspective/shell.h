@@ -25,11 +25,14 @@ namespace mpic::perspective {
 // HOST of "HOST:PORT" / "[HOST]:PORT".
 [[nodiscard]] std::string HostPart(const std::string& address);
 
-// Writes {"address","metrics","health","pid"} to `path` atomically (temporary file, fsync,
-// rename), so a watcher never reads half a file. kServerInternal naming the path on failure.
+// Writes {"address","metrics","pid"} to `path` atomically (temporary file, fsync, rename), so a
+// watcher never reads half a file. kServerInternal naming the path on failure. Also "health"
+// (the plaintext health-only port) and, at the primary, "openmpic" (its Open MPIC REST address)
+// when they are served.
 [[nodiscard]] Status WriteReadyFile(const std::string& path, const std::string& address,
                                     const std::string& metrics_address,
-                                    const std::string& health_address = "");
+                                    const std::string& health_address = "",
+                                    const std::string& openmpic_address = "");
 
 struct MetricsEndpoint {
   std::unique_ptr<prometheus::Exposer> exposer;  // null when metrics are off

@@ -234,6 +234,7 @@ ordered_json FleetJson(const lab::LocalFleet& fleet, const std::string& dir) {
   ordered_json remotes = ordered_json::array();
   for (const auto& m : fleet.remotes()) remotes.push_back(MemberJson(m, false));
   j["remotes"] = std::move(remotes);
+  j["openmpic"] = fleet.OpenMpicUrl().empty() ? "" : fleet.OpenMpicUrl() + "/mpic";
   j["audit_log"] = fleet.audit_log();
   j["logs"] = fleet.logs_dir();
   return j;
@@ -280,6 +281,21 @@ int KeepRunning(lab::LocalFleet& fleet, const std::vector<Challenge>& challenges
           << " --caa-issuer " << kIssuer << "\n";
     }
     const auto& r = fleet.responder();
+    if (!fleet.OpenMpicUrl().empty() && challenges.size() > 1) {
+      // The same DNS-01 challenge through the Open MPIC REST API (docs/openmpic.md).
+      const Challenge& dns = challenges[1];
+      const std::string body =
+          R"({"check_type":"dcv","domain_or_ip_target":")" + dns.identifier +
+          R"(","dcv_check_parameters":{"validation_method":"acme-dns-01","key_authorization":")" +
+          dns.key_authorization + R"("}})";
+      out << "\nOpen MPIC API (POST /mpic, mutual TLS with the CA-side certificate): "
+          << fleet.OpenMpicUrl() << "/mpic\n  " << fleet.OpenMpicCurl(body) << "\n  "
+          << SelfPath() << " validate --api openmpic --openmpic-url " << fleet.OpenMpicUrl()
+          << " \\\n      --ca-cert " << fleet.client_tls().ca_file << " --cert "
+          << fleet.client_tls().cert_file << " --key " << fleet.client_tls().key_file
+          << " \\\n      --method dns-01 --identifier " << dns.identifier
+          << " --key-authorization " << dns.key_authorization << "\n";
+    }
     out << "\nMore HTTP-01 / TLS-ALPN-01 content (pebble-challtestsrv management API):\n"
         << "  curl -X POST -d '{\"token\":\"T\",\"content\":\"T.THUMBPRINT\"}' http://"
         << r.management_address << ":" << fleet.options().management_port << "/add-http01\n"

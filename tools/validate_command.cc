@@ -6,11 +6,15 @@
 #include <cctype>
 #include <cstdio>
 #include <fstream>
+#include <functional>
 #include <iostream>
 #include <sstream>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
 #include "lab/flags.h"
+#include "lab/openmpic_client.h"
 #include "perspective/wire.h"
 
 namespace mpic::tools {
@@ -29,6 +33,11 @@ constexpr const char* kUsage =
     "                     [--http-token-path PATH] [--url-scheme http|https]\n"
     "                     [--account-uri URI] [--wildcard] [--skip-caa] [--skip-dcv]\n"
     "                     [--attempt N] [--timeout-ms N] [--server-name NAME] [--json]\n"
+    "       mpic validate --api openmpic --openmpic-url URL [--ca-cert F --cert F --key F]\n"
+    "                     [--api-key-file F] --method M --identifier NAME\n"
+    "                     [--key-authorization KA]\n"
+    "                     [--skip-dcv --caa-issuer DOMAIN...] [--perspective-count N]\n"
+    "                     [--quorum-count N] [--max-attempts N] [--trace-id ID] [--json]\n"
     "  METHOD: http-01, dns-01, tls-alpn-01, dns-persist-01, dns-account-01, or one of the\n"
     "  BR methods (dns-change, website-change, ip-address, contact-email-txt,\n"
     "  contact-email-caa, contact-phone-txt, contact-phone-caa, reverse-address-lookup),\n"
@@ -36,7 +45,11 @@ constexpr const char* kUsage =
     "  ADDR is host:port of a va-primary; --cert/--key are a client certificate signed by\n"
     "  the fleet CA (--ca-cert). --server-name: the name the primary's certificate carries,\n"
     "  when it is not ADDR's host. Exit 0 when a decision came back (corroborated or not),\n"
-    "  1 when the RPC failed, 2 for bad usage.\n";
+    "  1 when the RPC failed, 2 for bad usage.\n"
+    "  --api openmpic: POST /mpic to the primary's Open MPIC REST API (docs/openmpic.md) at\n"
+    "  URL (https://127.0.0.1:PORT as `mpic fleet up` prints; http:// for a plaintext lab\n"
+    "  server; loopback only); --skip-dcv sends a caa check. --api-key-file: \"name value\",\n"
+    "  its value sent in x-api-key. Exit 0 for a 200 answer, 1 otherwise.\n";
 
 constexpr std::string_view kAcmeErrorPrefix = "urn:ietf:params:acme:error:";
 constexpr size_t kMaxCell = 56;
@@ -203,8 +216,125 @@ std::string ResponseJson(const v1::ValidateResponse& response) {
   return json;
 }
 
+namespace {
+
+// `mpic validate --api openmpic`: the same request as an Open MPIC POST /mpic body.
+int RunValidateOpenMpic(const Flags& flags, const std::function<int(const std::string&)>& usage,
+                        std::ostream& out, std::ostream& err) {
+  using nlohmann::json;
+  const std::string url = flags.Get("openmpic-url").value_or("");
+  const bool plaintext = url.starts_with("http://");
+  if (!plaintext && !url.starts_with("https://")) {
+    return usage("--openmpic-url must be https://HOST:PORT (or http:// for a lab server)");
+  }
+  std::string address = url.substr(plaintext ? 7 : 8);
+  if (address.ends_with("/mpic")) address.resize(address.size() - 5);
+  while (address.ends_with("/")) address.pop_back();
+
+  json body;
+  body["domain_or_ip_target"] = *flags.Get("identifier");
+  if (flags.Has("skip-dcv")) {
+    body["check_type"] = "caa";
+    json domains = json::array();
+    for (const auto& issuer : flags.GetAll("caa-issuer")) domains.push_back(issuer);
+    body["caa_check_parameters"] = {{"certificate_type", "tls-server"}};
+    if (!domains.empty()) body["caa_check_parameters"]["caa_domains"] = std::move(domains);
+  } else {
+    auto m = flags.Get("method");
+    if (!m) return usage("--method is required (or --skip-dcv for a caa check)");
+    auto ka = flags.Get("key-authorization");
+    if (!ka || ka->empty()) return usage("--key-authorization is required for DCV");
+    json params;
+    if (*m == "http-01") {
+      params["validation_method"] = "acme-http-01";
+      params["token"] = flags.Get("token").value_or(ka->substr(0, ka->find('.')));
+    } else if (*m == "dns-01") {
+      params["validation_method"] = "acme-dns-01";
+    } else if (*m == "tls-alpn-01") {
+      params["validation_method"] = "acme-tls-alpn-01";
+    } else {
+      return usage("--method must be http-01, dns-01 or tls-alpn-01");
+    }
+    params["key_authorization"] = *ka;
+    body["check_type"] = "dcv";
+    body["dcv_check_parameters"] = std::move(params);
+  }
+  json orchestration = json::object();
+  for (const char* name : {"perspective-count", "quorum-count", "max-attempts"}) {
+    auto value = flags.GetInt(name, 0, 64);
+    if (!value) return usage(value.error().detail);
+    std::string key = name;
+    std::replace(key.begin(), key.end(), '-', '_');
+    if (*value) orchestration[key] = **value;
+  }
+  if (!orchestration.empty()) body["orchestration_parameters"] = std::move(orchestration);
+  if (auto trace = flags.Get("trace-id")) body["trace_identifier"] = *trace;
+
+  lab::OpenMpicClient::Options options;
+  options.address = address;
+  options.plaintext = plaintext;
+  options.tls.ca_file = flags.Get("ca-cert").value_or("");
+  options.tls.cert_file = flags.Get("cert").value_or("");
+  options.tls.key_file = flags.Get("key").value_or("");
+  options.tls.server_name = flags.Get("server-name").value_or("");
+  if (!plaintext && options.tls.ca_file.empty()) return usage("--ca-cert is required for https");
+  if (auto file = flags.Get("api-key-file")) {
+    std::ifstream in(*file);
+    std::string name, value;
+    if (!(in >> name >> value)) return usage("--api-key-file: expected \"name value\"");
+    options.api_key = value;
+  }
+  auto timeout = flags.GetInt("timeout-ms", 1, 600000);
+  if (!timeout) return usage(timeout.error().detail);
+  options.timeout = std::chrono::milliseconds(timeout->value_or(60000));
+  auto client = lab::OpenMpicClient::Connect(options);
+  if (!client) {
+    err << "mpic validate: " << url << ": " << client.error().detail << "\n";
+    return 1;
+  }
+  const auto start = std::chrono::steady_clock::now();
+  auto reply = (*client)->Post("/mpic", body.dump());
+  const double ms =
+      std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
+  if (!reply) {
+    err << "mpic validate: " << url << ": " << reply.error().detail << "\n";
+    return 1;
+  }
+  const json answer = json::parse(reply->body, nullptr, /*allow_exceptions=*/false);
+  if (flags.Has("json") || reply->status != 200 || !answer.is_object()) {
+    (reply->status == 200 ? out : err) << reply->body << "\n";
+    if (reply->status != 200) err << "mpic validate: HTTP " << reply->status << "\n";
+    return reply->status == 200 ? 0 : 1;
+  }
+  out << body["check_type"].get<std::string>() << " " << *flags.Get("identifier") << " via "
+      << url << "/mpic (" << FormatMs(ms) << " ms)\n";
+  if (answer.contains("perspectives") && answer["perspectives"].is_array()) {
+    for (const json& p : answer["perspectives"]) {
+      const json& check = p.value("check_response", json::object());
+      out << "  " << p.value("perspective_code", "?") << "  check_passed "
+          << (check.value("check_passed", false) ? "true" : "false") << "\n";
+    }
+  }
+  const json& mpic = answer.value("mpic", json::object());
+  out << "is_valid: " << (answer.value("is_valid", false) ? "true" : "false")
+      << " (mpic_completed " << (answer.value("mpic_completed", false) ? "true" : "false")
+      << ", quorum " << mpic.value("quorum", "?") << ", attempts "
+      << answer["actual_orchestration_parameters"].value("attempt_count", 0) << ", request_id "
+      << mpic.value("request_id", "?") << ")\n";
+  return 0;
+}
+
+}  // namespace
+
 int RunValidate(int argc, char** argv, int first, std::ostream& out, std::ostream& err) {
   Flags flags({{"primary", Flags::kValue},
+               {"api", Flags::kValue},
+               {"openmpic-url", Flags::kValue},
+               {"api-key-file", Flags::kValue},
+               {"perspective-count", Flags::kValue},
+               {"quorum-count", Flags::kValue},
+               {"max-attempts", Flags::kValue},
+               {"trace-id", Flags::kValue},
                {"ca-cert", Flags::kValue},
                {"cert", Flags::kValue},
                {"key", Flags::kValue},
@@ -242,6 +372,13 @@ int RunValidate(int argc, char** argv, int first, std::ostream& out, std::ostrea
   if (!flags.positionals().empty()) {
     return usage_error("unexpected argument \"" + flags.positionals().front() + "\"");
   }
+  const std::string api = flags.Get("api").value_or("grpc");
+  if (api == "openmpic") {
+    if (!flags.Has("openmpic-url")) return usage_error("--openmpic-url is required");
+    if (!flags.Has("identifier")) return usage_error("--identifier is required");
+    return RunValidateOpenMpic(flags, usage_error, out, err);
+  }
+  if (api != "grpc") return usage_error("--api must be grpc or openmpic");
   for (const char* required : {"primary", "ca-cert", "cert", "key", "identifier"}) {
     if (!flags.Has(required)) return usage_error(std::string("--") + required + " is required");
   }

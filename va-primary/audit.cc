@@ -73,6 +73,22 @@ Result<std::string> FormatAuditRecord(const AuditInfo& info, const v1::ValidateR
   key("enforced");
   line.append(response.enforced() ? "true" : "false");
   string_field("reason", info.reason);
+  if (info.api) {
+    key("api");
+    line.push_back('{');
+    proto::AppendJsonString("name", &line);
+    line.push_back(':');
+    proto::AppendJsonString(info.api->name, &line);
+    string_field("trace_identifier", info.api->trace_identifier);
+    string_field("client", info.api->client);
+    key("perspective_count");
+    line.append(std::to_string(info.api->perspective_count));
+    key("quorum_count");
+    line.append(std::to_string(info.api->quorum_count));
+    key("monitoring");
+    line.append(info.api->monitoring ? "true" : "false");
+    line.push_back('}');
+  }
   key("response");
   if (auto st = proto::AppendProtoJson(response, &line); !st) {
     return Fail(ProblemType::kServerInternal,

@@ -25,6 +25,7 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <thread>
@@ -44,11 +45,24 @@ struct AuditInfo {
   uint32_t attempt = 0;
   bool wildcard = false;
   std::string reason;  // the tally's reason for the decision
+  // Requests through the Open MPIC REST API (docs/openmpic.md); absent from gRPC records.
+  struct Api {
+    std::string name;              // "openmpic"
+    std::string trace_identifier;  // the caller's trace_identifier (or one made up)
+    std::string client;            // "cert:<CN>" or "api-key:<name>" ("" in plaintext lab mode)
+    int perspective_count = 0;     // remotes asked in this attempt
+    int quorum_count = 0;          // corroborations required (0 with monitoring)
+    bool monitoring = false;       // Open MPIC monitoring mode: the quorum did not decide
+  };
+  std::optional<Api> api;
 };
 
 // One line (no newline inside, none at the end) of JSON:
 //   {"time","request_id","identifier","method","checks","attempt","wildcard","decision",
-//    "quorum","policy","phase","enforced","reason","response":{...ValidateResponse...}}
+//    "quorum","policy","phase","enforced","reason",
+//    ["api":{"name","trace_identifier","client","perspective_count","quorum_count",
+//            "monitoring"},]  (Open MPIC requests only)
+//    "response":{...ValidateResponse...}}
 // kServerInternal when the response cannot be rendered.
 [[nodiscard]] Result<std::string> FormatAuditRecord(const AuditInfo& info,
                                                     const v1::ValidateResponse& response);

@@ -11,6 +11,7 @@
 
 #include "common/log.h"
 #include "mpic/v1/primary.grpc.pb.h"
+#include "openmpic/server.h"
 #include "perspective/engine.h"
 #include "perspective/factories.h"
 #include "perspective/health_endpoint.h"
@@ -21,6 +22,7 @@
 #include "va-primary/internal/metrics.h"
 #include "va-primary/internal/timers.h"
 #include "va-primary/internal/validation.h"
+#include "va-primary/openmpic_backend.h"
 #include "va-primary/remote_client.h"
 #include "va-primary/request.h"
 
@@ -62,6 +64,41 @@ class PrimaryService final : public v1::Primary::CallbackService {
   internal::Env& env_;
 };
 
+// The Open MPIC REST API (docs/openmpic.md): the server's options from the validated settings.
+openmpic::ServerOptions OpenMpicServerOptions(const PrimarySettings& s, bool lab_mode,
+                                              std::chrono::milliseconds validation_bound) {
+  const perspective::OpenMpicOptions& o = s.openmpic;
+  openmpic::ServerOptions options;
+  options.listen = o.listen;
+  options.plaintext = o.plaintext;
+  options.lab_mode = lab_mode;
+  options.cert_file = o.tls.cert_file();
+  options.key_file = o.tls.key_file();
+  options.ca_file = o.tls.ca_file();
+  options.api_key_header = o.api_key_header;
+  for (const perspective::OpenMpicApiKey& key : o.api_keys) {
+    options.api_keys.push_back({key.name, key.value});
+  }
+  options.max_body_bytes = o.max_body_bytes;
+  options.read_timeout = o.read_timeout;
+  // Every attempt is bounded by the validation's own bound; the server waits for all of them.
+  options.backend_timeout = o.backend_timeout.count() > 0
+                                ? o.backend_timeout
+                                : validation_bound * o.max_attempts + std::chrono::seconds(1);
+  options.max_connections = o.max_connections;
+  options.decode.default_caa_domains.assign(o.default_caa_domains.begin(),
+                                            o.default_caa_domains.end());
+  options.floor.policy = s.policy;
+  options.floor.min_perspectives = s.remotes_per_validation;
+  options.floor.pool_size = static_cast<int>(s.remotes.size());
+  options.floor.max_attempts = o.max_attempts;
+  options.floor.allow_monitoring = o.allow_monitoring;
+  options.configz_extra = {{"remote_timeout_ms", s.remote_timeout.count()},
+                           {"max_check_ms", s.max_check.count()},
+                           {"straggler_grace_ms", s.straggler_grace.count()}};
+  return options;
+}
+
 }  // namespace
 
 struct PrimaryServer::Impl {
@@ -87,11 +124,56 @@ struct PrimaryServer::Impl {
   std::string address;
   std::string metrics_address;
   std::once_flag shutdown_once;
+  // The Open MPIC REST API, when configured: its own I/O thread, validations on `io`.
+  struct OpenMpic {
+    asio::io_context io{1};
+    std::optional<asio::executor_work_guard<asio::io_context::executor_type>> work;
+    std::thread thread;
+    std::unique_ptr<OpenMpicBackend> backend;
+    std::unique_ptr<openmpic::Server> server;
+    std::string address;
+  };
+  std::unique_ptr<OpenMpic> openmpic;
 
   // Bound on one validation from start to record: the watchdog plus grace plus slack.
   std::chrono::milliseconds ValidationBound() const {
     return settings.max_check + settings.remote_timeout + settings.straggler_grace +
            std::chrono::seconds(2);
+  }
+
+  // Start, or stop (closing every connection) the Open MPIC API; no-ops when not configured.
+  Status StartOpenMpic(bool lab_mode) {
+    if (!settings.openmpic.enabled) return {};
+    openmpic = std::make_unique<OpenMpic>();
+    openmpic->backend = std::make_unique<OpenMpicBackend>(*env);
+    auto started = openmpic::Server::Start(
+        openmpic->io, OpenMpicServerOptions(settings, lab_mode, ValidationBound()),
+        *openmpic->backend);
+    if (!started) return Fail(ProblemType::kMalformed, "openmpic: " + started.error().detail);
+    openmpic->server = std::move(*started);
+    const auto endpoint = openmpic->server->endpoint();
+    const std::string host = endpoint.address().to_string();
+    openmpic->address = (endpoint.address().is_v6() ? "[" + host + "]" : host) + ":" +
+                        std::to_string(endpoint.port());
+    openmpic->work.emplace(asio::make_work_guard(openmpic->io));
+    openmpic->thread = std::thread([io = &openmpic->io] { io->run(); });
+    return {};
+  }
+  // New requests refused, in-flight ones answered (bounded), then every connection closed.
+  void StopOpenMpic(std::chrono::milliseconds bound) {
+    if (!openmpic) return;
+    if (openmpic->backend) openmpic->backend->Close();
+    if (openmpic->backend &&
+        !openmpic->backend->WaitIdle(std::chrono::steady_clock::now() + bound)) {
+      log::Error("Open MPIC requests still in flight at shutdown");
+    }
+    // The last answers were handed to the server's thread; let it write them.
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    if (openmpic->server) openmpic->server->Stop();
+    openmpic->work.reset();
+    openmpic->io.stop();
+    if (openmpic->thread.joinable()) openmpic->thread.join();
+    openmpic->server.reset();
   }
 
   void StopIo() {
@@ -107,6 +189,9 @@ PrimaryServer::~PrimaryServer() { Shutdown(); }
 
 std::string PrimaryServer::address() const { return impl_->address; }
 std::string PrimaryServer::metrics_address() const { return impl_->metrics_address; }
+std::string PrimaryServer::openmpic_address() const {
+  return impl_->openmpic ? impl_->openmpic->address : "";
+}
 
 Result<std::unique_ptr<PrimaryServer>> PrimaryServer::Start(const v1::PrimaryConfig& config) {
   return Start(config, perspective::UtcToday());
@@ -207,21 +292,30 @@ Result<std::unique_ptr<PrimaryServer>> PrimaryServer::Start(const v1::PrimaryCon
       return fail(health.error());
     }
     impl->health = std::move(*health);
-    impl->health->SetServing(true);
   }
   const std::string health_address = impl->health ? impl->health->address() : "";
+  if (Status ok = impl->StartOpenMpic(impl->dialer->policy().lab_mode()); !ok) {
+    impl->server->Shutdown();
+    impl->StopOpenMpic(std::chrono::milliseconds(0));
+    return fail(ok.error());
+  }
+  if (impl->health) impl->health->SetServing(true);  // every listener is up
+  const std::string openmpic_address = impl->openmpic ? impl->openmpic->address : "";
 
   if (!s.config.ready_file().empty()) {
     if (Status ok = perspective::WriteReadyFile(s.config.ready_file(), impl->address,
-                                                impl->metrics_address, health_address);
+                                                impl->metrics_address, health_address,
+                                                openmpic_address);
         !ok) {
       impl->server->Shutdown();
+      impl->StopOpenMpic(std::chrono::milliseconds(0));
       return fail(ok.error());
     }
   }
   log::Info("serving", {{"address", impl->address},
                         {"metrics", impl->metrics_address},
                         {"health", health_address},
+                        {"openmpic", openmpic_address},
                         {"identity", s.primary.name},
                         {"remotes", s.remotes.size()},
                         {"remotes_per_validation", s.remotes_per_validation},
@@ -242,6 +336,7 @@ void PrimaryServer::Shutdown() {
     // No new calls; in-flight validations finish (each bounded by its watchdog) and write
     // their records. Past the deadline gRPC cancels the calls, but each still answers.
     const auto bound = impl.ValidationBound();
+    impl.StopOpenMpic(bound * impl.settings.openmpic.max_attempts);
     impl.server->Shutdown(std::chrono::system_clock::now() + bound);
     impl.server->Wait();
     log::Info("no validation in flight");

@@ -56,6 +56,8 @@ class PrimaryServer {
   [[nodiscard]] std::string address() const;
   // "host:port" of /metrics, "" when off.
   [[nodiscard]] std::string metrics_address() const;
+  // "host:port" of the Open MPIC REST API (docs/openmpic.md), "" when off.
+  [[nodiscard]] std::string openmpic_address() const;
 
   // Health NOT_SERVING, no new calls, in-flight validations finish (bounded by their own
   // deadlines), every record written, threads joined. Idempotent; blocks. Never call it from a

@@ -21,6 +21,18 @@ v1::Problem DecisionProblem(const FinalState& state) {
     return perspective::ProblemToProto(
         Error{ProblemType::kServerInternal, "MPIC: not corroborated: no tally"});
   }
+  if (state.monitoring) {
+    return perspective::ProblemToProto(Error{
+        ProblemType::kServerInternal, "MPIC monitoring mode: the primary's own check did not "
+                                      "corroborate: " + state.primary.error()});
+  }
+  if (state.tally->quorum() == quorum::Decision::kCorroborated &&
+      state.tally->corroborating() < state.min_corroborations) {
+    return perspective::ProblemToProto(Error{
+        ProblemType::kUnauthorized,
+        "MPIC: remote perspectives did not corroborate: quorum " + state.tally->QuorumString() +
+            " is below the requested quorum_count " + std::to_string(state.min_corroborations)});
+  }
   if (state.tally->quorum() == quorum::Decision::kNotCorroborated) {
     return perspective::ProblemToProto(
         Error{ProblemType::kUnauthorized, "MPIC: remote perspectives did not corroborate (quorum " +
@@ -34,8 +46,13 @@ v1::Problem DecisionProblem(const FinalState& state) {
 v1::ValidateResponse BuildResponse(FinalState state) {
   v1::ValidateResponse out;
   out.set_request_id(state.request_id);
-  const bool corroborated = state.forced == nullptr && state.tally != nullptr &&
-                            state.tally->decision() == quorum::Decision::kCorroborated;
+  bool corroborated = state.forced == nullptr && state.tally != nullptr;
+  if (corroborated && state.monitoring) {
+    corroborated = state.primary.status() == v1::ANSWERED && state.primary.corroborates();
+  } else if (corroborated) {
+    corroborated = state.tally->decision() == quorum::Decision::kCorroborated &&
+                   state.tally->corroborating() >= state.min_corroborations;
+  }
   out.set_decision(corroborated ? v1::CORROBORATED : v1::NOT_CORROBORATED);
   if (!corroborated) *out.mutable_problem() = DecisionProblem(state);  // before the moves
   *out.mutable_primary() = std::move(state.primary);
@@ -45,7 +62,7 @@ v1::ValidateResponse BuildResponse(FinalState state) {
   out.set_decided_quorum(state.decided_quorum.empty() ? out.quorum() : state.decided_quorum);
   out.set_policy(state.settings->policy.Describe());
   out.set_phase(state.settings->phase);
-  out.set_enforced(state.settings->policy.enforced());
+  out.set_enforced(state.settings->policy.enforced() && !state.monitoring);
 
   std::vector<const v1::PerspectiveResult*> answered;
   if (out.primary().status() == v1::ANSWERED) answered.push_back(&out.primary());

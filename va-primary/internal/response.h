@@ -24,9 +24,12 @@ struct FinalState {
   std::string decided_quorum;            // the quorum when the decision was fixed
   v1::PerspectiveResult primary;         // moved into the response
   std::vector<v1::PerspectiveResult> remotes;
+  int min_corroborations = 0;  // a stricter quorum asked for (ValidationOptions)
+  bool monitoring = false;     // the decision follows the primary; the quorum is only logged
 };
 
-// CORROBORATED only when nothing forced the decision and the tally corroborated.
+// CORROBORATED only when nothing forced the decision and the tally corroborated with at least
+// min_corroborations remotes (in monitoring mode: the primary's own check corroborated).
 [[nodiscard]] v1::ValidateResponse BuildResponse(FinalState state);
 
 // Why a validation was not corroborated: the primary's own problem when its check failed (and

@@ -22,11 +22,12 @@ using perspective::PrimarySettings;
 
 class Validation : public std::enable_shared_from_this<Validation> {
  public:
-  Validation(Env& env, CheckedRequest request, ValidationDone done)
+  Validation(Env& env, CheckedRequest request, ValidationOptions options, ValidationDone done)
       : env_(env),
         settings_(env.settings),
         strand_(asio::make_strand(env.executor)),
         request_(std::move(request)),
+        options_(std::move(options)),
         done_(std::move(done)) {}
 
   void Start() {
@@ -75,11 +76,13 @@ class Validation : public std::enable_shared_from_this<Validation> {
 
     // BR §3.2.2.9: the cohort for this attempt, disjoint from earlier attempts' cohorts.
     std::vector<quorum::Perspective> cohort;
-    if (settings_.remotes_per_validation > 0) {
+    const int cohort_size =
+        options_.cohort_size > 0 ? options_.cohort_size : settings_.remotes_per_validation;
+    if (cohort_size > 0) {
       const int attempt =
           static_cast<int>(std::min<uint32_t>(request_.attempt, static_cast<uint32_t>(INT_MAX)));
       auto selected = quorum::SelectCohort(settings_.selection_secret, request_.identifier, attempt,
-                                           settings_.remotes, settings_.remotes_per_validation);
+                                           settings_.remotes, cohort_size);
       if (!selected) return ForceDecision(selected.error());
       cohort = std::move(*selected);
     }
@@ -260,11 +263,26 @@ class Validation : public std::enable_shared_from_this<Validation> {
   void MaybeDecide() {
     if (finalizing_) return;
     if (!decided_) {
-      if (tally_->decision() == quorum::Decision::kPending) return;
+      if (options_.monitoring) {
+        // Monitoring mode: the primary decides; the quorum is still computed and logged.
+        if (primary_.phase != Phase::kFinal) return;
+        if (tally_->quorum() == quorum::Decision::kPending && RemotesRunning()) return;
+      } else if (options_.min_corroborations > 0 &&
+                 tally_->decision() == quorum::Decision::kCorroborated &&
+                 tally_->corroborating() < options_.min_corroborations) {
+        // A stricter quorum than the policy's: wait for more remotes while any may still
+        // corroborate (the response then says NOT_CORROBORATED if too few did).
+        if (RemotesRunning() &&
+            tally_->attempted() - tally_->non_corroborating() >= options_.min_corroborations) {
+          return;
+        }
+      } else if (tally_->decision() == quorum::Decision::kPending) {
+        return;
+      }
       // Not-enforced phase: the primary decides, but the quorum must still be computed and
       // logged (BR: "must run and log"), so wait for it while remotes are still running.
-      if (!tally_->enforced() && tally_->quorum() == quorum::Decision::kPending &&
-          RemotesRunning()) {
+      if (!options_.monitoring && !tally_->enforced() &&
+          tally_->quorum() == quorum::Decision::kPending && RemotesRunning()) {
         return;
       }
       decided_ = true;
@@ -343,6 +361,7 @@ class Validation : public std::enable_shared_from_this<Validation> {
     info.attempt = request_.attempt;
     info.wildcard = request_.wildcard;
     info.reason = forced_ ? forced_->detail : (tally_ ? tally_->reason() : "");
+    info.api = options_.api;
     auto line = FormatAuditRecord(info, response_);
     if (!line) return OnAudited(Fail(line.error()));
     env_.outstanding.Add();
@@ -362,6 +381,8 @@ class Validation : public std::enable_shared_from_this<Validation> {
     state.tally = tally_ ? &*tally_ : nullptr;
     state.forced = forced_ ? &*forced_ : nullptr;
     state.decided_quorum = decided_quorum_;
+    state.min_corroborations = options_.min_corroborations;
+    state.monitoring = options_.monitoring;
     // Finalize runs once and nothing reads the results after it: they move into the response.
     state.primary = std::move(primary_.result);
     for (Slot& slot : remotes_) state.remotes.push_back(std::move(slot.result));
@@ -424,6 +445,7 @@ class Validation : public std::enable_shared_from_this<Validation> {
   std::unique_ptr<Timer> grace_timer_;
   std::unique_ptr<Timer> watchdog_;
   CheckedRequest request_;
+  ValidationOptions options_;
   ValidationDone done_;
   v1::ValidateResponse response_;
 
@@ -490,7 +512,13 @@ std::string_view ResultLabel(const v1::PerspectiveResult& result) {
 }
 
 void RunValidation(Env& env, CheckedRequest request, ValidationDone done) {
-  std::make_shared<Validation>(env, std::move(request), std::move(done))->Start();
+  RunValidation(env, std::move(request), ValidationOptions{}, std::move(done));
+}
+
+void RunValidation(Env& env, CheckedRequest request, ValidationOptions options,
+                   ValidationDone done) {
+  std::make_shared<Validation>(env, std::move(request), std::move(options), std::move(done))
+      ->Start();
 }
 
 }  // namespace mpic::va_primary::internal

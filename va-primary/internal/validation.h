@@ -12,6 +12,7 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -20,6 +21,7 @@
 #include "mpic/v1/primary.pb.h"
 #include "perspective/engine.h"
 #include "perspective/primary_config.h"
+#include "va-primary/audit.h"
 #include "va-primary/internal/metrics.h"
 #include "va-primary/internal/timers.h"
 #include "va-primary/remote_client.h"
@@ -76,7 +78,21 @@ using ValidationDone = std::function<void(grpc::Status, v1::ValidateResponse)>;
 // "rpc_error", "timed_out", "identity_mismatch", "cancelled", "not_started".
 [[nodiscard]] std::string_view ResultLabel(const v1::PerspectiveResult& result);
 
+// Per-request orchestration beyond the configuration (the Open MPIC API, docs/openmpic.md):
+// only ever stricter than the configured floor (openmpic::ResolveOrchestration checks that).
+struct ValidationOptions {
+  int cohort_size = 0;         // remotes asked; 0: settings.remotes_per_validation
+  int min_corroborations = 0;  // corroborating remotes required on top of the policy's rule
+  // Open MPIC monitoring mode (quorum_count 0): the quorum is computed and logged, the decision
+  // follows the primary's own check (never CORROBORATED without it).
+  bool monitoring = false;
+  // Recorded in the audit record ("api"); absent for gRPC requests.
+  std::optional<AuditInfo::Api> api;
+};
+
 // Runs one validation; `done` is called exactly once, on the validation's strand.
 void RunValidation(Env& env, CheckedRequest request, ValidationDone done);
+void RunValidation(Env& env, CheckedRequest request, ValidationOptions options,
+                   ValidationDone done);
 
 }  // namespace mpic::va_primary::internal

@@ -1,0 +1,43 @@
+// The Open MPIC REST API's backend in va-primary (docs/openmpic.md): each POST /mpic runs up to
+// `max_attempts` validations through the same state machine as a gRPC Validate call, each on
+// the attempt's own disjoint cohort (quorum::SelectCohort's attempt index), stopping at the
+// first corroborated one. Earlier attempts are returned for `previous_attempt_results` and never
+// counted (BR §3.2.2.9). Every attempt writes its own audit record, exactly as a gRPC one, plus
+// the API, the caller's trace_identifier and client identity, the effective counts and whether
+// monitoring mode (quorum_count 0) was in force.
+//
+//   mpic::va_primary::OpenMpicBackend backend(env);
+//   auto server = mpic::openmpic::Server::Start(io, options, backend);
+//   ...
+//   backend.Close();                         // new requests: 500 "shutting down"
+//   backend.WaitIdle(deadline);              // in-flight requests answered
+#pragma once
+
+#include <atomic>
+#include <chrono>
+
+#include "openmpic/backend.h"
+#include "va-primary/internal/validation.h"
+
+namespace mpic::va_primary {
+
+class OpenMpicBackend final : public openmpic::Backend {
+ public:
+  explicit OpenMpicBackend(internal::Env& env) : env_(env) {}
+
+  void Validate(const openmpic::BackendRequest& request, openmpic::BackendCallback done) override;
+
+  // Refuse new requests (kServerInternal); in-flight ones finish.
+  void Close() { closed_ = true; }
+  // True when no request is in flight before `deadline`.
+  bool WaitIdle(std::chrono::steady_clock::time_point deadline) {
+    return in_flight_.WaitZero(deadline);
+  }
+
+ private:
+  internal::Env& env_;
+  std::atomic<bool> closed_{false};
+  internal::Outstanding in_flight_;
+};
+
+}  // namespace mpic::va_primary
