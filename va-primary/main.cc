@@ -75,6 +75,9 @@ int main(int argc, char** argv) {
     for (const std::string& warning : settings->warnings) {
       std::cerr << "va-primary: WARNING: " << warning << "\n";
     }
+    for (const std::string& reason : settings->non_production) {
+      std::cout << "NOT FOR PRODUCTION: " << reason << "\n";
+    }
     std::cout << "configuration OK: " << settings->remotes.size() << " remote perspective(s), "
               << settings->remotes_per_validation << " per validation, "
               << settings->policy.Describe() << "\n";

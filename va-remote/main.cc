@@ -11,7 +11,8 @@
 //    "ready_file": "/run/va-remote/ready.json",
 //    "tls": {"ca_file": "fleet-ca.pem", "cert_file": "eu-fra-1.pem", "key_file": "eu-fra-1.key"},
 //    "resolver": {"unbound": {}},   // the real root from dns-root-data
-//    "max_check_ms": 10000, "max_concurrent": 64}
+//    "max_check_ms": 10000, "max_concurrent": 64,
+//    "authorized_primaries": ["us-east-iad-1"]}   // who may call Check (docs/operations.md)
 //
 // Exit codes: 0 after SIGTERM/SIGINT (or a good --check-config), 2 for bad flags or config,
 // 1 when serving cannot start (e.g. the address is in use).
@@ -21,6 +22,7 @@
 #include <cstring>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "common/log.h"
 #include "common/version.h"
@@ -93,6 +95,16 @@ int main(int argc, char** argv) {
       std::fprintf(stderr, "va-remote: %s: resolver: %s\n", config_path.c_str(),
                    resolver.error().detail.c_str());
       return kExitConfig;
+    }
+    for (const std::string& warning : mpic::perspective::ResolverWarnings(config->resolver())) {
+      std::printf("WARNING: %s\n", warning.c_str());
+    }
+    std::vector<std::string> reasons = mpic::perspective::NonProductionReasons(config->lab());
+    if (config->authorized_primaries().empty() && mpic::perspective::IsLabMode(config->lab())) {
+      reasons.push_back("authorized_primaries empty: any fleet certificate may call Check");
+    }
+    for (const std::string& reason : reasons) {
+      std::printf("NOT FOR PRODUCTION: %s\n", reason.c_str());
     }
     std::puts("config OK");
     return 0;

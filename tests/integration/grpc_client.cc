@@ -56,4 +56,24 @@ std::string HealthStatus(const std::shared_ptr<grpc::Channel>& channel,
   return "unexpected response";
 }
 
+grpc::Status RawUnaryCall(const std::shared_ptr<grpc::Channel>& channel, const std::string& method,
+                          const std::string& bytes) {
+  grpc::GenericStub generic(channel);
+  grpc::Slice slice(bytes);
+  grpc::ByteBuffer request(&slice, 1);
+  grpc::ByteBuffer response;
+  grpc::ClientContext context;
+  context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
+  std::promise<grpc::Status> done;
+  generic.UnaryCall(&context, method, grpc::StubOptions(), &request, &response,
+                    [&done](grpc::Status s) { done.set_value(std::move(s)); });
+  auto future = done.get_future();
+  if (future.wait_for(std::chrono::seconds(15)) != std::future_status::ready) {
+    context.TryCancel();
+    future.wait();
+    return grpc::Status(grpc::StatusCode::DEADLINE_EXCEEDED, "no answer");
+  }
+  return future.get();
+}
+
 }  // namespace mpic::testing

@@ -27,4 +27,9 @@ namespace mpic::testing {
 [[nodiscard]] std::string HealthStatus(const std::shared_ptr<grpc::Channel>& channel,
                                        const std::string& service = "");
 
+// A unary call of `method` ("/pkg.Service/Method") with `bytes` as the request, whatever they
+// are; its status. Bounded like HealthStatus.
+[[nodiscard]] grpc::Status RawUnaryCall(const std::shared_ptr<grpc::Channel>& channel,
+                                        const std::string& method, const std::string& bytes);
+
 }  // namespace mpic::testing

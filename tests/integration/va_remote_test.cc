@@ -113,7 +113,10 @@ class VaRemoteTest : public ::testing::Test {
     auto server = pki_->Issue(kName, {kName}, {"127.0.0.1"});
     auto client = pki_->Issue("primary", {"primary"}, {});
     auto rogue_client = rogue->Issue("intruder", {"primary"}, {"127.0.0.1"});
-    ASSERT_TRUE(server && client && rogue_client);
+    // The CA side's certificate: signed by the same fleet CA, but not a primary.
+    auto ca_client = pki_->Issue("mpic-ca-client", {"mpic-ca-client"}, {});
+    ASSERT_TRUE(server && client && rogue_client && ca_client);
+    ca_client_cert_ = new CertPair(*ca_client);
     server_cert_ = new CertPair(*server);
     client_cert_ = new CertPair(*client);
     rogue_cert_ = new CertPair(*rogue_client);
@@ -146,6 +149,8 @@ class VaRemoteTest : public ::testing::Test {
     delete server_cert_;
     delete client_cert_;
     delete rogue_cert_;
+    delete ca_client_cert_;
+    ca_client_cert_ = nullptr;
     delete address_;
     delete metrics_;
     dir_ = nullptr;
@@ -176,6 +181,7 @@ class VaRemoteTest : public ::testing::Test {
         {"lab", {{"allow_cidrs", {"127.0.0.0/8"}}}},
         {"max_check_ms", 8000},
         {"max_concurrent", 16},
+        {"authorized_primaries", {"primary"}},
     };
   }
 
@@ -218,6 +224,7 @@ class VaRemoteTest : public ::testing::Test {
   static CertPair* server_cert_;
   static CertPair* client_cert_;
   static CertPair* rogue_cert_;
+  static CertPair* ca_client_cert_;
   static Child* remote_;
   static std::string* address_;
   static std::string* metrics_;
@@ -229,6 +236,7 @@ TestPki* VaRemoteTest::pki_ = nullptr;
 CertPair* VaRemoteTest::server_cert_ = nullptr;
 CertPair* VaRemoteTest::client_cert_ = nullptr;
 CertPair* VaRemoteTest::rogue_cert_ = nullptr;
+CertPair* VaRemoteTest::ca_client_cert_ = nullptr;
 Child* VaRemoteTest::remote_ = nullptr;
 std::string* VaRemoteTest::address_ = nullptr;
 std::string* VaRemoteTest::metrics_ = nullptr;
@@ -300,6 +308,24 @@ TEST_F(VaRemoteTest, ClientWithCertificateFromAnotherCaIsRejected) {
   EXPECT_EQ(status.error_code(), grpc::StatusCode::UNAVAILABLE) << status.error_message();
 }
 
+// Issue 15, defect 5: mutual TLS alone let any fleet certificate (the CA client's too) call a
+// remote's Check; only the primaries in authorized_primaries may.
+TEST_F(VaRemoteTest, FleetCertificateNotAuthorizedIsPermissionDenied) {
+  v1::CheckResponse response;
+  grpc::Status status =
+      Check(*address_, Dns01Request("www.secure.lab"), &response, 10s, ca_client_cert_);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::PERMISSION_DENIED) << status.error_message();
+  EXPECT_NE(status.error_message().find("mpic-ca-client"), std::string::npos)
+      << status.error_message();
+  EXPECT_NE(status.error_message().find("authorized_primaries"), std::string::npos);
+  // The primary named in the config still gets its answer.
+  status = Check(*address_, Dns01Request("www.secure.lab"), &response, 10s, client_cert_);
+  EXPECT_TRUE(status.ok()) << status.error_message();
+  std::string page = HttpGet(*metrics_, "/metrics", 5s);
+  EXPECT_NE(page.find("mpic_remote_requests_total{code=\"PERMISSION_DENIED\"} "), std::string::npos)
+      << page;
+}
+
 TEST_F(VaRemoteTest, MalformedRequestsAreInvalidArgument) {
   v1::CheckRequest none;
   none.set_identifier("www.secure.lab");
@@ -318,6 +344,15 @@ TEST_F(VaRemoteTest, MalformedRequestsAreInvalidArgument) {
   v1::CheckRequest no_identifier = Dns01Request("");
   status = Check(*address_, no_identifier, &response);
   EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+
+  // Issue 15, defect 8: bytes that are not a CheckRequest at all get INVALID_ARGUMENT with a
+  // reason (gRPC's generated code answered a bare UNIMPLEMENTED).
+  status = RawUnaryCall(Channel(*address_, client_cert_), "/mpic.v1.Perspective/Check",
+                        std::string("\xff\xff\xff\xff\x0f garbage", 13));
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << status.error_message();
+  EXPECT_NE(status.error_message().find("CheckRequest"), std::string::npos)
+      << status.error_message();
+  EXPECT_TRUE(remote_->Running());
 }
 
 TEST_F(VaRemoteTest, OversizedRequestIsRejectedWithoutHarm) {
@@ -381,6 +416,7 @@ TEST_F(VaRemoteTest, MetricsAreServed) {
   ASSERT_TRUE(Check(*address_, Dns01Request("dns01bad.secure.lab"), &response).ok());
   std::string page = HttpGet(*metrics_, "/metrics", 5s);
   ASSERT_NE(page.find(" 200 "), std::string::npos) << page;
+  EXPECT_NE(page.find("mpic_non_production{role=\"remote\"} 1"), std::string::npos) << page;
   EXPECT_NE(page.find("mpic_checks_total{method=\"dns-01\",outcome=\"invalid\",role=\"remote\"}"),
             std::string::npos)
       << page;
@@ -395,6 +431,19 @@ TEST_F(VaRemoteTest, CheckConfig) {
   auto ok = RunCommand({BinDir() + "/va-remote", "--config", good, "--check-config"}, 20s);
   EXPECT_EQ(ok.exit_code, 0) << ok.err;
   EXPECT_NE(ok.out.find("config OK"), std::string::npos);
+  // Issue 15, defect 6: lab mode is never silent, and cannot open the world.
+  EXPECT_NE(ok.out.find("NOT FOR PRODUCTION: lab mode: special-purpose ranges allowed "
+                        "(127.0.0.0/8)"),
+            std::string::npos)
+      << ok.out;
+  EXPECT_NE(ok.out.find("WARNING: resolver.unbound.trust_anchor_file"), std::string::npos)
+      << ok.out;
+  json world = Config("world");
+  world["lab"]["allow_cidrs"] = {"0.0.0.0/0"};
+  auto open = RunCommand(
+      {BinDir() + "/va-remote", "--config", WriteConfig("world", world), "--check-config"}, 20s);
+  EXPECT_EQ(open.exit_code, 2);
+  EXPECT_NE(open.err.find("not a lab range"), std::string::npos) << open.err;
 
   json typo = Config("typo");
   typo["max_chek_ms"] = 5;
