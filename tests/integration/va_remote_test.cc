@@ -25,8 +25,8 @@
 #include "lab/dnslab.h"
 #include "lab/pki.h"
 #include "mpic/v1/perspective.grpc.pb.h"
-#include "lab/dnslab.h"
 #include "perspective/config.h"
+#include "perspective/factories.h"
 #include "tests/integration/child.h"
 #include "tests/integration/command.h"
 #include "tests/integration/grpc_client.h"
@@ -474,6 +474,67 @@ TEST_F(VaRemoteTest, CheckConfig) {
   r = RunCommand({BinDir() + "/va-remote", "--config", *dir_ + "/missing.json"}, 20s);
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_NE(r.err.find("missing.json"), std::string::npos) << r.err;
+}
+
+// Issue 15 (operators): a rotated server certificate is served without a restart. The server
+// credentials every mpic server uses re-read their files (here every second).
+TEST_F(VaRemoteTest, RotatedServerCertificateIsServedWithoutRestart) {
+  const std::string tls_dir = *dir_ + "/rotating";
+  fs::create_directories(tls_dir);
+  auto first = pki_->Issue("before-rotation", {"before-rotation"}, {"127.0.0.1"});
+  auto second = pki_->Issue("after-rotation", {"after-rotation"}, {"127.0.0.1"});
+  ASSERT_TRUE(first && second);
+  auto install = [&](const CertPair& pair) {
+    // Replace each file atomically (write, rename), as cert-manager's symlink swap does.
+    for (auto [from, to] : {std::pair{pair.cert_file, tls_dir + "/tls.crt"},
+                            std::pair{pair.key_file, tls_dir + "/tls.key"}}) {
+      fs::copy_file(from, to + ".new", fs::copy_options::overwrite_existing);
+      fs::rename(to + ".new", to);
+    }
+  };
+  install(*first);
+  v1::TlsFiles tls;
+  tls.set_ca_file(pki_->ca_cert);
+  tls.set_cert_file(tls_dir + "/tls.crt");
+  tls.set_key_file(tls_dir + "/tls.key");
+  auto credentials = perspective::MakeServerCredentials(tls, std::chrono::seconds(1));
+  ASSERT_TRUE(credentials) << credentials.error().detail;
+  grpc::EnableDefaultHealthCheckService(true);
+  grpc::ServerBuilder builder;
+  int port = 0;
+  builder.AddListeningPort("127.0.0.1:0", *credentials, &port);
+  v1::Perspective::CallbackService unanswered;  // a callback service: the health service runs
+  builder.RegisterService(&unanswered);
+  std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
+  ASSERT_TRUE(server && port != 0);
+  const std::string address = "127.0.0.1:" + std::to_string(port);
+  // A fresh connection each time (no subchannel shared with an earlier, failed attempt).
+  auto channel_as = [&](const std::string& name, const CertPair* cert) {
+    grpc::SslCredentialsOptions options;
+    options.pem_root_certs = pki_->ca_cert_pem;
+    options.pem_cert_chain = cert->cert_pem;
+    options.pem_private_key = cert->key_pem;
+    grpc::ChannelArguments args;
+    args.SetSslTargetNameOverride(name);
+    args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);
+    return grpc::CreateCustomChannel(address, grpc::SslCredentials(options), args);
+  };
+  auto status_as = [&](const std::string& name) {
+    return mpic::testing::HealthStatus(channel_as(name, client_cert_));
+  };
+  EXPECT_EQ(status_as("before-rotation"), "SERVING");
+  EXPECT_NE(status_as("after-rotation"), "SERVING");  // not that certificate yet
+  install(*second);
+  std::string after;
+  for (int i = 0; i < 100 && after != "SERVING"; ++i) {  // bounded: 100 x 100 ms
+    std::this_thread::sleep_for(100ms);
+    after = status_as("after-rotation");
+  }
+  EXPECT_EQ(after, "SERVING") << "the rotated certificate was not picked up";
+  EXPECT_NE(status_as("before-rotation"), "SERVING");  // the old one is gone
+  // Still only clients of the fleet CA.
+  EXPECT_NE(mpic::testing::HealthStatus(channel_as("after-rotation", rogue_cert_)), "SERVING");
+  server->Shutdown(std::chrono::system_clock::now() + 2s);
 }
 
 TEST_F(VaRemoteTest, SigtermExitsZeroPromptly) {
