@@ -276,15 +276,15 @@ TEST_F(ConfigLoaderTest, LabRangesAreLoopbackOrDocumentationOnly) {
             "allow_private_ranges");
   for (const char* fine : {"127.1.2.0/24", "::1/128", "192.0.2.0/24", "198.51.100.64/26",
                            "203.0.113.53/32", "2001:db8:1::/48"}) {
-    v1::RemoteConfig c = Good();
-    c.mutable_lab()->add_allow_cidrs(fine);
-    EXPECT_TRUE(ValidateRemoteConfig(c)) << fine;
+    v1::RemoteConfig lab = Good();
+    lab.mutable_lab()->add_allow_cidrs(fine);
+    EXPECT_TRUE(ValidateRemoteConfig(lab)) << fine;
   }
-  v1::RemoteConfig c = Good();
-  c.mutable_lab()->add_allow_cidrs("10.77.0.0/16");
-  c.mutable_lab()->set_allow_private_ranges(true);
-  EXPECT_TRUE(ValidateRemoteConfig(c));
-  const auto reasons = NonProductionReasons(c.lab());
+  v1::RemoteConfig netsim = Good();
+  netsim.mutable_lab()->add_allow_cidrs("10.77.0.0/16");
+  netsim.mutable_lab()->set_allow_private_ranges(true);
+  EXPECT_TRUE(ValidateRemoteConfig(netsim));
+  const auto reasons = NonProductionReasons(netsim.lab());
   ASSERT_FALSE(reasons.empty());
   EXPECT_NE(reasons.front().find("10.77.0.0/16"), std::string::npos) << reasons.front();
   EXPECT_TRUE(NonProductionReasons(v1::LabSettings()).empty());
@@ -300,10 +300,10 @@ TEST_F(ConfigLoaderTest, LabRangesAreLoopbackOrDocumentationOnly) {
 // Issue 15, defect 5: outside lab mode a remote names the primaries allowed to call it.
 TEST_F(ConfigLoaderTest, AuthorizedPrimariesRequiredOutsideLabMode) {
   ExpectBad([](auto* c) { c->clear_lab(); }, "authorized_primaries: required");
-  v1::RemoteConfig c = Good();
-  c.clear_lab();
-  c.add_authorized_primaries("va-primary");
-  EXPECT_TRUE(ValidateRemoteConfig(c));
+  v1::RemoteConfig production = Good();
+  production.clear_lab();
+  production.add_authorized_primaries("va-primary");
+  EXPECT_TRUE(ValidateRemoteConfig(production));
   EXPECT_TRUE(ValidateRemoteConfig(Good()));  // lab mode: any fleet certificate
   ExpectBad([](auto* c) { c->add_authorized_primaries(""); }, "authorized_primaries[0]");
   ExpectBad([](auto* c) { c->add_authorized_primaries("a b"); }, "authorized_primaries[0]");
