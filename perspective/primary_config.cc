@@ -4,6 +4,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <ctime>
@@ -252,6 +253,22 @@ Result<PrimarySettings> ValidatePrimaryConfig(const v1::PrimaryConfig& config,
   out.max_check = ms("max_check_ms", config.max_check_ms(), kDefaultPrimaryMaxCheckMs, kMaxTimeoutMs);
   out.straggler_grace =
       ms("straggler_grace_ms", config.straggler_grace_ms(), 0, kMaxStragglerGraceMs);
+  // Per-remote deadlines (RemoteEndpoint.timeout_ms): the same bounds; the longest bounds the
+  // validation.
+  const std::chrono::milliseconds default_remote_timeout = out.remote_timeout;
+  for (int i = 0; i < config.remotes_size(); ++i) {
+    const uint32_t own = config.remotes(i).timeout_ms();
+    if (own == 0) continue;
+    const std::string where =
+        "remotes[" + std::to_string(i) + "].timeout_ms " + std::to_string(own);
+    if (own < kMinRemoteTimeoutMs) {
+      problems.push_back(where + " is below " + std::to_string(kMinRemoteTimeoutMs) +
+                         " (no reply margin)");
+    } else if (own > kMaxTimeoutMs) {
+      problems.push_back(where + " exceeds " + std::to_string(kMaxTimeoutMs));
+    }
+    out.remote_timeout = std::max(out.remote_timeout, std::chrono::milliseconds(own));
+  }
   // The remote keeps back min(100 ms, a tenth) of the deadline to reply in; a grace period that
   // outlasts the RPC deadline can never let a straggler in.
   if (config.remote_timeout_ms() != 0 && config.remote_timeout_ms() < kMinRemoteTimeoutMs) {
@@ -260,10 +277,10 @@ Result<PrimarySettings> ValidatePrimaryConfig(const v1::PrimaryConfig& config,
                        ": a remote keeps up to 100 ms of the deadline to send its answer and "
                        "needs the rest to check");
   }
-  if (out.straggler_grace.count() > 0 && out.straggler_grace >= out.remote_timeout) {
+  if (out.straggler_grace.count() > 0 && out.straggler_grace >= default_remote_timeout) {
     problems.push_back("straggler_grace_ms " + std::to_string(out.straggler_grace.count()) +
                        " is not below remote_timeout_ms " +
-                       std::to_string(out.remote_timeout.count()) +
+                       std::to_string(default_remote_timeout.count()) +
                        ": every straggler reaches its RPC deadline before the grace ends");
   }
   if (config.max_in_flight() > kMaxMaxInFlight) {

@@ -48,6 +48,8 @@ struct PrimarySettings {
   std::vector<quorum::Perspective> remotes;  // the pool, in config order
   int remotes_per_validation = 0;            // cohort size actually used
   std::string selection_secret;              // key for SelectCohort (see config.cc)
+  // The longest RPC deadline of any remote: remote_timeout_ms, or a remote's own timeout_ms
+  // when longer (it bounds a validation's watchdog).
   std::chrono::milliseconds remote_timeout{kDefaultRemoteTimeoutMs};
   std::chrono::milliseconds straggler_grace{0};
   std::chrono::milliseconds max_check{kDefaultPrimaryMaxCheckMs};

@@ -266,6 +266,20 @@ TEST_F(ConfigTest, TimeoutsMustLeaveAReplyMargin) {
   EXPECT_EQ(Error(c), "");
 }
 
+// A far remote may get a longer deadline of its own; the longest bounds the validation.
+TEST_F(ConfigTest, PerRemoteTimeouts) {
+  v1::PrimaryConfig c = Base();
+  c.set_remote_timeout_ms(2000);
+  c.mutable_remotes(1)->set_timeout_ms(4500);
+  auto s = ValidatePrimaryConfig(c, quorum::Date{2026, 7, 1});
+  ASSERT_TRUE(s.has_value()) << s.error().detail;
+  EXPECT_EQ(s->remote_timeout.count(), 4500);
+  c.mutable_remotes(1)->set_timeout_ms(100);
+  EXPECT_NE(Error(c).find("remotes[1].timeout_ms 100 is below 500"), std::string::npos) << Error(c);
+  c.mutable_remotes(1)->set_timeout_ms(kMaxTimeoutMs + 1);
+  EXPECT_NE(Error(c).find("remotes[1].timeout_ms"), std::string::npos) << Error(c);
+}
+
 // Issue 15, defect 4: validations in flight are bounded.
 TEST_F(ConfigTest, MaxInFlight) {
   auto s = ValidatePrimaryConfig(Base(), quorum::Date{2026, 7, 1});

@@ -272,7 +272,14 @@ Result<std::unique_ptr<PrimaryServer>> PrimaryServer::Start(const v1::PrimaryCon
   // One long-lived mTLS channel per remote, connecting now (the first handshake is the slow
   // part); an unreachable remote is not an error here, only in the validations that ask it.
   std::vector<RemoteClient*> clients;
-  for (const v1::RemoteEndpoint& endpoint : s.config.remotes()) {
+  for (v1::RemoteEndpoint endpoint : s.config.remotes()) {
+    // Each call's deadline is the validation's longest (settings.remote_timeout); a remote
+    // without its own timeout_ms gets remote_timeout_ms.
+    if (endpoint.timeout_ms() == 0) {
+      endpoint.set_timeout_ms(s.config.remote_timeout_ms() != 0
+                                  ? s.config.remote_timeout_ms()
+                                  : perspective::kDefaultRemoteTimeoutMs);
+    }
     impl->remotes.push_back(std::make_unique<GrpcRemoteClient>(endpoint, *client_credentials));
     clients.push_back(impl->remotes.back().get());
   }

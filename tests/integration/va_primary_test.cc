@@ -199,7 +199,12 @@ struct PrimaryOptions {
   bool remotes_after_primary = false;
   std::string audit_log;  // default: a fresh file
   int max_in_flight = 0;
+  std::map<std::string, int> remote_timeouts;  // RemoteEndpoint.timeout_ms by name
 
+  PrimaryOptions& RemoteTimeout(const std::string& name, int ms) {
+    remote_timeouts[name] = ms;
+    return *this;
+  }
   PrimaryOptions& InFlight(int n) {
     max_in_flight = n;
     return *this;
@@ -354,6 +359,9 @@ class VaPrimaryTest : public ::testing::Test {
     for (const auto& [site, address] : remotes) {
       remote_list.push_back(
           {{"identity", Identity(site)}, {"address", address}, {"tls_server_name", site.name}});
+      if (auto t = options.remote_timeouts.find(site.name); t != options.remote_timeouts.end()) {
+        remote_list.back()["timeout_ms"] = t->second;
+      }
     }
     json tls{{"ca_file", pki_->ca_cert},
              {"cert_file", primary_cert_->cert_file},
@@ -716,6 +724,25 @@ TEST_F(VaPrimaryTest, HangingRemoteIsAStragglerCancelledAfterTheGrace) {
   page = HttpGet(p->metrics, "/metrics");
   EXPECT_EQ(Metric(page, "mpic_primary_remote_rpc_errors_total{code=\"DEADLINE_EXCEEDED\"}"), 1)
       << page;
+  StopPrimary(*p);
+}
+
+// A remote's own deadline (RemoteEndpoint.timeout_ms) applies to its RPC: the hanging remote
+// with 600 ms ends TIMED_OUT long before the 1,400 ms grace after the decision would cancel it.
+TEST_F(VaPrimaryTest, PerRemoteTimeoutIsThatRemotesDeadline) {
+  auto cert = pki_->Issue(kBom.name, {kBom.name}, {"127.0.0.1"});
+  ASSERT_TRUE(cert);
+  HangingRemote hanging(*cert, pki_->ca_cert_pem);
+  auto remotes = Pool({"fra", "syd"});
+  remotes.emplace_back(kBom, hanging.address());
+  auto p = StartPrimary(
+      remotes, PrimaryOptions().Date("2025-09-15").Count(3).Grace(1400).RemoteTimeout("bom", 600));
+  ASSERT_TRUE(p);
+  v1::ValidateResponse r = MustValidate(*p, Dns01("owntimeout"));
+  EXPECT_EQ(r.decision(), v1::CORROBORATED) << r.problem().detail();
+  auto by_name = ByName(r);
+  ASSERT_TRUE(by_name.count("bom"));
+  EXPECT_EQ(by_name["bom"]->status(), v1::TIMED_OUT) << by_name["bom"]->error();
   StopPrimary(*p);
 }
 
