@@ -255,6 +255,8 @@ Status LocalFleet::StartRemotes(std::ostream& progress, const std::function<bool
     config.mutable_lab()->set_tls_port(options_.tls_port);
     config.set_max_check_ms(10000);
     config.set_max_concurrent(options_.max_concurrent);
+    // Only the primary may call Check (its certificate names it), not the CA client.
+    config.add_authorized_primaries(PrimaryIdentity().name());
     auto json = ToJson(config);
     if (!json) return Fail(json.error());
     if (auto st = WriteFile(m.config_file, *json, 0644); !st) return st;
@@ -305,6 +307,8 @@ Status LocalFleet::StartPrimary(std::ostream& progress, const std::function<bool
   config.set_straggler_grace_ms(options_.straggler_grace_ms);
   config.set_audit_log(audit_log_);
   config.set_max_check_ms(10000);
+  // Only the CA side's certificate may call Validate.
+  config.add_authorized_clients("mpic-ca-client");
   if (options_.openmpic) {
     v1::OpenMpicSettings* openmpic = config.mutable_openmpic();
     openmpic->set_listen("127.0.0.1:0");

@@ -281,11 +281,50 @@ Status ValidateTlsFiles(const v1::TlsFiles& tls, std::string_view field) {
   return {};
 }
 
+namespace {
+
+// The only ranges a lab may open (issue 15, defect 6): loopback and the documentation ranges
+// (RFC 5735/5737, RFC 3849, RFC 4291), and — with allow_private_ranges — the private ranges
+// (RFC 1918, RFC 6598, RFC 4193) netsim's bridges use inside their own network namespaces.
+// Anything else (0.0.0.0/0, link-local with the cloud metadata address, multicast, public
+// space) can never be opened.
+constexpr std::string_view kLabSafeRanges[] = {
+    "127.0.0.0/8", "::1/128", "192.0.2.0/24", "198.51.100.0/24", "203.0.113.0/24", "2001:db8::/32"};
+constexpr std::string_view kLabPrivateRanges[] = {"10.0.0.0/8", "100.64.0.0/10", "172.16.0.0/12",
+                                                  "192.168.0.0/16", "fc00::/7"};
+
+bool Within(const checks::Cidr& inner, std::string_view outer_text) {
+  auto outer = checks::Cidr::Parse(outer_text);
+  return outer && inner.network.is_v4() == outer->network.is_v4() &&
+         inner.prefix >= outer->prefix && outer->Contains(inner.network);
+}
+
+}  // namespace
+
 Status ValidateLabSettings(const v1::LabSettings& lab, std::string_view field) {
   for (int i = 0; i < lab.allow_cidrs_size(); ++i) {
-    if (auto c = checks::Cidr::Parse(lab.allow_cidrs(i)); !c) {
-      return Bad(Join(field, "allow_cidrs[" + std::to_string(i) + "]"), c.error().detail);
+    const std::string where = Join(field, "allow_cidrs[" + std::to_string(i) + "]");
+    auto c = checks::Cidr::Parse(lab.allow_cidrs(i));
+    if (!c) return Bad(where, c.error().detail);
+    bool safe = false;
+    for (std::string_view range : kLabSafeRanges) safe = safe || Within(*c, range);
+    bool private_range = false;
+    for (std::string_view range : kLabPrivateRanges) {
+      private_range = private_range || Within(*c, range);
     }
+    if (safe || (private_range && lab.allow_private_ranges())) continue;
+    if (private_range) {
+      return Bad(where, "\"" + lab.allow_cidrs(i) +
+                            "\" is a private range: allowed only with allow_private_ranges: true "
+                            "(a lab network inside its own network namespace)");
+    }
+    return Bad(where, "\"" + lab.allow_cidrs(i) +
+                          "\" is not a lab range: only loopback (127.0.0.0/8, ::1) and "
+                          "documentation ranges (192.0.2.0/24, 198.51.100.0/24, 203.0.113.0/24, "
+                          "2001:db8::/32) may be opened");
+  }
+  if (lab.allow_private_ranges() && !IsLabMode(lab)) {
+    return Bad(Join(field, "allow_private_ranges"), "needs lab mode (allow_cidrs)");
   }
   for (auto [name, port] : {std::pair<std::string_view, uint32_t>{"http_port", lab.http_port()},
                             std::pair<std::string_view, uint32_t>{"tls_port", lab.tls_port()}}) {
@@ -294,6 +333,61 @@ Status ValidateLabSettings(const v1::LabSettings& lab, std::string_view field) {
       return Bad(Join(field, name), "port overrides need lab mode (allow_cidrs)");
     }
     if (port > 65535) return Bad(Join(field, name), std::to_string(port) + " is above 65535");
+  }
+  return {};
+}
+
+std::vector<std::string> NonProductionReasons(const v1::LabSettings& lab) {
+  std::vector<std::string> reasons;
+  if (!IsLabMode(lab)) return reasons;
+  std::string ranges;
+  for (const std::string& cidr : lab.allow_cidrs()) {
+    ranges += (ranges.empty() ? "" : ",") + cidr;
+  }
+  reasons.push_back("lab mode: special-purpose ranges allowed (" + ranges + ")");
+  if (lab.allow_private_ranges()) reasons.push_back("lab mode: private ranges acknowledged");
+  if (lab.http_port() != 0) {
+    reasons.push_back("lab mode: http-01 on port " + std::to_string(lab.http_port()));
+  }
+  if (lab.tls_port() != 0) {
+    reasons.push_back("lab mode: tls-alpn-01 on port " + std::to_string(lab.tls_port()));
+  }
+  return reasons;
+}
+
+std::vector<std::string> ResolverWarnings(const v1::ResolverSettings& resolver) {
+  std::vector<std::string> warnings;
+  if (resolver.backend_case() != v1::ResolverSettings::kUnbound) return warnings;
+  const resolver::UnboundConfig defaults;
+  const auto& u = resolver.unbound();
+  if (!u.trust_anchor_file().empty() && u.trust_anchor_file() != defaults.trust_anchor_file) {
+    warnings.push_back("resolver.unbound.trust_anchor_file is " + u.trust_anchor_file() +
+                       ", not the system's DNSSEC root trust anchor " + defaults.trust_anchor_file +
+                       ": every DNSSEC answer rests on it");
+  }
+  if (!u.root_hints_file().empty() && u.root_hints_file() != defaults.root_hints_file) {
+    warnings.push_back("resolver.unbound.root_hints_file is " + u.root_hints_file() +
+                       ", not the system's root hints " + defaults.root_hints_file);
+  }
+  return warnings;
+}
+
+Status ValidateAuthorizedPeers(const google::protobuf::RepeatedPtrField<std::string>& names,
+                               const v1::LabSettings& lab, std::string_view field) {
+  if (names.empty() && !IsLabMode(lab)) {
+    return Bad(field,
+               "required outside lab mode: the certificate names (subject CN or DNS "
+               "subjectAltName) allowed to call; every fleet certificate is signed by the same "
+               "CA, so without it any of them could");
+  }
+  for (int i = 0; i < names.size(); ++i) {
+    const std::string& name = names.Get(i);
+    const std::string where = std::string(field) + "[" + std::to_string(i) + "]";
+    if (name.empty()) return Bad(where, "empty");
+    if (name.size() > 253) return Bad(where, "longer than 253 characters");
+    for (char c : name) {
+      if (c <= ' ' || c >= 0x7f) return Bad(where, "\"" + name + "\" has a space or non-ASCII");
+    }
   }
   return {};
 }
@@ -355,6 +449,11 @@ Status ValidateRemoteConfig(const v1::RemoteConfig& config) {
   if (config.max_concurrent() > kMaxMaxConcurrent) {
     return Bad("max_concurrent", std::to_string(config.max_concurrent()) + " is above " +
                                      std::to_string(kMaxMaxConcurrent));
+  }
+  if (auto s = ValidateAuthorizedPeers(config.authorized_primaries(), config.lab(),
+                                       "authorized_primaries");
+      !s) {
+    return s;
   }
   return {};
 }

@@ -13,6 +13,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "common/error.h"
 #include "mpic/v1/config.pb.h"
@@ -58,8 +59,26 @@ inline constexpr uint32_t kMaxMaxConcurrent = 100'000;
 // resolver did not authenticate must never count as DNSSEC-validated in production).
 [[nodiscard]] Status ValidateResolverSettings(const v1::ResolverSettings& resolver,
                                               const v1::LabSettings& lab, std::string_view field);
-// allow_cidrs parse (checks::Cidr::Parse); http_port/tls_port only in lab mode, <= 65535.
+// allow_cidrs parse (checks::Cidr::Parse) and lie inside loopback or documentation ranges
+// (127.0.0.0/8, ::1/128, 192.0.2.0/24, 198.51.100.0/24, 203.0.113.0/24, 2001:db8::/32), or
+// inside private ranges (10/8, 100.64/10, 172.16/12, 192.168/16, fc00::/7) when
+// allow_private_ranges acknowledges them; http_port/tls_port only in lab mode, <= 65535.
 [[nodiscard]] Status ValidateLabSettings(const v1::LabSettings& lab, std::string_view field);
+
+// Why a configuration with these lab settings is not for production (empty outside lab mode):
+// shown by --check-config, logged at start, exported as mpic_non_production and written into
+// every audit record.
+[[nodiscard]] std::vector<std::string> NonProductionReasons(const v1::LabSettings& lab);
+
+// Settings allowed outside lab mode that an operator must have meant: a DNSSEC trust anchor or
+// root hints other than the system's. Logged as warnings at start and by --check-config.
+[[nodiscard]] std::vector<std::string> ResolverWarnings(const v1::ResolverSettings& resolver);
+
+// authorized_primaries / authorized_clients: required outside lab mode (in lab mode empty means
+// any certificate the fleet CA signed); each a non-empty printable name.
+[[nodiscard]] Status ValidateAuthorizedPeers(
+    const google::protobuf::RepeatedPtrField<std::string>& names, const v1::LabSettings& lab,
+    std::string_view field);
 
 // The three PEM files of a TlsFiles, read and checked (the CA parses, the certificate parses,
 // the key is unencrypted and matches it), so that a bad file is a startup error instead of

@@ -245,6 +245,7 @@ TEST_F(ConfigLoaderTest, ResolverRules) {
   stub.clear_lab();
   stub.mutable_resolver()->mutable_stub()->set_server("127.0.0.1:53");
   stub.mutable_resolver()->mutable_stub()->set_require_ad(true);
+  stub.add_authorized_primaries("va-primary");  // required outside lab mode
   auto st = ValidateRemoteConfig(stub);
   EXPECT_TRUE(st) << st.error().detail;
 }
@@ -262,6 +263,57 @@ TEST_F(ConfigLoaderTest, LabRules) {
       },
       "lab.tls_port");
   ExpectBad([](auto* c) { c->mutable_lab()->set_tls_port(70000); }, "lab.tls_port");
+}
+
+// Issue 15, defect 6: a lab may open loopback and documentation ranges only (private ones with
+// an explicit acknowledgement), never the world, link-local or the cloud metadata address.
+TEST_F(ConfigLoaderTest, LabRangesAreLoopbackOrDocumentationOnly) {
+  for (const char* open : {"0.0.0.0/0", "169.254.0.0/16", "169.254.169.254/32", "8.8.8.0/24",
+                           "::/0", "fe80::/10", "126.0.0.0/7", "192.0.2.0/23"}) {
+    ExpectBad([open](auto* c) { c->mutable_lab()->add_allow_cidrs(open); }, "not a lab range");
+  }
+  ExpectBad([](auto* c) { c->mutable_lab()->add_allow_cidrs("10.77.0.0/16"); },
+            "allow_private_ranges");
+  for (const char* fine : {"127.1.2.0/24", "::1/128", "192.0.2.0/24", "198.51.100.64/26",
+                           "203.0.113.53/32", "2001:db8:1::/48"}) {
+    v1::RemoteConfig lab = Good();
+    lab.mutable_lab()->add_allow_cidrs(fine);
+    EXPECT_TRUE(ValidateRemoteConfig(lab)) << fine;
+  }
+  v1::RemoteConfig netsim = Good();
+  netsim.mutable_lab()->add_allow_cidrs("10.77.0.0/16");
+  netsim.mutable_lab()->set_allow_private_ranges(true);
+  EXPECT_TRUE(ValidateRemoteConfig(netsim));
+  const auto reasons = NonProductionReasons(netsim.lab());
+  ASSERT_FALSE(reasons.empty());
+  EXPECT_NE(reasons.front().find("10.77.0.0/16"), std::string::npos) << reasons.front();
+  EXPECT_TRUE(NonProductionReasons(v1::LabSettings()).empty());
+  ExpectBad(
+      [](auto* c) {
+        c->clear_lab();
+        c->add_authorized_primaries("x");
+        c->mutable_lab()->set_allow_private_ranges(true);
+      },
+      "allow_private_ranges");
+}
+
+// Issue 15, defect 5: outside lab mode a remote names the primaries allowed to call it.
+TEST_F(ConfigLoaderTest, AuthorizedPrimariesRequiredOutsideLabMode) {
+  ExpectBad([](auto* c) { c->clear_lab(); }, "authorized_primaries: required");
+  v1::RemoteConfig production = Good();
+  production.clear_lab();
+  production.add_authorized_primaries("va-primary");
+  EXPECT_TRUE(ValidateRemoteConfig(production));
+  EXPECT_TRUE(ValidateRemoteConfig(Good()));  // lab mode: any fleet certificate
+  ExpectBad([](auto* c) { c->add_authorized_primaries(""); }, "authorized_primaries[0]");
+  ExpectBad([](auto* c) { c->add_authorized_primaries("a b"); }, "authorized_primaries[0]");
+}
+
+TEST_F(ConfigLoaderTest, CustomTrustAnchorIsFlagged) {
+  const auto warnings = ResolverWarnings(Good().resolver());
+  ASSERT_EQ(warnings.size(), 2u);
+  EXPECT_NE(warnings[0].find("trust_anchor_file"), std::string::npos);
+  EXPECT_TRUE(ResolverWarnings(v1::ResolverSettings()).empty());
 }
 
 TEST_F(ConfigLoaderTest, LimitRules) {

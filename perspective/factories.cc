@@ -1,5 +1,11 @@
 #include "perspective/factories.h"
 
+#include <grpcpp/security/server_credentials.h>
+#include <grpcpp/security/tls_certificate_provider.h>
+#include <grpcpp/security/tls_credentials_options.h>
+
+#include <algorithm>
+
 #include "checks/address_policy.h"
 #include "perspective/config.h"
 #include "resolver/cares_resolver.h"
@@ -44,14 +50,18 @@ Result<std::unique_ptr<checks::TcpDialer>> MakeDialer(asio::any_io_executor exec
   return checks::TcpDialer::Create(std::move(executor), std::move(policy), ports);
 }
 
-Result<std::shared_ptr<grpc::ServerCredentials>> MakeServerCredentials(const v1::TlsFiles& tls) {
+Result<std::shared_ptr<grpc::ServerCredentials>> MakeServerCredentials(
+    const v1::TlsFiles& tls, std::chrono::seconds refresh) {
   auto pems = LoadTlsFiles(tls, "tls");
   if (!pems) return Fail(pems.error());
-  grpc::SslServerCredentialsOptions options(
-      GRPC_SSL_REQUEST_AND_REQUIRE_CLIENT_CERTIFICATE_AND_VERIFY);
-  options.pem_root_certs = pems->ca;
-  options.pem_key_cert_pairs.push_back({pems->key, pems->cert});
-  auto creds = grpc::SslServerCredentials(options);
+  auto provider = std::make_shared<grpc::experimental::FileWatcherCertificateProvider>(
+      tls.key_file(), tls.cert_file(), tls.ca_file(),
+      static_cast<unsigned int>(std::max<std::chrono::seconds::rep>(1, refresh.count())));
+  grpc::experimental::TlsServerCredentialsOptions options(provider);
+  options.watch_root_certs();
+  options.watch_identity_key_cert_pairs();
+  options.set_cert_request_type(GRPC_SSL_REQUEST_AND_REQUIRE_CLIENT_CERTIFICATE_AND_VERIFY);
+  auto creds = grpc::experimental::TlsServerCredentials(options);
   if (!creds) return Fail(ProblemType::kServerInternal, "cannot build TLS server credentials");
   return creds;
 }

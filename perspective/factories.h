@@ -10,6 +10,7 @@
 #include <grpcpp/security/credentials.h>
 #include <grpcpp/security/server_credentials.h>
 
+#include <chrono>
 #include <memory>
 
 #include "checks/tcp_dialer.h"
@@ -33,10 +34,17 @@ namespace v1 = ::mpic::v1;
 [[nodiscard]] Result<std::unique_ptr<checks::TcpDialer>> MakeDialer(asio::any_io_executor executor,
                                                                     const v1::LabSettings& lab);
 
+// How often a server re-reads its certificate, key and CA files (rotation without restart).
+inline constexpr std::chrono::seconds kCertificateRefresh{30};
+
 // gRPC server credentials that REQUIRE a client certificate and verify it against ca_file
-// (GRPC_SSL_REQUEST_AND_REQUIRE_CLIENT_CERTIFICATE_AND_VERIFY).
+// (GRPC_SSL_REQUEST_AND_REQUIRE_CLIENT_CERTIFICATE_AND_VERIFY). The three files are checked now
+// (a bad file is a start-up error) and then watched: every `refresh` gRPC re-reads them, so a
+// rotated certificate (cert-manager, or files replaced by hand) is served to new connections
+// without a restart; a half-written or mismatched key and certificate is not taken (gRPC keeps
+// the pair it has). Connections already open keep their handshake.
 [[nodiscard]] Result<std::shared_ptr<grpc::ServerCredentials>> MakeServerCredentials(
-    const v1::TlsFiles& tls);
+    const v1::TlsFiles& tls, std::chrono::seconds refresh = kCertificateRefresh);
 // gRPC channel credentials: trust only ca_file, present cert_file/key_file.
 [[nodiscard]] Result<std::shared_ptr<grpc::ChannelCredentials>> MakeChannelCredentials(
     const v1::TlsFiles& tls);

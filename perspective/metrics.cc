@@ -43,6 +43,16 @@ void CheckMetrics::ObserveCheck(checks::Method method, bool valid, double second
 
 void CheckMetrics::ObserveRefusedAddress() { refused_addresses_->Increment(); }
 
+void ExportNonProduction(prometheus::Registry& registry, std::string_view role,
+                         const std::vector<std::string>& reasons) {
+  prometheus::BuildGauge()
+      .Name("mpic_non_production")
+      .Help("1 when this process runs a non-production (lab) configuration; see its start log")
+      .Register(registry)
+      .Add({{"role", std::string(role)}})
+      .Set(reasons.empty() ? 0 : 1);
+}
+
 std::string Serialize(const prometheus::Registry& registry) {
   return prometheus::TextSerializer().Serialize(registry.Collect());
 }

@@ -10,6 +10,7 @@
 #pragma once
 
 #include <prometheus/counter.h>
+#include <prometheus/gauge.h>
 #include <prometheus/histogram.h>
 #include <prometheus/registry.h>
 
@@ -18,6 +19,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "checks/check.h"
 
@@ -41,6 +43,12 @@ class CheckMetrics final : public checks::CheckMetrics {
   std::array<prometheus::Histogram*, kMethods> durations_{};
   prometheus::Counter* refused_addresses_ = nullptr;
 };
+
+// mpic_non_production{role}: 1 when `reasons` is non-empty (lab mode, any-client authorization,
+// ...; see NonProductionReasons in perspective/config.h), else 0 — so an alert can catch a lab
+// configuration that reached production. The reasons themselves go to the start-up log.
+void ExportNonProduction(prometheus::Registry& registry, std::string_view role,
+                         const std::vector<std::string>& reasons);
 
 // The text exposition format of everything in `registry` (for tests and tools).
 [[nodiscard]] std::string Serialize(const prometheus::Registry& registry);

@@ -39,5 +39,14 @@ TEST(CheckMetricsTest, NamesAndLabelsFollowConventions) {
   }
 }
 
+TEST(CheckMetricsTest, NonProductionGauge) {
+  prometheus::Registry lab;
+  ExportNonProduction(lab, "remote", {"lab mode: special-purpose ranges allowed (127.0.0.0/8)"});
+  EXPECT_TRUE(Has(Serialize(lab), "mpic_non_production{role=\"remote\"} 1")) << Serialize(lab);
+  prometheus::Registry production;
+  ExportNonProduction(production, "primary", {});
+  EXPECT_TRUE(Has(Serialize(production), "mpic_non_production{role=\"primary\"} 0"));
+}
+
 }  // namespace
 }  // namespace mpic::perspective

@@ -4,6 +4,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <ctime>
@@ -359,6 +360,16 @@ Result<PrimarySettings> ValidatePrimaryConfig(const v1::PrimaryConfig& config,
   add(perspective::ValidateLabSettings(config.lab(), "lab"));
   out.openmpic = CheckOpenMpic(config, &problems);
   add(perspective::ValidateResolverSettings(config.resolver(), config.lab(), "resolver"));
+  add(perspective::ValidateAuthorizedPeers(config.authorized_clients(), config.lab(),
+                                           "authorized_clients"));
+  out.non_production = NonProductionReasons(config.lab());
+  if (config.authorized_clients().empty() && IsLabMode(config.lab())) {
+    out.non_production.push_back(
+        "authorized_clients empty: any certificate signed by server_tls's CA may call Validate");
+  }
+  for (std::string& warning : ResolverWarnings(config.resolver())) {
+    out.warnings.push_back(std::move(warning));
+  }
 
   // Timeouts.
   auto ms = [&](const char* name, uint32_t value, uint32_t fallback, uint32_t max) {
@@ -373,6 +384,42 @@ Result<PrimarySettings> ValidatePrimaryConfig(const v1::PrimaryConfig& config,
   out.max_check = ms("max_check_ms", config.max_check_ms(), kDefaultPrimaryMaxCheckMs, kMaxTimeoutMs);
   out.straggler_grace =
       ms("straggler_grace_ms", config.straggler_grace_ms(), 0, kMaxStragglerGraceMs);
+  // Per-remote deadlines (RemoteEndpoint.timeout_ms): the same bounds; the longest bounds the
+  // validation.
+  const std::chrono::milliseconds default_remote_timeout = out.remote_timeout;
+  for (int i = 0; i < config.remotes_size(); ++i) {
+    const uint32_t own = config.remotes(i).timeout_ms();
+    if (own == 0) continue;
+    const std::string where =
+        "remotes[" + std::to_string(i) + "].timeout_ms " + std::to_string(own);
+    if (own < kMinRemoteTimeoutMs) {
+      problems.push_back(where + " is below " + std::to_string(kMinRemoteTimeoutMs) +
+                         " (no reply margin)");
+    } else if (own > kMaxTimeoutMs) {
+      problems.push_back(where + " exceeds " + std::to_string(kMaxTimeoutMs));
+    }
+    out.remote_timeout = std::max(out.remote_timeout, std::chrono::milliseconds(own));
+  }
+  // The remote keeps back min(100 ms, a tenth) of the deadline to reply in; a grace period that
+  // outlasts the RPC deadline can never let a straggler in.
+  if (config.remote_timeout_ms() != 0 && config.remote_timeout_ms() < kMinRemoteTimeoutMs) {
+    problems.push_back("remote_timeout_ms " + std::to_string(config.remote_timeout_ms()) +
+                       " is below " + std::to_string(kMinRemoteTimeoutMs) +
+                       ": a remote keeps up to 100 ms of the deadline to send its answer and "
+                       "needs the rest to check");
+  }
+  if (out.straggler_grace.count() > 0 && out.straggler_grace >= default_remote_timeout) {
+    problems.push_back("straggler_grace_ms " + std::to_string(out.straggler_grace.count()) +
+                       " is not below remote_timeout_ms " +
+                       std::to_string(default_remote_timeout.count()) +
+                       ": every straggler reaches its RPC deadline before the grace ends");
+  }
+  if (config.max_in_flight() > kMaxMaxInFlight) {
+    problems.push_back("max_in_flight " + std::to_string(config.max_in_flight()) + " exceeds " +
+                       std::to_string(kMaxMaxInFlight));
+  }
+  out.max_in_flight =
+      static_cast<int>(config.max_in_flight() == 0 ? kDefaultMaxInFlight : config.max_in_flight());
 
   // Policy, cohort size, secret, and whether the fleet can meet the policy.
   auto policy = PolicyFrom(config.policy(), today, &out.warnings);

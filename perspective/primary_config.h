@@ -33,6 +33,14 @@ inline constexpr uint32_t kDefaultPrimaryMaxCheckMs = 5000;
 // Upper bounds: anything larger is a mistake (every wait is bounded).
 inline constexpr uint32_t kMaxTimeoutMs = 60000;
 inline constexpr uint32_t kMaxStragglerGraceMs = 10000;
+// A remote answers inside the caller's deadline: it keeps back min(100 ms, a tenth) of it to
+// reply in. Below this remote_timeout_ms no margin worth the name is left (refused).
+inline constexpr uint32_t kMinRemoteTimeoutMs = 500;
+// Validations in flight (max_in_flight): default and upper bound. As many again may wait, each
+// at most kAdmissionMaxWaitMs (and never past its own deadline).
+inline constexpr uint32_t kDefaultMaxInFlight = 64;
+inline constexpr uint32_t kMaxMaxInFlight = 10000;
+inline constexpr uint32_t kAdmissionMaxWaitMs = 1000;
 
 // The Open MPIC REST API (PrimaryConfig.openmpic, docs/openmpic.md), defaults applied.
 inline constexpr uint32_t kDefaultOpenMpicMaxBodyBytes = 64 * 1024;
@@ -73,12 +81,18 @@ struct PrimarySettings {
   std::vector<quorum::Perspective> remotes;  // the pool, in config order
   int remotes_per_validation = 0;            // cohort size actually used
   std::string selection_secret;              // key for SelectCohort (see config.cc)
+  // The longest RPC deadline of any remote: remote_timeout_ms, or a remote's own timeout_ms
+  // when longer (it bounds a validation's watchdog).
   std::chrono::milliseconds remote_timeout{kDefaultRemoteTimeoutMs};
   std::chrono::milliseconds straggler_grace{0};
   std::chrono::milliseconds max_check{kDefaultPrimaryMaxCheckMs};
+  int max_in_flight = static_cast<int>(kDefaultMaxInFlight);
   std::string phase;                  // "2026-06-15"; "" for research or pre-MPIC
   OpenMpicOptions openmpic;           // the REST API; enabled only when configured
   std::vector<std::string> warnings;  // logged loudly at start (research policy, ...)
+  // Why this is not a production configuration (lab mode, ...); empty in production. Shown by
+  // --check-config, logged at start, exported as mpic_non_production, in every audit record.
+  std::vector<std::string> non_production;
 };
 
 // kMalformed listing every violation found ("; "-joined). `today` is used when

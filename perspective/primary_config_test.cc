@@ -59,6 +59,7 @@ class ConfigTest : public ::testing::Test {
     AddRemote(&c, "sfo", v1::ARIN, 37.77, -122.42);
     c.mutable_policy()->set_effective_date("2026-06-15");
     c.set_audit_log(dir_ + "/audit.jsonl");
+    c.add_authorized_clients("ca-client");
     return c;
   }
 
@@ -250,6 +251,65 @@ TEST_F(ConfigTest, TimeoutsAreBounded) {
   ASSERT_TRUE(s.has_value());
   EXPECT_EQ(s->remote_timeout.count(), 1500);
   EXPECT_EQ(s->straggler_grace.count(), 200);
+}
+
+// Issue 15, defect 2 (--check-config side): timeouts that leave a remote no reply margin.
+TEST_F(ConfigTest, TimeoutsMustLeaveAReplyMargin) {
+  v1::PrimaryConfig c = Base();
+  c.set_remote_timeout_ms(kMinRemoteTimeoutMs - 1);
+  EXPECT_NE(Error(c).find("remote_timeout_ms 499 is below 500"), std::string::npos) << Error(c);
+  c = Base();
+  c.set_remote_timeout_ms(1000);
+  c.set_straggler_grace_ms(1000);
+  EXPECT_NE(Error(c).find("straggler_grace_ms 1000 is not below"), std::string::npos) << Error(c);
+  c.set_straggler_grace_ms(999);
+  EXPECT_EQ(Error(c), "");
+}
+
+// A far remote may get a longer deadline of its own; the longest bounds the validation.
+TEST_F(ConfigTest, PerRemoteTimeouts) {
+  v1::PrimaryConfig c = Base();
+  c.set_remote_timeout_ms(2000);
+  c.mutable_remotes(1)->set_timeout_ms(4500);
+  auto s = ValidatePrimaryConfig(c, quorum::Date{2026, 7, 1});
+  ASSERT_TRUE(s.has_value()) << s.error().detail;
+  EXPECT_EQ(s->remote_timeout.count(), 4500);
+  c.mutable_remotes(1)->set_timeout_ms(100);
+  EXPECT_NE(Error(c).find("remotes[1].timeout_ms 100 is below 500"), std::string::npos) << Error(c);
+  c.mutable_remotes(1)->set_timeout_ms(kMaxTimeoutMs + 1);
+  EXPECT_NE(Error(c).find("remotes[1].timeout_ms"), std::string::npos) << Error(c);
+}
+
+// Issue 15, defect 4: validations in flight are bounded.
+TEST_F(ConfigTest, MaxInFlight) {
+  auto s = ValidatePrimaryConfig(Base(), quorum::Date{2026, 7, 1});
+  ASSERT_TRUE(s.has_value()) << s.error().detail;
+  EXPECT_EQ(s->max_in_flight, static_cast<int>(kDefaultMaxInFlight));
+  v1::PrimaryConfig c = Base();
+  c.set_max_in_flight(3);
+  s = ValidatePrimaryConfig(c, quorum::Date{2026, 7, 1});
+  ASSERT_TRUE(s.has_value()) << s.error().detail;
+  EXPECT_EQ(s->max_in_flight, 3);
+  c.set_max_in_flight(kMaxMaxInFlight + 1);
+  EXPECT_NE(Error(c).find("max_in_flight"), std::string::npos) << Error(c);
+}
+
+// Issue 15, defect 5: outside lab mode the primary names the CA clients allowed to call it.
+TEST_F(ConfigTest, AuthorizedClientsRequiredOutsideLabMode) {
+  v1::PrimaryConfig c = Base();
+  c.clear_authorized_clients();
+  EXPECT_NE(Error(c).find("authorized_clients: required outside lab mode"), std::string::npos)
+      << Error(c);
+  c.mutable_lab()->add_allow_cidrs("127.0.0.0/8");
+  auto s = ValidatePrimaryConfig(c, quorum::Date{2026, 7, 1});
+  ASSERT_TRUE(s.has_value()) << s.error().detail;
+  // Lab mode, any client: both are reasons this is not production.
+  ASSERT_EQ(s->non_production.size(), 2u);
+  EXPECT_NE(s->non_production[0].find("127.0.0.0/8"), std::string::npos);
+  EXPECT_NE(s->non_production[1].find("authorized_clients"), std::string::npos);
+  s = ValidatePrimaryConfig(Base(), quorum::Date{2026, 7, 1});
+  ASSERT_TRUE(s.has_value());
+  EXPECT_TRUE(s->non_production.empty());
 }
 
 TEST_F(ConfigTest, EveryProblemIsListed) {

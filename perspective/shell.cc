@@ -2,11 +2,14 @@
 
 #include <absl/synchronization/mutex.h>
 #include <fcntl.h>
+#include <grpc/grpc_security_constants.h>
+#include <grpc/support/log.h>
 #include <pthread.h>
 #include <signal.h>
-#include <grpc/support/log.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <cctype>
 #include <cerrno>
 #include <cstring>
 #include <nlohmann/json.hpp>
@@ -62,6 +65,78 @@ Result<MetricsEndpoint> StartMetrics(
   }
   endpoint.address = HostPart(listen) + ":" + std::to_string(ports[0]);
   return endpoint;
+}
+
+std::vector<std::string> PeerIdentities(const grpc::AuthContext* auth) {
+  std::vector<std::string> names;
+  if (auth == nullptr || !auth->IsPeerAuthenticated()) return names;
+  for (const char* property : {GRPC_X509_CN_PROPERTY_NAME, GRPC_PEER_DNS_PROPERTY_NAME}) {
+    for (const grpc::string_ref& value : auth->FindPropertyValues(property)) {
+      names.emplace_back(value.data(), value.size());
+    }
+  }
+  return names;
+}
+
+bool IdentityAllowed(const std::vector<std::string>& identities,
+                     const google::protobuf::RepeatedPtrField<std::string>& allowed) {
+  auto same = [](std::string_view a, std::string_view b) {
+    return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
+             return std::tolower(static_cast<unsigned char>(x)) ==
+                    std::tolower(static_cast<unsigned char>(y));
+           });
+  };
+  for (const std::string& identity : identities) {
+    for (const std::string& name : allowed) {
+      if (same(identity, name)) return true;
+    }
+  }
+  return false;
+}
+
+grpc::Status AuthorizePeer(const grpc::AuthContext* auth,
+                           const google::protobuf::RepeatedPtrField<std::string>& allowed,
+                           std::string_view config_field) {
+  if (allowed.empty()) return grpc::Status::OK;
+  const std::vector<std::string> identities = PeerIdentities(auth);
+  if (IdentityAllowed(identities, allowed)) return grpc::Status::OK;
+  std::string who;
+  for (const std::string& identity : identities) {
+    if (who.size() > 200) break;
+    who += (who.empty() ? "" : ", ") + identity;
+  }
+  return grpc::Status(grpc::StatusCode::PERMISSION_DENIED,
+                      "client certificate (" + (who.empty() ? std::string("no name") : who) +
+                          ") is not in " + std::string(config_field));
+}
+
+Status ParseMessage(const grpc::ByteBuffer& bytes, std::string_view what,
+                    google::protobuf::MessageLite* message) {
+  std::vector<grpc::Slice> slices;
+  if (!bytes.Valid() || !bytes.Dump(&slices).ok()) {
+    return Fail(ProblemType::kMalformed, "unreadable request bytes");
+  }
+  std::string data;
+  data.reserve(bytes.Length());
+  for (const grpc::Slice& slice : slices) {
+    data.append(reinterpret_cast<const char*>(slice.begin()), slice.size());
+  }
+  if (!message->ParseFromString(data)) {
+    return Fail(ProblemType::kMalformed, "request bytes (" + std::to_string(data.size()) +
+                                             ") are not a valid " + std::string(what) +
+                                             " protobuf message");
+  }
+  return {};
+}
+
+Status SerializeMessage(const google::protobuf::MessageLite& message, grpc::ByteBuffer* bytes) {
+  std::string data;
+  if (!message.SerializeToString(&data)) {
+    return Fail(ProblemType::kServerInternal, "cannot serialize the reply");
+  }
+  grpc::Slice slice(data);
+  *bytes = grpc::ByteBuffer(&slice, 1);
+  return {};
 }
 
 void ConfigureServerBuilder(grpc::ServerBuilder& builder) {

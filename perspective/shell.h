@@ -9,7 +9,12 @@
 //   perspective::WriteReadyFile(config.ready_file(), address, metrics->address);
 #pragma once
 
+#include <google/protobuf/message_lite.h>
+#include <google/protobuf/repeated_ptr_field.h>
+#include <grpcpp/security/auth_context.h>
 #include <grpcpp/server_builder.h>
+#include <grpcpp/support/byte_buffer.h>
+#include <grpcpp/support/status.h>
 #include <prometheus/exposer.h>
 #include <prometheus/registry.h>
 
@@ -47,6 +52,30 @@ struct MetricsEndpoint {
 // Options of every mpic gRPC server: SO_REUSEPORT off, so a second server on a port in use
 // fails to start instead of silently sharing the port's connections.
 void ConfigureServerBuilder(grpc::ServerBuilder& builder);
+
+// The names a verified peer certificate carries: its subject CN, then its DNS subjectAltNames.
+[[nodiscard]] std::vector<std::string> PeerIdentities(const grpc::AuthContext* auth);
+
+// True when one of `identities` is in `allowed` (exact, case-insensitive: DNS names).
+[[nodiscard]] bool IdentityAllowed(const std::vector<std::string>& identities,
+                                   const google::protobuf::RepeatedPtrField<std::string>& allowed);
+
+// Authorization by identity (issue 15, defect 5): every fleet certificate comes from the same CA,
+// so mutual TLS alone lets any of them call anything. OK when `allowed` is empty (only possible
+// in lab mode, see ValidateAuthorizedPeers) or the peer's certificate names one of `allowed`;
+// PERMISSION_DENIED naming the peer and `config_field` otherwise.
+[[nodiscard]] grpc::Status AuthorizePeer(
+    const grpc::AuthContext* auth, const google::protobuf::RepeatedPtrField<std::string>& allowed,
+    std::string_view config_field);
+
+// Request bytes parsed by the service itself (the generated "raw" method), so that bytes that
+// are not the expected message get INVALID_ARGUMENT with a reason; left to gRPC's generated
+// code they get a bare UNIMPLEMENTED or INTERNAL. kMalformed naming `what` on failure.
+[[nodiscard]] Status ParseMessage(const grpc::ByteBuffer& bytes, std::string_view what,
+                                  google::protobuf::MessageLite* message);
+// The reply the other way round; kServerInternal when it cannot be serialized.
+[[nodiscard]] Status SerializeMessage(const google::protobuf::MessageLite& message,
+                                      grpc::ByteBuffer* bytes);
 
 // gRPC's own log lines (gpr_log) become lines of the one log schema, with "source":"grpc".
 void RouteGrpcLogs();

@@ -41,7 +41,7 @@ class AuditCommandTest : public ::testing::Test {
     ASSERT_NE(mkdtemp(tmpl), nullptr);
     dir_ = tmpl;
     path_ = dir_ + "/audit.jsonl";
-    auto log = va_primary::AuditLog::Open(path_, {.max_bytes = 200});
+    auto log = va_primary::AuditLog::Open(path_, {.max_bytes = 200, .non_production = {}});
     ASSERT_TRUE(log.has_value()) << log.error().detail;
     for (int i = 1; i <= 4; ++i) {
       std::promise<Status> done;

@@ -274,11 +274,11 @@ Result<Fleet> ParseFleet(const std::string& text) {
     problems.push_back("fleet.primary is required");
   } else {
     const json& p = (*root)["primary"];
-    CheckKeys(
-        p,
-        {"site", "identity", "policy", "remotes_per_validation", "remote_timeout_ms",
-         "straggler_grace_ms", "max_check_ms", "remotes_after_primary", "egress_cidrs", "replicas"},
-        "fleet.primary", &problems);
+    CheckKeys(p,
+              {"site", "identity", "policy", "remotes_per_validation", "remote_timeout_ms",
+               "straggler_grace_ms", "max_check_ms", "remotes_after_primary", "egress_cidrs",
+               "replicas", "authorized_clients", "max_in_flight"},
+              "fleet.primary", &problems);
     parse_site(p, "fleet.primary", &fleet.primary);
     if (fleet.primary.replicas > 1) {
       problems.push_back(
@@ -309,6 +309,22 @@ Result<Fleet> ParseFleet(const std::string& text) {
       }
     }
     primary.set_audit_log(kAuditLog);
+    primary.set_max_in_flight(UintAt(p, "max_in_flight", "fleet.primary", &problems));
+    // The CA clients allowed to call Validate (their certificates' CN or DNS names).
+    if (p.contains("authorized_clients")) {
+      if (!p["authorized_clients"].is_array()) {
+        problems.push_back("fleet.primary.authorized_clients must be an array of names");
+      } else {
+        for (const auto& name : p["authorized_clients"]) {
+          if (!name.is_string()) {
+            problems.push_back("fleet.primary.authorized_clients: " + name.dump() +
+                               " is not a string");
+          } else {
+            primary.add_authorized_clients(name.get<std::string>());
+          }
+        }
+      }
+    }
     if (!p.contains("egress_cidrs") || !p["egress_cidrs"].is_array() || p["egress_cidrs"].empty()) {
       problems.push_back(
           "fleet.primary.egress_cidrs is required: the addresses the primary's "
@@ -354,6 +370,10 @@ Result<Fleet> ParseFleet(const std::string& text) {
       *config.mutable_tls() = TlsIn(kRemoteTlsDir);
       *config.mutable_resolver() = resolver;
       *config.mutable_lab() = lab;
+      // Only the primary's client certificate (commonName: its identity) may call Check.
+      if (!primary.identity().name().empty()) {
+        config.add_authorized_primaries(primary.identity().name());
+      }
       fleet.remote_configs.push_back(std::move(config));
       fleet.remotes.push_back(std::move(site));
     }

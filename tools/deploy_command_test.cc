@@ -30,6 +30,7 @@ json GoodFleet() {
            {{"site", "us-east"},
             {"identity", Identity("us-east-1", "ARIN", 38.9, -77.0)},
             {"policy", {{"effective_date", "2026-12-15"}}},
+            {"authorized_clients", {"ca-client"}},
             {"egress_cidrs", {"198.51.100.0/28"}}}},
           {"remotes",
            {Remote("eu-fra", Identity("eu-fra-1", "RIPE_NCC", 50.11, 8.68)),
@@ -57,6 +58,10 @@ TEST(RenderFleet, GoodFleetGivesOneOverlayPerSite) {
   json remote = json::parse(files->at("sa-gru/va-remote.json"));
   EXPECT_EQ(remote["identity"]["rir"], "LACNIC");
   EXPECT_EQ(remote["tls"]["cert_file"], "/etc/mpic/tls/tls.crt");
+  // Authorization by identity (issue 15, defect 5): the remote admits only the primary's client
+  // certificate, the primary only the CA clients named in the fleet file.
+  EXPECT_EQ(remote["authorized_primaries"], json::array({"us-east-1"}));
+  EXPECT_EQ(primary["authorized_clients"], json::array({"ca-client"}));
 
   const std::string& k = files->at("eu-fra/kustomization.yaml");
   EXPECT_THAT(k, HasSubstr("../../base/va-remote"));

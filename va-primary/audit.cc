@@ -265,6 +265,14 @@ AuditLog::AuditLog(std::string path, int fd, AuditLogOptions options, std::strin
       size_(size),
       next_index_(next_index),
       rotatable_(rotatable) {
+  if (!options_.non_production.empty()) {
+    non_production_fields_ = "\"non_production\":true,\"non_production_reasons\":[";
+    for (std::size_t i = 0; i < options_.non_production.size(); ++i) {
+      if (i > 0) non_production_fields_.push_back(',');
+      proto::AppendJsonString(options_.non_production[i], &non_production_fields_);
+    }
+    non_production_fields_.push_back(']');
+  }
   writer_ = std::thread([this] { Run(); });
 }
 
@@ -335,6 +343,10 @@ void AuditLog::Run() {
       // The chain: this record names the hash of the line before it, as stored.
       std::string& line = entry.line;
       line.pop_back();  // '}'
+      if (!non_production_fields_.empty()) {
+        if (line.size() > 1) line.push_back(',');
+        line.append(non_production_fields_);
+      }
       if (line.size() > 1) line.push_back(',');
       line.push_back('"');
       line.append(kAuditPrevField);

@@ -13,7 +13,7 @@
 // file chains from the last record of the renamed one.
 //
 //   auto log = mpic::va_primary::AuditLog::Open("/var/log/mpic/audit.jsonl",
-//                                               {.max_bytes = 64 << 20});
+//                                               {.max_bytes = 64 << 20, .non_production = {}});
 //   auto line = mpic::va_primary::FormatAuditRecord(info, response);
 //   (*log)->Append(*line, [](mpic::Status written) { if (written) Reply(); else Fail(); });
 #pragma once
@@ -82,6 +82,11 @@ struct AuditLogOptions {
   // Rotate before a record would take the file past this many bytes; 0: never rotate. A record
   // larger than this goes alone into a fresh file.
   uint64_t max_bytes = 0;
+  // Why this primary runs a non-production configuration (lab mode, ...); when non-empty every
+  // record gets "non_production":true and "non_production_reasons":[...] before its
+  // prev_sha256 (part of the hashed line like any other field), so that no lab record can pass
+  // for a production one.
+  std::vector<std::string> non_production;
 };
 
 // An append-only JSON-lines file written by one background thread, so that no Asio or gRPC
@@ -132,6 +137,7 @@ class AuditLog {
   uint64_t size_ = 0;      // of the current file
   uint64_t next_index_ = 1;
   bool rotatable_ = false;  // a regular file
+  std::string non_production_fields_;  // ,"non_production":true,... or ""
   bool unsynced_ = false;   // written since the last fsync
   std::mutex mutex_;
   std::condition_variable wake_;

@@ -312,7 +312,7 @@ TEST_F(AuditLogTest, RotatesBetweenRecordsAndChainsAcrossFiles) {
   constexpr uint64_t kMax = 320;
   const std::string padding(10, 'x');
   {
-    auto log = AuditLog::Open(path, {.max_bytes = kMax});
+    auto log = AuditLog::Open(path, {.max_bytes = kMax, .non_production = {}});
     ASSERT_TRUE(log.has_value()) << log.error().detail;
     for (int i = 1; i <= 10; ++i) {
       ASSERT_TRUE(
@@ -352,7 +352,7 @@ TEST_F(AuditLogTest, RotatesBetweenRecordsAndChainsAcrossFiles) {
   // newest rotated file, which gets the next number.
   ASSERT_EQ(std::rename(path.c_str(), (path + ".4").c_str()), 0);
   files.insert(files.end() - 1, path + ".4");
-  auto log = AuditLog::Open(path, {.max_bytes = kMax});
+  auto log = AuditLog::Open(path, {.max_bytes = kMax, .non_production = {}});
   ASSERT_TRUE(log.has_value());
   ASSERT_TRUE(AppendAndWait(**log, "{\"n\":11}"));
   (*log)->Close();
@@ -362,9 +362,34 @@ TEST_F(AuditLogTest, RotatesBetweenRecordsAndChainsAcrossFiles) {
   EXPECT_EQ(continued->records, 11u);
 }
 
+// Issue 15, defect 6: a lab primary's records say so, inside the hashed line.
+TEST_F(AuditLogTest, NonProductionRecordsSaySoAndStillChain) {
+  const std::string path = dir_ + "/audit.jsonl";
+  AuditLogOptions options;
+  options.non_production = {"lab mode: special-purpose ranges allowed (127.0.0.0/8)"};
+  auto lines = WriteRecords(path, 3, options);
+  ASSERT_EQ(lines.size(), 3u);
+  for (const std::string& line : lines) {
+    const auto record = nlohmann::json::parse(line);
+    EXPECT_EQ(record.at("non_production"), true) << line;
+    EXPECT_EQ(record.at("non_production_reasons").at(0),
+              "lab mode: special-purpose ranges allowed (127.0.0.0/8)");
+  }
+  EXPECT_EQ(lines[0].find("{\"n\":1,\"non_production\":true,"), 0u) << lines[0];
+  auto report = VerifyAuditChain({path});
+  ASSERT_TRUE(report.has_value()) << report.error().detail;
+  EXPECT_TRUE(report->intact) << report->problem;
+  EXPECT_EQ(report->records, 3u);
+  // Production: no such field.
+  const std::string plain = dir_ + "/plain.jsonl";
+  auto production = WriteRecords(plain, 1);
+  ASSERT_EQ(production.size(), 1u);
+  EXPECT_EQ(production[0].find("non_production"), std::string::npos);
+}
+
 TEST_F(AuditLogTest, RecordLargerThanTheLimitGetsAFileOfItsOwn) {
   const std::string path = dir_ + "/audit.jsonl";
-  auto log = AuditLog::Open(path, {.max_bytes = 100});
+  auto log = AuditLog::Open(path, {.max_bytes = 100, .non_production = {}});
   ASSERT_TRUE(log.has_value());
   ASSERT_TRUE(AppendAndWait(**log, "{\"n\":1}"));
   ASSERT_TRUE(AppendAndWait(**log, "{\"big\":\"" + std::string(300, 'y') + "\"}"));

@@ -25,6 +25,18 @@ Value SetValue(const google::protobuf::RepeatedPtrField<std::string>& field) {
 
 Value ScalarValue(const std::string& value) { return Value{{value}, value}; }
 
+// The DNSSEC status of every lookup, as a set of "NAME TYPE: STATUS" ("none" when the lookup
+// got no validation status): one perspective seeing "bogus" or "insecure" where the others see
+// "secure" is a split view even when the records agree.
+Value DnssecValue(const v1::Evidence& evidence) {
+  google::protobuf::RepeatedPtrField<std::string> statuses;
+  for (const v1::DnsLookup& lookup : evidence.lookups()) {
+    statuses.Add(lookup.name() + " " + lookup.type() + ": " +
+                 (lookup.dnssec().empty() ? std::string("none") : lookup.dnssec()));
+  }
+  return SetValue(statuses);
+}
+
 using Extract = std::function<std::optional<Value>(const v1::PerspectiveResult&)>;
 
 struct Field {
@@ -54,10 +66,23 @@ const std::vector<Field>& Fields() {
          if (!p.has_dcv()) return std::nullopt;
          return ScalarValue(p.dcv().evidence().matched_value());
        }},
-      {"dcv.cert_sha256",
+      // TLS-ALPN-01 checks the certificate's acmeIdentifier extension and its one SAN, not
+      // the whole certificate: a responder may mint a fresh certificate per handshake, so the
+      // fingerprint (cert_sha256) differs between perspectives without anything being wrong.
+      {"dcv.cert_sans",
        [](const v1::PerspectiveResult& p) -> std::optional<Value> {
          if (!p.has_dcv()) return std::nullopt;
-         return ScalarValue(p.dcv().evidence().cert_sha256());
+         return SetValue(p.dcv().evidence().cert_sans());
+       }},
+      {"dcv.acme_identifier_hex",
+       [](const v1::PerspectiveResult& p) -> std::optional<Value> {
+         if (!p.has_dcv()) return std::nullopt;
+         return ScalarValue(p.dcv().evidence().acme_identifier_hex());
+       }},
+      {"dcv.dnssec",
+       [](const v1::PerspectiveResult& p) -> std::optional<Value> {
+         if (!p.has_dcv()) return std::nullopt;
+         return DnssecValue(p.dcv().evidence());
        }},
       {"caa.caa_name",
        [](const v1::PerspectiveResult& p) -> std::optional<Value> {
@@ -68,6 +93,11 @@ const std::vector<Field>& Fields() {
        [](const v1::PerspectiveResult& p) -> std::optional<Value> {
          if (!p.has_caa()) return std::nullopt;
          return SetValue(p.caa().evidence().caa_records());
+       }},
+      {"caa.dnssec",
+       [](const v1::PerspectiveResult& p) -> std::optional<Value> {
+         if (!p.has_caa()) return std::nullopt;
+         return DnssecValue(p.caa().evidence());
        }},
   };
   return fields;

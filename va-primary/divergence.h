@@ -23,9 +23,12 @@ namespace mpic::va_primary {
 
 // One Divergence per field whose values differ between the given perspectives, in this order:
 // dcv.addresses_resolved (as a set), dcv.txt_values (set), dcv.http_body, dcv.matched_value,
-// dcv.cert_sha256, caa.caa_name, caa.caa_records (set). A perspective takes part in a dcv.*
-// (caa.*) field only when it has a dcv (caa) outcome. Values are listed in order of first
-// appearance; perspectives by PerspectiveResult.perspective.name. Null entries are skipped.
+// dcv.cert_sans (set), dcv.acme_identifier_hex, dcv.dnssec (set of "NAME TYPE: STATUS" over the
+// lookups), caa.caa_name, caa.caa_records (set), caa.dnssec. TLS-ALPN-01 is compared on what
+// the method checks (SAN and acmeIdentifier), never on the certificate's fingerprint. A
+// perspective takes part in a dcv.* (caa.*) field only when it has a dcv (caa) outcome. Values
+// are listed in order of first appearance; perspectives by PerspectiveResult.perspective.name.
+// Null entries are skipped.
 [[nodiscard]] std::vector<v1::Divergence> ComputeDivergences(
     std::span<const v1::PerspectiveResult* const> perspectives);
 

@@ -67,8 +67,8 @@ TEST(DivergenceTest, ScalarAndCaaFieldsInFixedOrder) {
   auto b = Dns01("b", {});
   a.mutable_dcv()->mutable_evidence()->set_http_body("ka");
   b.mutable_dcv()->mutable_evidence()->set_http_body("other");
-  a.mutable_dcv()->mutable_evidence()->set_cert_sha256("aa");
-  b.mutable_dcv()->mutable_evidence()->set_cert_sha256("bb");
+  a.mutable_dcv()->mutable_evidence()->set_acme_identifier_hex("aa");
+  b.mutable_dcv()->mutable_evidence()->set_acme_identifier_hex("bb");
   a.mutable_caa()->mutable_evidence()->set_caa_name("example.com");
   b.mutable_caa()->mutable_evidence()->set_caa_name("www.example.com");
   a.mutable_caa()->mutable_evidence()->add_caa_records("0 issue \"ca.example\"");
@@ -76,8 +76,48 @@ TEST(DivergenceTest, ScalarAndCaaFieldsInFixedOrder) {
   auto ds = Compute({&a, &b});
   std::vector<std::string> fields;
   for (const auto& d : ds) fields.push_back(d.field());
-  EXPECT_EQ(fields, (std::vector<std::string>{"dcv.http_body", "dcv.cert_sha256", "caa.caa_name",
-                                              "caa.caa_records"}));
+  EXPECT_EQ(fields, (std::vector<std::string>{"dcv.http_body", "dcv.acme_identifier_hex",
+                                              "caa.caa_name", "caa.caa_records"}));
+}
+
+// Issue 15, defect 8: a TLS-ALPN-01 responder that mints a certificate per handshake gives
+// every perspective another fingerprint; only what the method checks is compared.
+TEST(DivergenceTest, TlsAlpnComparesWhatTheMethodChecks) {
+  auto a = Dns01("a", {});
+  auto b = Dns01("b", {});
+  for (auto* r : {&a, &b}) {
+    r->mutable_dcv()->mutable_evidence()->add_cert_sans("www.example.com");
+    r->mutable_dcv()->mutable_evidence()->set_acme_identifier_hex("0420abcd");
+  }
+  a.mutable_dcv()->mutable_evidence()->set_cert_sha256("11");
+  b.mutable_dcv()->mutable_evidence()->set_cert_sha256("22");
+  EXPECT_TRUE(Compute({&a, &b}).empty());
+  b.mutable_dcv()->mutable_evidence()->set_cert_sans(0, "evil.example");
+  auto ds = Compute({&a, &b});
+  ASSERT_EQ(ds.size(), 1u);
+  EXPECT_EQ(ds[0].field(), "dcv.cert_sans");
+}
+
+// Issue 15, defect 8: the same records, but one perspective could not authenticate them.
+TEST(DivergenceTest, DnssecStatusIsCompared) {
+  auto a = Dns01("a", {"v"});
+  auto b = Dns01("b", {"v"});
+  auto lookup = [](v1::PerspectiveResult* r, const std::string& status) {
+    v1::DnsLookup* l = r->mutable_dcv()->mutable_evidence()->add_lookups();
+    l->set_name("_acme-challenge.example.com.");
+    l->set_type("TXT");
+    l->set_dnssec(status);
+    l->set_elapsed_ms(r->perspective().name() == "a" ? 1 : 9);  // timing is not compared
+  };
+  lookup(&a, "secure");
+  lookup(&b, "secure");
+  EXPECT_TRUE(Compute({&a, &b}).empty());
+  b.mutable_dcv()->mutable_evidence()->mutable_lookups(0)->set_dnssec("bogus");
+  auto ds = Compute({&a, &b});
+  ASSERT_EQ(ds.size(), 1u);
+  EXPECT_EQ(ds[0].field(), "dcv.dnssec");
+  EXPECT_EQ(ds[0].values(0).value(), "_acme-challenge.example.com. TXT: secure");
+  EXPECT_EQ(ds[0].values(1).value(), "_acme-challenge.example.com. TXT: bogus");
 }
 
 TEST(DivergenceTest, MatchedValueOfTheBrMethods) {

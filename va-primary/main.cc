@@ -75,6 +75,9 @@ int main(int argc, char** argv) {
     for (const std::string& warning : settings->warnings) {
       std::cerr << "va-primary: WARNING: " << warning << "\n";
     }
+    for (const std::string& reason : settings->non_production) {
+      std::cout << "NOT FOR PRODUCTION: " << reason << "\n";
+    }
     std::cout << "configuration OK: " << settings->remotes.size() << " remote perspective(s), "
               << settings->remotes_per_validation << " per validation, "
               << settings->policy.Describe() << "\n";
@@ -90,7 +93,9 @@ int main(int argc, char** argv) {
   }
   // SIGHUP does not stop the server (and never leaves a stale ready file behind).
   while (mpic::perspective::WaitForSignal() == SIGHUP) {
-    mpic::log::Warning("SIGHUP ignored: restart the process to load a new configuration");
+    mpic::log::Warning(
+        "SIGHUP ignored: TLS files are re-read every 30 s without it; restart the process to "
+        "load a new configuration");
   }
   (*server)->Shutdown();
   return 0;

@@ -2,7 +2,9 @@
 
 #include <grpcpp/grpcpp.h>
 #include <grpcpp/health_check_service_interface.h>
+#include <prometheus/counter.h>
 #include <prometheus/exposer.h>
+#include <prometheus/gauge.h>
 #include <unistd.h>
 
 #include <cstdio>
@@ -18,6 +20,7 @@
 #include "perspective/metrics.h"
 #include "perspective/primary_config.h"
 #include "perspective/shell.h"
+#include "va-primary/admission.h"
 #include "va-primary/audit.h"
 #include "va-primary/internal/metrics.h"
 #include "va-primary/internal/timers.h"
@@ -34,25 +37,111 @@ using perspective::PrimarySettings;
 // A CA request is small; anything bigger is refused before it is parsed (RESOURCE_EXHAUSTED).
 constexpr int kMaxReceiveMessageBytes = 64 * 1024;
 
-class PrimaryService final : public v1::Primary::CallbackService {
+// The caller's deadline on the steady clock (far away when it set none).
+Admission::Clock::time_point CallDeadline(const grpc::CallbackServerContext& context) {
+  const auto deadline = context.deadline();
+  const auto now = Admission::Clock::now();
+  if (deadline == std::chrono::system_clock::time_point::max()) return now + std::chrono::hours(1);
+  return now + std::chrono::duration_cast<Admission::Clock::duration>(
+                   deadline - std::chrono::system_clock::now());
+}
+
+// Admission metrics: validations in flight and waiting (gauges), refusals by reason.
+class AdmissionMetrics {
  public:
-  explicit PrimaryService(internal::Env& env) : env_(env) {}
+  explicit AdmissionMetrics(std::shared_ptr<prometheus::Registry> registry)
+      : registry_(std::move(registry)),
+        in_flight_(prometheus::BuildGauge()
+                       .Name("mpic_primary_in_flight")
+                       .Help("Validations running now (bounded by max_in_flight)")
+                       .Register(*registry_)
+                       .Add({})),
+        queued_(prometheus::BuildGauge()
+                    .Name("mpic_primary_queued")
+                    .Help("Validations waiting for a slot")
+                    .Register(*registry_)
+                    .Add({})),
+        refused_(prometheus::BuildCounter()
+                     .Name("mpic_primary_refused_total")
+                     .Help("Validations refused RESOURCE_EXHAUSTED, by reason")
+                     .Register(*registry_)),
+        refused_full_(refused_.Add({{"reason", "queue_full"}})),
+        refused_timeout_(refused_.Add({{"reason", "queue_timeout"}})) {}
+
+  void Update(const Admission::Counts& counts) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    in_flight_.Set(counts.in_flight);
+    queued_.Set(counts.queued);
+    if (counts.refused_full > full_) {
+      refused_full_.Increment(static_cast<double>(counts.refused_full - full_));
+      full_ = counts.refused_full;
+    }
+    if (counts.refused_timeout > timeout_) {
+      refused_timeout_.Increment(static_cast<double>(counts.refused_timeout - timeout_));
+      timeout_ = counts.refused_timeout;
+    }
+  }
+
+ private:
+  std::shared_ptr<prometheus::Registry> registry_;  // owns the families below
+  std::mutex mutex_;
+  prometheus::Gauge& in_flight_;
+  prometheus::Gauge& queued_;
+  prometheus::Family<prometheus::Counter>& refused_;
+  prometheus::Counter& refused_full_;
+  prometheus::Counter& refused_timeout_;
+  uint64_t full_ = 0;
+  uint64_t timeout_ = 0;
+};
+
+// Validate takes the raw request bytes and parses them itself: bytes that are not a
+// ValidateRequest get INVALID_ARGUMENT with a reason (gRPC's generated code answers them with a
+// bare UNIMPLEMENTED).
+class PrimaryService final
+    : public v1::Primary::WithRawCallbackMethod_Validate<v1::Primary::Service> {
+ public:
+  PrimaryService(internal::Env& env, std::shared_ptr<Admission> admission)
+      : env_(env), admission_(std::move(admission)) {}
 
   grpc::ServerUnaryReactor* Validate(grpc::CallbackServerContext* context,
-                                     const v1::ValidateRequest* request,
-                                     v1::ValidateResponse* response) override {
+                                     const grpc::ByteBuffer* request_bytes,
+                                     grpc::ByteBuffer* response) override {
     grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
     try {
-      auto checked = CheckValidateRequest(*request);
+      // Only the CA clients named in authorized_clients (any fleet certificate in lab mode).
+      if (grpc::Status allowed = perspective::AuthorizePeer(
+              context->auth_context().get(), env_.settings.config.authorized_clients(),
+              "authorized_clients");
+          !allowed.ok()) {
+        log::Warning("validation refused",
+                     {{"code", "PERMISSION_DENIED"}, {"error", allowed.error_message()}});
+        reactor->Finish(allowed);
+        return reactor;
+      }
+      v1::ValidateRequest request;
+      if (Status parsed =
+              perspective::ParseMessage(*request_bytes, "mpic.v1.ValidateRequest", &request);
+          !parsed) {
+        reactor->Finish(grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, parsed.error().detail));
+        return reactor;
+      }
+      auto checked = CheckValidateRequest(request);
       if (!checked) {
         reactor->Finish(grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, checked.error().detail));
         return reactor;
       }
-      internal::RunValidation(
-          env_, std::move(*checked),
-          [reactor, response](grpc::Status status, v1::ValidateResponse answer) {
-            if (status.ok()) response->Swap(&answer);
-            reactor->Finish(status);
+      // At most max_in_flight validations run; the rest wait briefly or are refused.
+      admission_->Acquire(
+          CallDeadline(*context), [this, reactor, response, request = std::move(*checked)](
+                                      Admission::Ticket ticket) mutable {
+            if (!ticket) {
+              log::Warning("validation refused",
+                           {{"code", "RESOURCE_EXHAUSTED"}, {"error", ticket.error().detail}});
+              reactor->Finish(
+                  grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED, ticket.error().detail));
+              return;
+            }
+            Run(reactor, response, std::move(request), std::move(*ticket));
           });
     } catch (const std::exception& e) {
       reactor->Finish(grpc::Status(grpc::StatusCode::INTERNAL, e.what()));
@@ -61,7 +150,28 @@ class PrimaryService final : public v1::Primary::CallbackService {
   }
 
  private:
+  void Run(grpc::ServerUnaryReactor* reactor, grpc::ByteBuffer* response, CheckedRequest request,
+           std::shared_ptr<Admission::Slot> slot) {
+    try {
+      internal::RunValidation(
+          env_, std::move(request),
+          [reactor, response, slot](grpc::Status status, v1::ValidateResponse answer) {
+            slot->Release();  // the record is written: the next validation may start
+            if (status.ok()) {
+              if (Status serialized = perspective::SerializeMessage(answer, response);
+                  !serialized) {
+                status = grpc::Status(grpc::StatusCode::INTERNAL, serialized.error().detail);
+              }
+            }
+            reactor->Finish(status);
+          });
+    } catch (const std::exception& e) {
+      reactor->Finish(grpc::Status(grpc::StatusCode::INTERNAL, e.what()));
+    }
+  }
+
   internal::Env& env_;
+  std::shared_ptr<Admission> admission_;
 };
 
 // The Open MPIC REST API (docs/openmpic.md): the server's options from the validated settings.
@@ -118,6 +228,9 @@ struct PrimaryServer::Impl {
   std::unique_ptr<AuditLog> audit;
   std::vector<std::unique_ptr<RemoteClient>> remotes;
   internal::Outstanding outstanding;
+  // Shared with the admission's observer, which a slot released late may still call.
+  std::shared_ptr<AdmissionMetrics> admission_metrics;
+  std::shared_ptr<Admission> admission;
   std::unique_ptr<internal::Env> env;
   std::unique_ptr<PrimaryService> service;
   std::unique_ptr<grpc::Server> server;
@@ -207,6 +320,11 @@ Result<std::unique_ptr<PrimaryServer>> PrimaryServer::Start(const v1::PrimaryCon
   for (const std::string& warning : s.warnings) {
     log::Warning(warning, {{"policy", s.policy.Describe()}});
   }
+  // Lab mode is never silent: the log, /metrics (mpic_non_production) and every audit record.
+  for (const std::string& reason : s.non_production) {
+    log::Warning("NOT FOR PRODUCTION: " + reason);
+  }
+  perspective::ExportNonProduction(*impl->metrics.registry(), "primary", s.non_production);
   if (!s.policy.br_compliant()) {
     std::fprintf(stderr,
                  "\n*** WARNING: va-primary runs a research quorum policy: %s ***\n"
@@ -241,14 +359,24 @@ Result<std::unique_ptr<PrimaryServer>> PrimaryServer::Start(const v1::PrimaryCon
   // One long-lived mTLS channel per remote, connecting now (the first handshake is the slow
   // part); an unreachable remote is not an error here, only in the validations that ask it.
   std::vector<RemoteClient*> clients;
-  for (const v1::RemoteEndpoint& endpoint : s.config.remotes()) {
+  for (v1::RemoteEndpoint endpoint : s.config.remotes()) {
+    // Each call's deadline is the validation's longest (settings.remote_timeout); a remote
+    // without its own timeout_ms gets remote_timeout_ms.
+    if (endpoint.timeout_ms() == 0) {
+      endpoint.set_timeout_ms(s.config.remote_timeout_ms() != 0
+                                  ? s.config.remote_timeout_ms()
+                                  : perspective::kDefaultRemoteTimeoutMs);
+    }
     impl->remotes.push_back(std::make_unique<GrpcRemoteClient>(endpoint, *client_credentials));
     clients.push_back(impl->remotes.back().get());
   }
   impl->engine = std::make_unique<perspective::Engine>(*impl->resolver, *impl->dialer,
                                                        impl->clock, impl->check_metrics);
 
-  auto audit = AuditLog::Open(s.config.audit_log());
+  AuditLogOptions audit_options;
+  audit_options.max_bytes = s.config.audit_max_bytes();
+  audit_options.non_production = s.non_production;
+  auto audit = AuditLog::Open(s.config.audit_log(), std::move(audit_options));
   if (!audit) return fail(Error{ProblemType::kMalformed, audit.error().detail});
   impl->audit = std::move(*audit);
 
@@ -268,7 +396,14 @@ Result<std::unique_ptr<PrimaryServer>> PrimaryServer::Start(const v1::PrimaryCon
       impl->outstanding});
   impl->io_thread = std::thread([io = &impl->io] { io->run(); });
 
-  impl->service = std::make_unique<PrimaryService>(*impl->env);
+  impl->admission_metrics = std::make_shared<AdmissionMetrics>(impl->metrics.registry());
+  impl->admission =
+      Admission::Make(impl->io.get_executor(),
+                      {s.max_in_flight, s.max_in_flight,
+                       std::chrono::milliseconds(perspective::kAdmissionMaxWaitMs)},
+                      [m = impl->admission_metrics](const Admission::Counts& c) { m->Update(c); });
+  impl->admission_metrics->Update(impl->admission->counts());
+  impl->service = std::make_unique<PrimaryService>(*impl->env, impl->admission);
   grpc::EnableDefaultHealthCheckService(true);
   grpc::ServerBuilder builder;
   perspective::ConfigureServerBuilder(builder);
@@ -323,7 +458,12 @@ Result<std::unique_ptr<PrimaryServer>> PrimaryServer::Start(const v1::PrimaryCon
                         {"enforced", s.policy.enforced()},
                         {"br_compliant", s.policy.br_compliant()},
                         {"resolver", impl->resolver->Describe()},
-                        {"lab_mode", impl->dialer->policy().lab_mode()}});
+                        {"lab_mode", impl->dialer->policy().lab_mode()},
+                        {"non_production", !s.non_production.empty()},
+                        {"non_production_reasons", s.non_production},
+                        {"max_in_flight", s.max_in_flight},
+                        {"authorized_clients", s.config.authorized_clients_size()},
+                        {"audit_max_bytes", s.config.audit_max_bytes()}});
   return std::unique_ptr<PrimaryServer>(new PrimaryServer(std::move(impl)));
 }
 

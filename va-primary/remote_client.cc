@@ -1,5 +1,7 @@
 #include "va-primary/remote_client.h"
 
+#include <algorithm>
+
 namespace mpic::va_primary {
 namespace {
 
@@ -38,6 +40,11 @@ std::shared_ptr<RemoteCall> GrpcRemoteClient::Check(const v1::CheckRequest& requ
                                                     Done done) {
   auto call = std::make_shared<GrpcCall>();
   call->request = request;
+  // This remote's own deadline (RemoteEndpoint.timeout_ms), when it is the earlier one.
+  if (endpoint_.timeout_ms() != 0) {
+    deadline = std::min(deadline, std::chrono::system_clock::now() +
+                                      std::chrono::milliseconds(endpoint_.timeout_ms()));
+  }
   call->context.set_deadline(deadline);
   stub_->async()->Check(&call->context, &call->request, &call->response,
                         [call, done = std::move(done)](grpc::Status status) {

@@ -11,7 +11,8 @@
 //    "ready_file": "/run/va-remote/ready.json",
 //    "tls": {"ca_file": "fleet-ca.pem", "cert_file": "eu-fra-1.pem", "key_file": "eu-fra-1.key"},
 //    "resolver": {"unbound": {}},   // the real root from dns-root-data
-//    "max_check_ms": 10000, "max_concurrent": 64}
+//    "max_check_ms": 10000, "max_concurrent": 64,
+//    "authorized_primaries": ["us-east-iad-1"]}   // who may call Check (docs/operations.md)
 //
 // Exit codes: 0 after SIGTERM/SIGINT (or a good --check-config), 2 for bad flags or config,
 // 1 when serving cannot start (e.g. the address is in use).
@@ -21,6 +22,7 @@
 #include <cstring>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "common/log.h"
 #include "common/version.h"
@@ -94,6 +96,16 @@ int main(int argc, char** argv) {
                    resolver.error().detail.c_str());
       return kExitConfig;
     }
+    for (const std::string& warning : mpic::perspective::ResolverWarnings(config->resolver())) {
+      std::printf("WARNING: %s\n", warning.c_str());
+    }
+    std::vector<std::string> reasons = mpic::perspective::NonProductionReasons(config->lab());
+    if (config->authorized_primaries().empty() && mpic::perspective::IsLabMode(config->lab())) {
+      reasons.push_back("authorized_primaries empty: any fleet certificate may call Check");
+    }
+    for (const std::string& reason : reasons) {
+      std::printf("NOT FOR PRODUCTION: %s\n", reason.c_str());
+    }
     std::puts("config OK");
     return 0;
   }
@@ -107,7 +119,9 @@ int main(int argc, char** argv) {
   }
   // SIGHUP does not stop the server (and never leaves a stale ready file behind).
   while (mpic::perspective::WaitForSignal() == SIGHUP) {
-    mpic::log::Warning("SIGHUP ignored: restart the process to load a new configuration");
+    mpic::log::Warning(
+        "SIGHUP ignored: TLS files are re-read every 30 s without it; restart the process to "
+        "load a new configuration");
   }
   (*server)->Shutdown();
   server->reset();

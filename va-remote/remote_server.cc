@@ -97,8 +97,8 @@ struct RemoteServer::Impl {
 
   ~Impl();
   grpc::ServerUnaryReactor* HandleCheck(grpc::CallbackServerContext* context,
-                                        const v1::CheckRequest* request,
-                                        v1::CheckResponse* response);
+                                        const grpc::ByteBuffer* request_bytes,
+                                        grpc::ByteBuffer* response);
   void ShutdownNow(milliseconds grace);
 };
 
@@ -115,7 +115,7 @@ class Call : public std::enable_shared_from_this<Call> {
     std::string peer;
   };
 
-  Call(RemoteServer::Impl& impl, Params params, v1::CheckResponse* response)
+  Call(RemoteServer::Impl& impl, Params params, grpc::ByteBuffer* response)
       : impl_(impl),
         params_(std::move(params)),
         response_(response),
@@ -166,9 +166,14 @@ class Call : public std::enable_shared_from_this<Call> {
           nullptr);
     }
     if (result.end != perspective::PlanResult::End::kDone) return;
-    *response_->mutable_perspective() = impl_.config.identity();
-    if (result.dcv) *response_->mutable_dcv() = perspective::OutcomeToProto(*result.dcv);
-    if (result.caa) *response_->mutable_caa() = perspective::OutcomeToProto(*result.caa);
+    v1::CheckResponse reply;
+    *reply.mutable_perspective() = impl_.config.identity();
+    if (result.dcv) *reply.mutable_dcv() = perspective::OutcomeToProto(*result.dcv);
+    if (result.caa) *reply.mutable_caa() = perspective::OutcomeToProto(*result.caa);
+    if (Status serialized = perspective::SerializeMessage(reply, response_); !serialized) {
+      return FinishWith(grpc::Status(grpc::StatusCode::INTERNAL, serialized.error().detail),
+                        nullptr);
+    }
     FinishWith(grpc::Status::OK, &result);
   }
 
@@ -207,7 +212,7 @@ class Call : public std::enable_shared_from_this<Call> {
 
   RemoteServer::Impl& impl_;
   Params params_;
-  v1::CheckResponse* response_;
+  grpc::ByteBuffer* response_;  // the serialized CheckResponse goes here
   grpc::ServerUnaryReactor* reactor_ = nullptr;
   SteadyClock::time_point start_;
   bool dcv_requested_;
@@ -228,14 +233,17 @@ void CheckReactor::OnDone() {
   delete this;
 }
 
-// The generated callback service; everything happens in Impl::HandleCheck.
-class PerspectiveService final : public v1::Perspective::CallbackService {
+// The generated callback service, taking Check's raw bytes (so that bytes that are not a
+// CheckRequest get INVALID_ARGUMENT with a reason, not gRPC's bare UNIMPLEMENTED); everything
+// happens in Impl::HandleCheck.
+class PerspectiveService final
+    : public v1::Perspective::WithRawCallbackMethod_Check<v1::Perspective::Service> {
  public:
   explicit PerspectiveService(RemoteServer::Impl& impl) : impl_(impl) {}
 
   grpc::ServerUnaryReactor* Check(grpc::CallbackServerContext* context,
-                                  const v1::CheckRequest* request,
-                                  v1::CheckResponse* response) override {
+                                  const grpc::ByteBuffer* request,
+                                  grpc::ByteBuffer* response) override {
     return impl_.HandleCheck(context, request, response);
   }
 
@@ -270,8 +278,10 @@ checks::Deadline CheckDeadline(std::chrono::system_clock::time_point call_deadli
 }  // namespace
 
 grpc::ServerUnaryReactor* RemoteServer::Impl::HandleCheck(grpc::CallbackServerContext* context,
-                                                          const v1::CheckRequest* request,
-                                                          v1::CheckResponse* response) {
+                                                          const grpc::ByteBuffer* request_bytes,
+                                                          grpc::ByteBuffer* response) {
+  v1::CheckRequest parsed;
+  const v1::CheckRequest* request = &parsed;
   auto refuse = [&](grpc::StatusCode code, std::string message) {
     metrics->CountRequest(code);
     log::Warning("check refused", {{"request_id", Truncate(request->request_id())},
@@ -283,6 +293,15 @@ grpc::ServerUnaryReactor* RemoteServer::Impl::HandleCheck(grpc::CallbackServerCo
     reactor->Finish(grpc::Status(code, std::move(message)));
     return reactor;
   };
+  // Only the primaries named in authorized_primaries (any fleet certificate in lab mode).
+  if (grpc::Status allowed = perspective::AuthorizePeer(
+          context->auth_context().get(), config.authorized_primaries(), "authorized_primaries");
+      !allowed.ok()) {
+    return refuse(allowed.error_code(), allowed.error_message());
+  }
+  if (Status ok = perspective::ParseMessage(*request_bytes, "mpic.v1.CheckRequest", &parsed); !ok) {
+    return refuse(grpc::StatusCode::INVALID_ARGUMENT, ok.error().detail);
+  }
   auto deadline = CheckDeadline(context->deadline(), max_check);
   auto plan = perspective::CheckPlanFromProto(*request, deadline);
   if (!plan) return refuse(grpc::StatusCode::INVALID_ARGUMENT, plan.error().detail);
@@ -366,6 +385,19 @@ Result<std::unique_ptr<RemoteServer>> RemoteServer::Start(const v1::RemoteConfig
     impl->max_concurrent = static_cast<int>(config.max_concurrent());
   }
   impl->metrics = std::make_unique<RemoteMetrics>();
+  // Lab mode is never silent: the log and /metrics (mpic_non_production).
+  std::vector<std::string> non_production = perspective::NonProductionReasons(config.lab());
+  if (config.authorized_primaries().empty() && perspective::IsLabMode(config.lab())) {
+    non_production.push_back(
+        "authorized_primaries empty: any certificate signed by the fleet CA may call Check");
+  }
+  for (const std::string& reason : non_production) {
+    log::Warning("NOT FOR PRODUCTION: " + reason);
+  }
+  for (const std::string& warning : perspective::ResolverWarnings(config.resolver())) {
+    log::Warning(warning);
+  }
+  perspective::ExportNonProduction(*impl->metrics->registry(), "remote", non_production);
   impl->io = std::make_unique<asio::io_context>(1);
   auto executor = impl->io->get_executor();
 
@@ -443,11 +475,14 @@ Result<std::unique_ptr<RemoteServer>> RemoteServer::Start(const v1::RemoteConfig
     }
   }
   log::Info("serving", {{"identity", config.identity().name()},
-                   {"address", ready.address},
-                   {"metrics", ready.metrics_address},
-                   {"health", ready.health ? ready.health->address() : ""},
-                   {"resolver", ready.resolver->Describe()},
-                   {"lab_mode", ready.dialer->policy().lab_mode()}});
+                        {"address", ready.address},
+                        {"metrics", ready.metrics_address},
+                        {"health", ready.health ? ready.health->address() : ""},
+                        {"resolver", ready.resolver->Describe()},
+                        {"lab_mode", ready.dialer->policy().lab_mode()},
+                        {"non_production", !non_production.empty()},
+                        {"non_production_reasons", non_production},
+                        {"authorized_primaries", config.authorized_primaries_size()}});
   return server;
 }
 

@@ -236,6 +236,7 @@ remote-control:
                 # 3 remotes, >= 2 RIRs, quorum enforced; with 3 remotes 1 may fail.
                 "policy": {"effective_date": "2026-03-15"},
                 "remote_timeout_ms": 5000, "straggler_grace_ms": 200,
+                "authorized_clients": ["ca-client"],
             },
             "remotes": [
                 {"site": "eu", "replicas": 1, "endpoint": f"{NETWORKS['eu'][1]}:8443",

@@ -25,4 +25,9 @@ namespace mpic::testing {
 // grpc.health.v1.Health/Check, as `mpic deploy probe` asks it.
 using lab::HealthStatus;
 
+// A unary call of `method` ("/pkg.Service/Method") with `bytes` as the request, whatever they
+// are; its status. Bounded like HealthStatus.
+[[nodiscard]] grpc::Status RawUnaryCall(const std::shared_ptr<grpc::Channel>& channel,
+                                        const std::string& method, const std::string& bytes);
+
 }  // namespace mpic::testing

@@ -198,7 +198,17 @@ struct PrimaryOptions {
   int straggler_grace_ms = 1000;  // every result normally arrives well within it
   bool remotes_after_primary = false;
   std::string audit_log;  // default: a fresh file
+  int max_in_flight = 0;
+  std::map<std::string, int> remote_timeouts;  // RemoteEndpoint.timeout_ms by name
 
+  PrimaryOptions& RemoteTimeout(const std::string& name, int ms) {
+    remote_timeouts[name] = ms;
+    return *this;
+  }
+  PrimaryOptions& InFlight(int n) {
+    max_in_flight = n;
+    return *this;
+  }
   PrimaryOptions& Date(std::string date) {
     effective_date = std::move(date);
     return *this;
@@ -326,6 +336,7 @@ class VaPrimaryTest : public ::testing::Test {
              kind == RemoteKind::kBogusAnchor ? *bad_anchor_ : lab_->trust_anchor_file()}}}}},
         {"lab", {{"allow_cidrs", {"127.0.0.0/8"}}}},
         {"max_check_ms", kMaxCheckMs},
+        {"authorized_primaries", {"primary"}},
     };
     std::ofstream(base + ".json") << config.dump(2);
     RemoteProcess remote;
@@ -348,6 +359,9 @@ class VaPrimaryTest : public ::testing::Test {
     for (const auto& [site, address] : remotes) {
       remote_list.push_back(
           {{"identity", Identity(site)}, {"address", address}, {"tls_server_name", site.name}});
+      if (auto t = options.remote_timeouts.find(site.name); t != options.remote_timeouts.end()) {
+        remote_list.back()["timeout_ms"] = t->second;
+      }
     }
     json tls{{"ca_file", pki_->ca_cert},
              {"cert_file", primary_cert_->cert_file},
@@ -371,7 +385,9 @@ class VaPrimaryTest : public ::testing::Test {
         {"max_check_ms", kMaxCheckMs},
         {"remotes_after_primary", options.remotes_after_primary},
         {"audit_log", options.audit_log.empty() ? base + ".audit.jsonl" : options.audit_log},
+        {"authorized_clients", {"ca-client"}},
     };
+    if (options.max_in_flight > 0) config["max_in_flight"] = options.max_in_flight;
     if (options.remotes_per_validation > 0) {
       config["remotes_per_validation"] = options.remotes_per_validation;
     }
@@ -711,6 +727,25 @@ TEST_F(VaPrimaryTest, HangingRemoteIsAStragglerCancelledAfterTheGrace) {
   StopPrimary(*p);
 }
 
+// A remote's own deadline (RemoteEndpoint.timeout_ms) applies to its RPC: the hanging remote
+// with 600 ms ends TIMED_OUT long before the 1,400 ms grace after the decision would cancel it.
+TEST_F(VaPrimaryTest, PerRemoteTimeoutIsThatRemotesDeadline) {
+  auto cert = pki_->Issue(kBom.name, {kBom.name}, {"127.0.0.1"});
+  ASSERT_TRUE(cert);
+  HangingRemote hanging(*cert, pki_->ca_cert_pem);
+  auto remotes = Pool({"fra", "syd"});
+  remotes.emplace_back(kBom, hanging.address());
+  auto p = StartPrimary(
+      remotes, PrimaryOptions().Date("2025-09-15").Count(3).Grace(1400).RemoteTimeout("bom", 600));
+  ASSERT_TRUE(p);
+  v1::ValidateResponse r = MustValidate(*p, Dns01("owntimeout"));
+  EXPECT_EQ(r.decision(), v1::CORROBORATED) << r.problem().detail();
+  auto by_name = ByName(r);
+  ASSERT_TRUE(by_name.count("bom"));
+  EXPECT_EQ(by_name["bom"]->status(), v1::TIMED_OUT) << by_name["bom"]->error();
+  StopPrimary(*p);
+}
+
 TEST_F(VaPrimaryTest, RemoteKilledMidRequestIsAnRpcError) {
   auto victim = StartRemote(kScl, kScl.name, RemoteKind::kHealthy);
   ASSERT_TRUE(victim);
@@ -796,9 +831,61 @@ TEST_F(VaPrimaryTest, CallersNeedAFleetCertificate) {
   EXPECT_EQ(none.error_code(), grpc::StatusCode::UNAVAILABLE) << none.error_message();
   grpc::Status rogue = Validate(p->address, request, &r, rogue_client_cert_);
   EXPECT_EQ(rogue.error_code(), grpc::StatusCode::UNAVAILABLE) << rogue.error_message();
+  // Issue 15, defect 5: a fleet certificate that is not a named CA client (here the primary's
+  // own) is refused by identity.
+  grpc::Status stranger = Validate(p->address, request, &r, primary_cert_);
+  EXPECT_EQ(stranger.error_code(), grpc::StatusCode::PERMISSION_DENIED) << stranger.error_message();
+  EXPECT_NE(stranger.error_message().find("authorized_clients"), std::string::npos)
+      << stranger.error_message();
   r = MustValidate(*p, request);
   EXPECT_EQ(r.decision(), v1::CORROBORATED);
   EXPECT_EQ(AuditLines(p->audit_log).size(), 1u);  // rejected callers left no record
+  StopPrimary(*p);
+}
+
+// Issue 15, defect 4: validations in flight are bounded; beyond the limit and its short queue a
+// caller gets RESOURCE_EXHAUSTED at once instead of another resolver context and thread.
+TEST_F(VaPrimaryTest, ValidationsInFlightAreBounded) {
+  auto p = StartPrimary(Pool({"fra", "syd"}), PrimaryOptions().Date("2025-09-15").InFlight(1));
+  ASSERT_TRUE(p);
+  // dead.lab never answers: each validation holds its slot until its deadlines.
+  v1::ValidateRequest slow = Dns01("x", /*publish=*/false);
+  slow.set_identifier("www.dead.lab");
+  slow.set_skip_caa(true);
+  std::vector<std::future<grpc::Status>> calls;
+  for (int i = 0; i < 4; ++i) {
+    calls.push_back(std::async(std::launch::async, [&] {
+      v1::ValidateResponse r;
+      return Validate(p->address, slow, &r);
+    }));
+  }
+  int ok = 0;
+  int exhausted = 0;
+  for (auto& call : calls) {
+    ASSERT_EQ(call.wait_for(30s), std::future_status::ready);
+    grpc::Status s = call.get();
+    if (s.ok()) ++ok;
+    if (s.error_code() == grpc::StatusCode::RESOURCE_EXHAUSTED) {
+      ++exhausted;
+      EXPECT_NE(s.error_message().find("max_in_flight"), std::string::npos) << s.error_message();
+    }
+  }
+  // One runs, one may wait for it; four at once cannot all be served.
+  EXPECT_GE(ok, 1);
+  EXPECT_GE(exhausted, 2);
+  EXPECT_EQ(ok + exhausted, 4);
+  EXPECT_EQ(AuditLines(p->audit_log).size(), static_cast<size_t>(ok));  // refusals: no record
+  std::string page = HttpGet(p->metrics, "/metrics");
+  EXPECT_EQ(Metric(page, "mpic_primary_in_flight"), 0) << page;
+  EXPECT_GE(Metric(page, "mpic_primary_refused_total{reason=\"queue_full\"}"), 1) << page;
+  // Issue 15, defect 6: the lab configuration shows in metrics and in every record.
+  EXPECT_EQ(Metric(page, "mpic_non_production{role=\"primary\"}"), 1) << page;
+  for (const json& line : AuditLines(p->audit_log)) {
+    EXPECT_EQ(line.value("non_production", false), true) << line.dump();
+  }
+  // And the primary serves again.
+  v1::ValidateResponse r = MustValidate(*p, Dns01("afterbusy"));
+  EXPECT_EQ(r.decision(), v1::CORROBORATED);
   StopPrimary(*p);
 }
 
@@ -836,7 +923,11 @@ TEST_F(VaPrimaryTest, GarbageAndOversizedRequestsAreRefused) {
                     [&done](grpc::Status st) { done.set_value(std::move(st)); });
   auto future = done.get_future();
   ASSERT_EQ(future.wait_for(15s), std::future_status::ready);
-  EXPECT_FALSE(future.get().ok());
+  // Issue 15, defect 8: INVALID_ARGUMENT with a reason, not a bare UNIMPLEMENTED.
+  const grpc::Status garbage = future.get();
+  EXPECT_EQ(garbage.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << garbage.error_message();
+  EXPECT_NE(garbage.error_message().find("ValidateRequest"), std::string::npos)
+      << garbage.error_message();
 
   EXPECT_TRUE(p->child->Running());
   r = MustValidate(*p, Dns01("garbage"));

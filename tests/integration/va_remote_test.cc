@@ -25,8 +25,8 @@
 #include "lab/dnslab.h"
 #include "lab/pki.h"
 #include "mpic/v1/perspective.grpc.pb.h"
-#include "lab/dnslab.h"
 #include "perspective/config.h"
+#include "perspective/factories.h"
 #include "tests/integration/child.h"
 #include "tests/integration/command.h"
 #include "tests/integration/grpc_client.h"
@@ -113,7 +113,10 @@ class VaRemoteTest : public ::testing::Test {
     auto server = pki_->Issue(kName, {kName}, {"127.0.0.1"});
     auto client = pki_->Issue("primary", {"primary"}, {});
     auto rogue_client = rogue->Issue("intruder", {"primary"}, {"127.0.0.1"});
-    ASSERT_TRUE(server && client && rogue_client);
+    // The CA side's certificate: signed by the same fleet CA, but not a primary.
+    auto ca_client = pki_->Issue("mpic-ca-client", {"mpic-ca-client"}, {});
+    ASSERT_TRUE(server && client && rogue_client && ca_client);
+    ca_client_cert_ = new CertPair(*ca_client);
     server_cert_ = new CertPair(*server);
     client_cert_ = new CertPair(*client);
     rogue_cert_ = new CertPair(*rogue_client);
@@ -146,6 +149,8 @@ class VaRemoteTest : public ::testing::Test {
     delete server_cert_;
     delete client_cert_;
     delete rogue_cert_;
+    delete ca_client_cert_;
+    ca_client_cert_ = nullptr;
     delete address_;
     delete metrics_;
     dir_ = nullptr;
@@ -176,6 +181,7 @@ class VaRemoteTest : public ::testing::Test {
         {"lab", {{"allow_cidrs", {"127.0.0.0/8"}}}},
         {"max_check_ms", 8000},
         {"max_concurrent", 16},
+        {"authorized_primaries", {"primary"}},
     };
   }
 
@@ -218,6 +224,7 @@ class VaRemoteTest : public ::testing::Test {
   static CertPair* server_cert_;
   static CertPair* client_cert_;
   static CertPair* rogue_cert_;
+  static CertPair* ca_client_cert_;
   static Child* remote_;
   static std::string* address_;
   static std::string* metrics_;
@@ -229,6 +236,7 @@ TestPki* VaRemoteTest::pki_ = nullptr;
 CertPair* VaRemoteTest::server_cert_ = nullptr;
 CertPair* VaRemoteTest::client_cert_ = nullptr;
 CertPair* VaRemoteTest::rogue_cert_ = nullptr;
+CertPair* VaRemoteTest::ca_client_cert_ = nullptr;
 Child* VaRemoteTest::remote_ = nullptr;
 std::string* VaRemoteTest::address_ = nullptr;
 std::string* VaRemoteTest::metrics_ = nullptr;
@@ -300,6 +308,24 @@ TEST_F(VaRemoteTest, ClientWithCertificateFromAnotherCaIsRejected) {
   EXPECT_EQ(status.error_code(), grpc::StatusCode::UNAVAILABLE) << status.error_message();
 }
 
+// Issue 15, defect 5: mutual TLS alone let any fleet certificate (the CA client's too) call a
+// remote's Check; only the primaries in authorized_primaries may.
+TEST_F(VaRemoteTest, FleetCertificateNotAuthorizedIsPermissionDenied) {
+  v1::CheckResponse response;
+  grpc::Status status =
+      Check(*address_, Dns01Request("www.secure.lab"), &response, 10s, ca_client_cert_);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::PERMISSION_DENIED) << status.error_message();
+  EXPECT_NE(status.error_message().find("mpic-ca-client"), std::string::npos)
+      << status.error_message();
+  EXPECT_NE(status.error_message().find("authorized_primaries"), std::string::npos);
+  // The primary named in the config still gets its answer.
+  status = Check(*address_, Dns01Request("www.secure.lab"), &response, 10s, client_cert_);
+  EXPECT_TRUE(status.ok()) << status.error_message();
+  std::string page = HttpGet(*metrics_, "/metrics", 5s);
+  EXPECT_NE(page.find("mpic_remote_requests_total{code=\"PERMISSION_DENIED\"} "), std::string::npos)
+      << page;
+}
+
 TEST_F(VaRemoteTest, MalformedRequestsAreInvalidArgument) {
   v1::CheckRequest none;
   none.set_identifier("www.secure.lab");
@@ -318,6 +344,15 @@ TEST_F(VaRemoteTest, MalformedRequestsAreInvalidArgument) {
   v1::CheckRequest no_identifier = Dns01Request("");
   status = Check(*address_, no_identifier, &response);
   EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+
+  // Issue 15, defect 8: bytes that are not a CheckRequest at all get INVALID_ARGUMENT with a
+  // reason (gRPC's generated code answered a bare UNIMPLEMENTED).
+  status = RawUnaryCall(Channel(*address_, client_cert_), "/mpic.v1.Perspective/Check",
+                        std::string("\xff\xff\xff\xff\x0f garbage", 13));
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << status.error_message();
+  EXPECT_NE(status.error_message().find("CheckRequest"), std::string::npos)
+      << status.error_message();
+  EXPECT_TRUE(remote_->Running());
 }
 
 TEST_F(VaRemoteTest, OversizedRequestIsRejectedWithoutHarm) {
@@ -381,6 +416,7 @@ TEST_F(VaRemoteTest, MetricsAreServed) {
   ASSERT_TRUE(Check(*address_, Dns01Request("dns01bad.secure.lab"), &response).ok());
   std::string page = HttpGet(*metrics_, "/metrics", 5s);
   ASSERT_NE(page.find(" 200 "), std::string::npos) << page;
+  EXPECT_NE(page.find("mpic_non_production{role=\"remote\"} 1"), std::string::npos) << page;
   EXPECT_NE(page.find("mpic_checks_total{method=\"dns-01\",outcome=\"invalid\",role=\"remote\"}"),
             std::string::npos)
       << page;
@@ -395,6 +431,19 @@ TEST_F(VaRemoteTest, CheckConfig) {
   auto ok = RunCommand({BinDir() + "/va-remote", "--config", good, "--check-config"}, 20s);
   EXPECT_EQ(ok.exit_code, 0) << ok.err;
   EXPECT_NE(ok.out.find("config OK"), std::string::npos);
+  // Issue 15, defect 6: lab mode is never silent, and cannot open the world.
+  EXPECT_NE(ok.out.find("NOT FOR PRODUCTION: lab mode: special-purpose ranges allowed "
+                        "(127.0.0.0/8)"),
+            std::string::npos)
+      << ok.out;
+  EXPECT_NE(ok.out.find("WARNING: resolver.unbound.trust_anchor_file"), std::string::npos)
+      << ok.out;
+  json world = Config("world");
+  world["lab"]["allow_cidrs"] = {"0.0.0.0/0"};
+  auto open = RunCommand(
+      {BinDir() + "/va-remote", "--config", WriteConfig("world", world), "--check-config"}, 20s);
+  EXPECT_EQ(open.exit_code, 2);
+  EXPECT_NE(open.err.find("not a lab range"), std::string::npos) << open.err;
 
   json typo = Config("typo");
   typo["max_chek_ms"] = 5;
@@ -425,6 +474,67 @@ TEST_F(VaRemoteTest, CheckConfig) {
   r = RunCommand({BinDir() + "/va-remote", "--config", *dir_ + "/missing.json"}, 20s);
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_NE(r.err.find("missing.json"), std::string::npos) << r.err;
+}
+
+// Issue 15 (operators): a rotated server certificate is served without a restart. The server
+// credentials every mpic server uses re-read their files (here every second).
+TEST_F(VaRemoteTest, RotatedServerCertificateIsServedWithoutRestart) {
+  const std::string tls_dir = *dir_ + "/rotating";
+  fs::create_directories(tls_dir);
+  auto first = pki_->Issue("before-rotation", {"before-rotation"}, {"127.0.0.1"});
+  auto second = pki_->Issue("after-rotation", {"after-rotation"}, {"127.0.0.1"});
+  ASSERT_TRUE(first && second);
+  auto install = [&](const CertPair& pair) {
+    // Replace each file atomically (write, rename), as cert-manager's symlink swap does.
+    for (auto [from, to] : {std::pair{pair.cert_file, tls_dir + "/tls.crt"},
+                            std::pair{pair.key_file, tls_dir + "/tls.key"}}) {
+      fs::copy_file(from, to + ".new", fs::copy_options::overwrite_existing);
+      fs::rename(to + ".new", to);
+    }
+  };
+  install(*first);
+  v1::TlsFiles tls;
+  tls.set_ca_file(pki_->ca_cert);
+  tls.set_cert_file(tls_dir + "/tls.crt");
+  tls.set_key_file(tls_dir + "/tls.key");
+  auto credentials = perspective::MakeServerCredentials(tls, std::chrono::seconds(1));
+  ASSERT_TRUE(credentials) << credentials.error().detail;
+  grpc::EnableDefaultHealthCheckService(true);
+  grpc::ServerBuilder builder;
+  int port = 0;
+  builder.AddListeningPort("127.0.0.1:0", *credentials, &port);
+  v1::Perspective::CallbackService unanswered;  // a callback service: the health service runs
+  builder.RegisterService(&unanswered);
+  std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
+  ASSERT_TRUE(server && port != 0);
+  const std::string address = "127.0.0.1:" + std::to_string(port);
+  // A fresh connection each time (no subchannel shared with an earlier, failed attempt).
+  auto channel_as = [&](const std::string& name, const CertPair* cert) {
+    grpc::SslCredentialsOptions options;
+    options.pem_root_certs = pki_->ca_cert_pem;
+    options.pem_cert_chain = cert->cert_pem;
+    options.pem_private_key = cert->key_pem;
+    grpc::ChannelArguments args;
+    args.SetSslTargetNameOverride(name);
+    args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);
+    return grpc::CreateCustomChannel(address, grpc::SslCredentials(options), args);
+  };
+  auto status_as = [&](const std::string& name) {
+    return mpic::testing::HealthStatus(channel_as(name, client_cert_));
+  };
+  EXPECT_EQ(status_as("before-rotation"), "SERVING");
+  EXPECT_NE(status_as("after-rotation"), "SERVING");  // not that certificate yet
+  install(*second);
+  std::string after;
+  for (int i = 0; i < 100 && after != "SERVING"; ++i) {  // bounded: 100 x 100 ms
+    std::this_thread::sleep_for(100ms);
+    after = status_as("after-rotation");
+  }
+  EXPECT_EQ(after, "SERVING") << "the rotated certificate was not picked up";
+  EXPECT_NE(status_as("before-rotation"), "SERVING");  // the old one is gone
+  // Still only clients of the fleet CA.
+  EXPECT_NE(mpic::testing::HealthStatus(channel_as("after-rotation", rogue_cert_)), "SERVING");
+  server->Shutdown(std::chrono::system_clock::now() + 2s);
 }
 
 TEST_F(VaRemoteTest, SigtermExitsZeroPromptly) {

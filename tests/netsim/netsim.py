@@ -213,7 +213,8 @@ class Sim:
         simfleet.make_pki(self.bin_dir, os.path.join(self.work, "pki"), members)
         self.fleet = simfleet.Fleet(self.net, self.bin_dir, self.work, self.dns.dir,
                                     self.s["timeouts"])
-        self.fleet.start_remotes([self.s["pool"][n] for n in self.remote_names])
+        self.fleet.start_remotes([self.s["pool"][n] for n in self.remote_names],
+                                 self.primary["name"])
         log(f"fleet: {len(self.remote_names)} va-remote ready; the whole set-up took "
             f"{time.monotonic() - t0:.1f} s")
 

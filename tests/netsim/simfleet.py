@@ -208,6 +208,12 @@ class Fleet:
         return {"ca_file": f"{self.pki}/ca.pem", "cert_file": f"{self.pki}/{name}.pem",
                 "key_file": f"{self.pki}/{name}.key"}
 
+    @staticmethod
+    def _lab():
+        # LAB_NET (10.77.0.0/16) is private: acknowledged explicitly; it exists only inside the
+        # network namespaces this run created.
+        return {"allow_cidrs": simnet.ALLOW_CIDRS, "allow_private_ranges": True}
+
     def _resolver(self):
         return {"unbound": {"root_hints_file": os.path.join(self.dns_dir, "root.hints"),
                             "trust_anchor_file": os.path.join(self.dns_dir, "root.key")}}
@@ -218,7 +224,8 @@ class Fleet:
             json.dump(config, f, indent=2)
         return path
 
-    def start_remotes(self, perspectives):
+    def start_remotes(self, perspectives, primary_name):
+        """Starts va-remote for each perspective; only `primary_name`'s certificate may call."""
         waiting = []
         for p in perspectives:
             name = p["name"]
@@ -227,7 +234,7 @@ class Fleet:
                 os.remove(ready)
             config = {"identity": identity_json(p), "listen": f"{self.net.addr(name)}:{PORT}",
                       "ready_file": ready, "tls": self._tls(name), "resolver": self._resolver(),
-                      "lab": {"allow_cidrs": simnet.ALLOW_CIDRS},
+                      "lab": self._lab(), "authorized_primaries": [primary_name],
                       "max_check_ms": self.timeouts["check_ms"], "max_concurrent": 64}
             path = self._write(name, config)
             proc = Proc(name, self.net.ns(name), [f"{self.bin_dir}/va-remote", "--config", path],
@@ -250,7 +257,8 @@ class Fleet:
             "ready_file": ready, "server_tls": self._tls(name), "client_tls": self._tls(name),
             "remotes": [{"identity": identity_json(r), "address": f"{self.net.addr(r['name'])}:{PORT}",
                          "tls_server_name": r["name"]} for r in remotes],
-            "resolver": self._resolver(), "lab": {"allow_cidrs": simnet.ALLOW_CIDRS},
+            "resolver": self._resolver(), "lab": self._lab(),
+            "authorized_clients": ["mpic-ca-client"],
             "policy": policy, "remotes_per_validation": len(remotes),
             "selection_secret": os.urandom(16).hex(),
             "remote_timeout_ms": self.timeouts["remote_ms"],
