@@ -14,6 +14,7 @@
 
 #include <memory>
 
+#include "checks/internal/dns_lookup.h"
 #include "checks/internal/dns_txt.h"
 #include "checks/key_authorization.h"
 #include "common/dns_name.h"
@@ -128,13 +129,8 @@ void RunTxtDigestCheck(asio::any_io_executor executor, CheckDeps deps, Method me
 void RunDns01(asio::any_io_executor executor, CheckDeps deps, CheckRequest request,
               std::function<void(CheckResult)> done) {
   auto fail_early = [&](Error error) {
-    CheckResult result;
-    result.method = Method::kDns01;
-    result.identifier = request.identifier;
-    result.problem = std::move(error);
-    asio::post(executor, [result = std::move(result), done = std::move(done)]() mutable {
-      done(std::move(result));
-    });
+    internal::FailBeforeQuery(std::move(executor), Method::kDns01, request.identifier,
+                              std::move(error), std::move(done));
   };
   auto name = ChallengeName(request.identifier);
   if (!name) return fail_early(name.error());

@@ -12,6 +12,7 @@
 #include <array>
 
 #include "checks/dns01.h"
+#include "checks/internal/dns_lookup.h"
 #include "checks/key_authorization.h"
 #include "common/dns_name.h"
 
@@ -64,13 +65,8 @@ Result<std::string> DnsAccountValidationName(std::string_view identifier,
 void RunDnsAccount01(asio::any_io_executor executor, CheckDeps deps, CheckRequest request,
                      std::function<void(CheckResult)> done) {
   auto fail_early = [&](Error error) {
-    CheckResult result;
-    result.method = Method::kDnsAccount01;
-    result.identifier = request.identifier;
-    result.problem = std::move(error);
-    asio::post(executor, [result = std::move(result), done = std::move(done)]() mutable {
-      done(std::move(result));
-    });
+    internal::FailBeforeQuery(std::move(executor), Method::kDnsAccount01, request.identifier,
+                              std::move(error), std::move(done));
   };
   auto name = DnsAccountValidationName(request.identifier, request.account_uri);
   if (!name) return fail_early(name.error());

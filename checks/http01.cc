@@ -31,6 +31,7 @@
 #include <limits>
 #include <set>
 
+#include "checks/internal/dns_lookup.h"
 #include "checks/internal/http_body.h"
 #include "checks/internal/http_fetch.h"
 #include "checks/internal/http_url.h"
@@ -472,13 +473,8 @@ void RunHttpFetch(asio::any_io_executor executor, CheckDeps deps, HttpFetchSpec 
 void RunHttp01(asio::any_io_executor executor, CheckDeps deps, CheckRequest request,
                std::function<void(CheckResult)> done) {
   auto fail = [&](Error error) {
-    CheckResult result;
-    result.method = Method::kHttp01;
-    result.identifier = request.identifier;
-    result.problem = std::move(error);
-    asio::post(executor, [result = std::move(result), done = std::move(done)]() mutable {
-      done(std::move(result));
-    });
+    internal::FailBeforeQuery(std::move(executor), Method::kHttp01, request.identifier,
+                              std::move(error), std::move(done));
   };
   auto ident = internal::ParseWebIdentifier(request.identifier);
   if (!ident) return fail(ident.error());

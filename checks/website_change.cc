@@ -28,6 +28,7 @@
 #include <cctype>
 
 #include "checks/internal/dcv_value.h"
+#include "checks/internal/dns_lookup.h"
 #include "checks/internal/http_body.h"
 #include "checks/internal/http_fetch.h"
 
@@ -36,13 +37,8 @@ namespace mpic::checks {
 void RunWebsiteChange(asio::any_io_executor executor, CheckDeps deps, CheckRequest request,
                       std::function<void(CheckResult)> done) {
   auto fail = [&](Error error) {
-    CheckResult result;
-    result.method = Method::kWebsiteChange;
-    result.identifier = request.identifier;
-    result.problem = std::move(error);
-    asio::post(executor, [result = std::move(result), done = std::move(done)]() mutable {
-      done(std::move(result));
-    });
+    internal::FailBeforeQuery(std::move(executor), Method::kWebsiteChange, request.identifier,
+                              std::move(error), std::move(done));
   };
   auto ident = internal::ParseWebIdentifier(request.identifier);
   if (!ident) return fail(ident.error());
