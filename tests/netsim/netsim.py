@@ -39,7 +39,7 @@ import simpolicy  # noqa: E402
 import simservers  # noqa: E402
 
 SKIP = 77  # ctest SKIP_RETURN_CODE
-METHODS = ("http-01", "dns-01", "tls-alpn-01", "caa")
+METHODS = ("http-01", "dns-01", "tls-alpn-01", "caa", "dns-persist-01")
 KINDS = ("prefix-hijack", "subprefix-hijack", "intercept", "drop", "reject", "delay")
 TOKEN = "netsim-token_0123456789abcdefghijklmnop"
 RIRS = ("ARIN", "RIPE_NCC", "APNIC", "LACNIC", "AFRINIC")
@@ -203,10 +203,12 @@ class Sim:
             self.servers.append(simservers.start_alpn(self.net.ns(host), {
                 n: simservers.make_alpn_cert(d, n, ka) for n in names}))
         attacker_txt = simservers.txt_digest(KEY_AUTHORIZATION["attacker"])
+        def attacker_persist(width):
+            return simfleet.persist_value(simfleet.ACCOUNT["attacker"], width)
         for kind, addr in simnet.VICTIM_NS.items():
             self.interceptors.append(simservers.DnsInterceptor(
                 self.net.ns("attacker"), addr, simnet.VICTIM_NS_BACKEND[kind],
-                simnet.ATTACKER_WEB, attacker_txt))
+                simnet.ATTACKER_WEB, attacker_txt, attacker_persist))
         members = {self.primary["name"]: [self.net.addr("primary")], "mpic-ca-client": []}
         for n in self.remote_names:
             members[n] = [self.net.addr(n)]
@@ -429,7 +431,7 @@ def print_row(row):
     if not _table["printed_header"]:
         print("verdicts: primary first, then each remote in fleet order; V valid, x invalid, "
               "T timeout, E error, c cancelled after the decision; * = captured")
-        print(f"{'FLEET':<8} {'ATTACK':<22} {'METHOD':<11} {'ZONE':<8} {'CAPT':>5}  "
+        print(f"{'FLEET':<8} {'ATTACK':<22} {'METHOD':<14} {'ZONE':<8} {'CAPT':>5}  "
               f"{'OWNER VERDICTS':<{w}} {'ATTACKER VERDICTS':<{w}} {'OWNER':<6} "
               f"{'ATTACKER':<8} {'CERT FOR ATTACKER':<17} CHECK")
         _table["printed_header"] = True
@@ -440,7 +442,7 @@ def print_row(row):
     cert = "YES" if row["attacker_certificate"] else "no"
     if row["attacker"]["expected"] == "CORROBORATED":
         cert += " (expected)"
-    print(f"{row['fleet']:<8} {row['attack']:<22} {row['method']:<11} {row['zone']:<8} "
+    print(f"{row['fleet']:<8} {row['attack']:<22} {row['method']:<14} {row['zone']:<8} "
           f"{row['captured_count']:>2}/{row['perspectives']:<2}  {verdicts('owner'):<{w}} "
           f"{verdicts('attacker'):<{w}} {short_decision(row['owner']['decision']):<6} "
           f"{short_decision(row['attacker']['decision']):<8} {cert:<17} "
