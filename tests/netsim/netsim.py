@@ -39,7 +39,7 @@ import simpolicy  # noqa: E402
 import simservers  # noqa: E402
 
 SKIP = 77  # ctest SKIP_RETURN_CODE
-METHODS = ("http-01", "dns-01", "tls-alpn-01", "caa")
+METHODS = ("http-01", "dns-01", "tls-alpn-01", "caa", "dns-persist-01")
 KINDS = ("prefix-hijack", "subprefix-hijack", "intercept", "drop", "reject", "delay")
 TOKEN = "netsim-token_0123456789abcdefghijklmnop"
 RIRS = ("ARIN", "RIPE_NCC", "APNIC", "LACNIC", "AFRINIC")
@@ -203,10 +203,12 @@ class Sim:
             self.servers.append(simservers.start_alpn(self.net.ns(host), {
                 n: simservers.make_alpn_cert(d, n, ka) for n in names}))
         attacker_txt = simservers.txt_digest(KEY_AUTHORIZATION["attacker"])
+        def attacker_persist(width):
+            return simfleet.persist_value(simfleet.ACCOUNT["attacker"], width)
         for kind, addr in simnet.VICTIM_NS.items():
             self.interceptors.append(simservers.DnsInterceptor(
                 self.net.ns("attacker"), addr, simnet.VICTIM_NS_BACKEND[kind],
-                simnet.ATTACKER_WEB, attacker_txt))
+                simnet.ATTACKER_WEB, attacker_txt, attacker_persist))
         members = {self.primary["name"]: [self.net.addr("primary")], "mpic-ca-client": []}
         for n in self.remote_names:
             members[n] = [self.net.addr(n)]
@@ -342,6 +344,13 @@ class Sim:
                         row["problems"].append(
                             f"{who}: {p['name']} answered {v}, the attack model says "
                             f"{'valid' if good else 'not valid'}")
+                if method == "dns-persist-01":  # a pass must come from a record for `who`
+                    for name, v in r["verdicts"].items():
+                        got = r["details"].get(name, {}).get("dcv", {}).get("persist_accounturi")
+                        if v == "valid" and got != simfleet.ACCOUNT[who]:
+                            row["problems"].append(
+                                f"{who}: {name} passed dns-persist-01 on accounturi {got!r}, "
+                                f"not {simfleet.ACCOUNT[who]!r}")
                 if r["decision"] != r["expected"]:
                     row["problems"].append(f"{who}: decision {r['decision']}, expected "
                                            f"{r['expected']}")
@@ -410,6 +419,8 @@ def evidence_summary(pr):
             d["address_used"] = ev["address_used"]
         if ev.get("caa_name"):
             d["caa_name"] = ev["caa_name"]
+        if ev.get("persist_accounturi"):
+            d["persist_accounturi"] = ev["persist_accounturi"]
         d["dnssec"] = sorted({lk.get("dnssec", "") or "none" for lk in ev.get("lookups", [])})
         out[part] = d
     return out
@@ -429,7 +440,7 @@ def print_row(row):
     if not _table["printed_header"]:
         print("verdicts: primary first, then each remote in fleet order; V valid, x invalid, "
               "T timeout, E error, c cancelled after the decision; * = captured")
-        print(f"{'FLEET':<8} {'ATTACK':<22} {'METHOD':<11} {'ZONE':<8} {'CAPT':>5}  "
+        print(f"{'FLEET':<8} {'ATTACK':<22} {'METHOD':<14} {'ZONE':<8} {'CAPT':>5}  "
               f"{'OWNER VERDICTS':<{w}} {'ATTACKER VERDICTS':<{w}} {'OWNER':<6} "
               f"{'ATTACKER':<8} {'CERT FOR ATTACKER':<17} CHECK")
         _table["printed_header"] = True
@@ -440,7 +451,7 @@ def print_row(row):
     cert = "YES" if row["attacker_certificate"] else "no"
     if row["attacker"]["expected"] == "CORROBORATED":
         cert += " (expected)"
-    print(f"{row['fleet']:<8} {row['attack']:<22} {row['method']:<11} {row['zone']:<8} "
+    print(f"{row['fleet']:<8} {row['attack']:<22} {row['method']:<14} {row['zone']:<8} "
           f"{row['captured_count']:>2}/{row['perspectives']:<2}  {verdicts('owner'):<{w}} "
           f"{verdicts('attacker'):<{w}} {short_decision(row['owner']['decision']):<6} "
           f"{short_decision(row['attacker']['decision']):<8} {cert:<17} "
@@ -600,20 +611,29 @@ def cmd_selftest(args):
     if ghost not in removed or ghost in simnet.list_netns():
         log(f"FAIL: leftover namespace {ghost} was not removed")
         return 1
-    # 2. The matrix.
+    # 2. The matrix, then (unless --scenario) dns-persist-01 under a one-perspective hijack.
     scenario = load_scenario(args.scenario or os.path.join(HERE, "scenarios", "ci-matrix.json"))
     out = args.out or tempfile.mkdtemp(prefix="mpic-netsim-results.")
     try:
         rows, ok = run_scenario(scenario, bin_dir, out)
+        if not args.scenario:
+            persist_rows, persist_ok = run_scenario(
+                load_scenario(os.path.join(HERE, "scenarios", "dns-persist.json")), bin_dir,
+                os.path.join(out, "dns-persist"))
+            rows, ok = rows + persist_rows, ok and persist_ok
     except Terminate:
         return 130
     failures = []
     if not ok:
         failures.append("some decisions differ from what the policy rules predict")
+    if not args.scenario and not any(persist_hijack_refused(r) for r in rows):
+        failures.append("dns-persist-01: no case where one hijacked remote served the "
+                        "attacker's record, passed it, and the quorum still refused the "
+                        "attacker and approved the owner")
     # 3. Coverage: the matrix must really exercise what the issue asks for.
     methods = {r["method"] for r in rows}
-    for m in METHODS:
-        if m not in methods:
+    for m in METHODS:  # dns-persist-01 comes from dns-persist.json, not run with --scenario
+        if m not in methods and not (m == "dns-persist-01" and args.scenario):
             failures.append(f"method {m} not exercised")
     if not any(r["attacker_certificate"] for r in rows):
         failures.append("no case where the captured quorum lets the attacker through")
@@ -648,6 +668,25 @@ def cmd_selftest(args):
     log(f"selftest {'passed' if not failures else 'FAILED'} in {time.monotonic() - t0:.0f} s "
         f"(results: {out})")
     return 0 if not failures else 1
+
+
+def persist_hijack_refused(row):
+    """Issue 16: a DNS hijack of one remote perspective (unsigned zone) serves a dns-persist-01
+    record naming the attacker's account; that remote passes the attacker, the others refuse
+    it, and the decision is NOT_CORROBORATED for the attacker, CORROBORATED for the owner."""
+    if (row["method"] != "dns-persist-01" or row["kind"] != "prefix-hijack"
+            or row["target"] != "ns" or row["zone"] != "unsigned"
+            or row["captured_count"] != 1 or row["primary_captured"]):
+        return False
+    hijacked = row["captured"][0]
+    attacker, owner = row["attacker"], row["owner"]
+    others = [v for n, v in attacker.get("verdicts", {}).items() if n != hijacked]
+    return (attacker.get("verdicts", {}).get(hijacked) == "valid"
+            and attacker.get("details", {}).get(hijacked, {}).get("dcv", {}).get(
+                "persist_accounturi") == simfleet.ACCOUNT["attacker"]
+            and others and all(v == "invalid" for v in others)
+            and attacker["decision"] == "NOT_CORROBORATED"
+            and owner["decision"] == "CORROBORATED" and row["ok"])
 
 
 def report(results, png):

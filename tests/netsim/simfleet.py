@@ -35,6 +35,19 @@ PORT = 7000
 CA_ISSUER = "ca.example"
 ACCOUNT = {"owner": "https://ca.example/acct/owner", "attacker": "https://ca.example/acct/evil"}
 ZONES = {"signed": "victim-signed.lab.", "unsigned": "victim-unsigned.lab."}
+PERSIST_LABEL = "_validation-persist"
+
+
+def persist_value(account, width=0):
+    """The dns-persist-01 TXT value (draft-ietf-acme-dns-persist §4.1, BR §3.2.2.4.22) that
+    authorizes CA_ISSUER for `account`. `width`: pad with blanks after the issuer domain name
+    (RFC 8659 §4.2 allows *WSP there) to that many octets, so that the attacker's DNS can put
+    its own record in place of the owner's without changing the message length; None when the
+    record is longer than `width`."""
+    tail = f"; accounturi={account}"
+    if width and len(CA_ISSUER) + len(tail) > width:
+        return None
+    return CA_ISSUER + " " * max(0, width - len(CA_ISSUER) - len(tail)) + tail
 
 
 class FleetError(Exception):
@@ -101,6 +114,8 @@ class SimDns(dnslab.Lab):
             z.add("@", "CAA", f'0 issue "{CA_ISSUER}"')
             z.add("www", "A", simnet.VICTIM_WEB)
             z.add("_acme-challenge.www", "TXT", f'"{self.owner_txt}"')
+            # dns-persist-01: a standing record naming the CA and the owner's account.
+            z.add(PERSIST_LABEL + ".www", "TXT", f'"{persist_value(ACCOUNT["owner"])}"')
             # CAA with RFC 8657 accounturi: only the owner's account may get certificates.
             z.add("caa", "A", simnet.VICTIM_WEB)
             z.add("caa", "CAA", f'0 issue "{CA_ISSUER}; accounturi={ACCOUNT["owner"]}"')
@@ -299,6 +314,8 @@ class Fleet:
                "--timeout-ms", str(int(timeout_s * 1000) - 2000)]
         if method == "caa":
             cmd += ["--skip-dcv"]
+        elif method == "dns-persist-01":  # no key authorization: the record names the account
+            cmd += ["--method", method]
         else:
             cmd += ["--method", method, "--key-authorization", key_authorization]
         p = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout_s)

