@@ -23,7 +23,9 @@ using lab::Flags;
 
 namespace {
 
-tl::unexpected<Error> Usage(std::string why) { return Fail(ProblemType::kMalformed, std::move(why)); }
+tl::unexpected<Error> Usage(std::string why) {
+  return Fail(ProblemType::kMalformed, std::move(why));
+}
 
 constexpr const char* kUsage =
     "usage: mpic validate --primary ADDR --ca-cert FILE --cert FILE --key FILE\n"
@@ -45,7 +47,8 @@ constexpr const char* kUsage =
     "  METHOD: http-01, dns-01, tls-alpn-01, dns-persist-01, dns-account-01, or one of the\n"
     "  BR methods (dns-change, website-change, ip-address, contact-email-txt,\n"
     "  contact-email-caa, contact-phone-txt, contact-phone-caa, reverse-address-lookup),\n"
-    "  which take --challenge-value instead of a key authorization (docs/validation-methods.md).\n"    "  dns-persist-01 takes the CA's issuer domain names (--issuer-domain, or --caa-issuer:\n"
+    "  which take --challenge-value instead of a key authorization (docs/validation-methods.md).\n"
+    "  dns-persist-01 takes the CA's issuer domain names (--issuer-domain, or --caa-issuer:\n"
     "  one list) and --account-uri (or the hashed form: --account-hash-prefix and the account\n"
     "  key's --account-key-thumbprint, current key first); --persist-domain names the domain\n"
     "  holding _validation-persist when it is not the identifier; --wildcard asks for\n"
