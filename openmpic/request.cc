@@ -428,6 +428,217 @@ void DecodeDnsPersistent(const json& params, std::string_view where, DecodedRequ
   DecodeRequireExactCase(params, where, /*must_be_exact=*/false, echo, issues);
 }
 
+// The one label a TXT-based contact method reads from (BR §3.2.2.4.14, §3.2.2.4.16); "" for
+// the methods that look at the name itself.
+std::string_view FixedPrefix(v1::Method method) {
+  switch (method) {
+    case v1::CONTACT_EMAIL_TXT: return "_validation-contactemail";
+    case v1::CONTACT_PHONE_TXT: return "_validation-contactphone";
+    default: return "";
+  }
+}
+
+// The record type a method reads when it has only one ("" when the request chooses).
+std::string_view FixedRecordType(v1::Method method) {
+  switch (method) {
+    case v1::CONTACT_EMAIL_TXT:
+    case v1::CONTACT_PHONE_TXT: return "TXT";
+    case v1::CONTACT_EMAIL_CAA:
+    case v1::CONTACT_PHONE_CAA: return "CAA";
+    case v1::REVERSE_ADDRESS_LOOKUP: return "PTR";
+    default: return "";
+  }
+}
+
+// One DNS label beginning with "_" (BR §3.2.2.4.7: the ADN "prefixed with a Domain Label that
+// begins with an underscore character").
+bool IsUnderscoreLabel(std::string_view label) {
+  if (label.size() < 2 || label.size() > 63 || label.front() != '_') return false;
+  return std::all_of(label.begin() + 1, label.end(), [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+           c == '-' || c == '_';
+  });
+}
+
+// The BR methods beyond ACME (open-mpic-core's DcvWebsiteChange/DnsChange/IpAddress/Contact*/
+// ReverseAddressLookup parameters): BR §3.2.2.4.7, .8, .13-.18, §3.2.2.5.3. What each
+// parameter means to the check: checks/check.h (CheckRequest).
+void DecodeBrMethod(const json& params, std::string_view where, v1::Method method,
+                    std::string_view name, DecodedRequest& out, json& echo, Issues& issues) {
+  const std::string at(where);
+  const bool website = method == v1::WEBSITE_CHANGE;
+  if (website) {
+    CheckKnownFields(params, where,
+                     {"validation_method", "challenge_value", "http_token_path", "url_scheme",
+                      "http_headers", "match_regex", "require_exact_case"},
+                     issues);
+  } else if (method == v1::DNS_CHANGE) {
+    CheckKnownFields(params, where,
+                     {"validation_method", "challenge_value", "dns_name_prefix",
+                      "dns_record_type", "require_exact_match", "require_exact_case"},
+                     issues);
+  } else {
+    CheckKnownFields(params, where,
+                     {"validation_method", "challenge_value", "dns_name_prefix",
+                      "dns_record_type", "require_exact_case"},
+                     issues);
+  }
+  v1::ValidateRequest& v = out.validate;
+
+  // challenge_value: the Random Value / Request Token, the address (ip-address), the email
+  // address or phone number (contact-*), the expected domain name (reverse-address-lookup).
+  auto value = GetString(params, where, "challenge_value", true, issues);
+  if (value && value->empty()) {
+    issues.Add("invalid-challenge-value", at + "challenge_value is empty");
+    value.reset();
+  }
+  if (value && method == v1::IP_ADDRESS) {
+    std::string literal(*value);
+    in_addr v4{};
+    in6_addr v6{};
+    char buf[INET6_ADDRSTRLEN] = {};
+    if (inet_pton(AF_INET, literal.c_str(), &v4) == 1) {
+      inet_ntop(AF_INET, &v4, buf, sizeof(buf));
+    } else if (inet_pton(AF_INET6, literal.c_str(), &v6) == 1) {
+      inet_ntop(AF_INET6, &v6, buf, sizeof(buf));  // RFC 5952 canonical form
+    } else {
+      issues.Add("invalid-challenge-value",
+                 at + "challenge_value must be the IP address the A/AAAA records must contain "
+                      "(BR §3.2.2.4.8), not " + Shown(json(*value)));
+      value.reset();
+    }
+    if (value) value = std::string(buf);
+  } else if (value && method == v1::REVERSE_ADDRESS_LOOKUP) {
+    auto host = NormalizeDnsName(*value);
+    if (!host || host->empty()) {
+      issues.Add("invalid-challenge-value",
+                 at + "challenge_value must be the domain name the PTR records must name "
+                      "(BR §3.2.2.5.3), not " + Shown(json(*value)));
+      value.reset();
+    } else {
+      value = *host;
+    }
+  }
+  if (value) {
+    v.set_challenge_value(*value);
+    echo["challenge_value"] = *value;
+  }
+
+  if (website) {
+    auto path = GetString(params, where, "http_token_path", true, issues);
+    if (path) {
+      const bool ok = !path->empty() && IsPrintableAscii(*path) &&
+                      path->find_first_of(" ?#\\") == std::string::npos &&
+                      path->find("..") == std::string::npos && path->front() != '/';
+      if (!ok) {
+        issues.Add("invalid-http-token-path",
+                   at + "http_token_path must be a relative path below "
+                        "/.well-known/pki-validation/ (printable ASCII, no \"..\", \"?\", \"#\" "
+                        "or leading \"/\"; BR §3.2.2.4.18)");
+      } else {
+        v.set_http_token_path(*path);
+        echo["http_token_path"] = *path;
+      }
+    }
+    auto scheme = GetString(params, where, "url_scheme", false, issues);
+    if (scheme && *scheme != "http" && *scheme != "https") {
+      issues.Add("invalid-url-scheme", at + "url_scheme must be \"http\" or \"https\"");
+    } else {
+      v.set_url_scheme(scheme.value_or("http"));
+      echo["url_scheme"] = scheme.value_or("http");
+    }
+    bool bad = false;
+    const json* headers = GetObject(params, where, "http_headers", issues, &bad);
+    if (headers != nullptr && !headers->empty()) {
+      issues.Add("unsupported-http-headers",
+                 at + "http_headers is not supported: every perspective sends the same fixed "
+                      "request");
+    }
+    echo["http_headers"] = nullptr;
+    auto regex = GetString(params, where, "match_regex", false, issues);
+    if (regex && !regex->empty()) {
+      issues.Add("unsupported-match-regex",
+                 at + "match_regex is not supported: the page must contain challenge_value "
+                      "itself (BR §3.2.2.4.18); a caller-supplied pattern could match content "
+                      "the Applicant did not place");
+    }
+    echo["match_regex"] = nullptr;
+  } else {
+    // dns_name_prefix: dns-change only (one "_" label); the TXT contact methods accept their
+    // own fixed label (the spec's literal), every other value is refused.
+    auto prefix = GetString(params, where, "dns_name_prefix", false, issues);
+    const std::string_view fixed = FixedPrefix(method);
+    if (method == v1::DNS_CHANGE) {
+      if (prefix && !prefix->empty() && !IsUnderscoreLabel(*prefix)) {
+        issues.Add("invalid-dns-name-prefix",
+                   at + "dns_name_prefix must be one DNS label beginning with \"_\" "
+                        "(BR §3.2.2.4.7)");
+      } else if (prefix && !prefix->empty()) {
+        v.set_dns_name_prefix(*prefix);
+      }
+      echo["dns_name_prefix"] = prefix && !prefix->empty() ? json(*prefix) : json(nullptr);
+    } else {
+      if (prefix && !prefix->empty() && *prefix != fixed) {
+        issues.Add("invalid-dns-name-prefix",
+                   at + "dns_name_prefix is not supported for " + std::string(name) +
+                       (fixed.empty() ? std::string(" (only dns-change takes one)")
+                                      : " (its label is always " + std::string(fixed) + ")"));
+      }
+      echo["dns_name_prefix"] = fixed.empty() ? json(nullptr) : json(std::string(fixed));
+    }
+
+    auto type = GetString(params, where, "dns_record_type", false, issues);
+    const std::string_view fixed_type = FixedRecordType(method);
+    if (method == v1::DNS_CHANGE) {
+      if (!type) {
+        if (!Member(params, "dns_record_type")) {
+          issues.Add("missing-field", at + "dns_record_type is required (TXT, CNAME or CAA)");
+        }
+      } else if (*type != "TXT" && *type != "CNAME" && *type != "CAA") {
+        issues.Add("invalid-dns-record-type",
+                   at + "dns_record_type must be TXT, CNAME or CAA for dns-change");
+      } else {
+        v.set_dns_record_type(*type);
+        echo["dns_record_type"] = *type;
+      }
+    } else if (method == v1::IP_ADDRESS) {
+      if (!type) {
+        if (!Member(params, "dns_record_type")) {
+          issues.Add("missing-field", at + "dns_record_type is required (A or AAAA)");
+        }
+      } else if (*type != "A" && *type != "AAAA") {
+        issues.Add("invalid-dns-record-type",
+                   at + "dns_record_type must be A or AAAA for ip-address");
+      } else if (value && (*type == "A") != (value->find(':') == std::string::npos)) {
+        issues.Add("invalid-dns-record-type",
+                   at + "dns_record_type " + *type + " cannot hold the address " + *value);
+      } else {
+        v.set_dns_record_type(*type);
+        echo["dns_record_type"] = *type;
+      }
+    } else {
+      if (type && *type != fixed_type) {
+        issues.Add("invalid-dns-record-type", at + "dns_record_type must be " +
+                                                  std::string(fixed_type) + " for " +
+                                                  std::string(name));
+      }
+      echo["dns_record_type"] = std::string(fixed_type);
+    }
+  }
+
+  if (method == v1::DNS_CHANGE) {
+    auto exact = GetBool(params, where, "require_exact_match", issues);
+    v.set_require_exact_match(exact.value_or(false));
+    echo["require_exact_match"] = exact.value_or(false);
+  }
+  // Given: passed to the check; absent: the check's default for the method (true for
+  // dns-change TXT and website-change, false for the others, as open-mpic-core).
+  auto exact_case = GetBool(params, where, "require_exact_case", issues);
+  if (exact_case) v.set_require_exact_case(*exact_case);
+  echo["require_exact_case"] =
+      exact_case.value_or(method == v1::DNS_CHANGE || method == v1::WEBSITE_CHANGE);
+}
+
 void DecodeDcv(const json& body, const DecodeOptions& options, DecodedRequest& out,
                Issues& issues) {
   constexpr std::string_view kWhere = "dcv_check_parameters.";
@@ -453,8 +664,7 @@ void DecodeDcv(const json& body, const DecodeOptions& options, DecodedRequest& o
     issues.Add("unsupported-validation-method",
                "validation_method " + std::string(method->name) + " (BR §" +
                    std::string(method->br_section) +
-                   ") is not implemented by this server yet; use acme-http-01, acme-dns-01 or "
-                   "acme-tls-alpn-01");
+                   ") is not implemented by this server yet");
     return;
   }
   out.validation_method = *method_name;
@@ -506,6 +716,16 @@ void DecodeDcv(const json& body, const DecodeOptions& options, DecodedRequest& o
       break;
     case v1::DNS_PERSIST_01:
       DecodeDnsPersistent(*params, kWhere, out, echo, issues);
+      break;
+    case v1::DNS_CHANGE:
+    case v1::WEBSITE_CHANGE:
+    case v1::IP_ADDRESS:
+    case v1::CONTACT_EMAIL_TXT:
+    case v1::CONTACT_EMAIL_CAA:
+    case v1::CONTACT_PHONE_TXT:
+    case v1::CONTACT_PHONE_CAA:
+    case v1::REVERSE_ADDRESS_LOOKUP:
+      DecodeBrMethod(*params, kWhere, method->v1_method, method->name, out, echo, issues);
       break;
     default:
       issues.Add("unsupported-validation-method", "validation_method not mapped");
@@ -727,6 +947,22 @@ tl::expected<DecodedRequest, ValidationIssues> DecodeRequest(std::string_view bo
     if (target->wildcard && (method == v1::HTTP_01 || method == v1::TLS_ALPN_01)) {
       issues.Add("invalid-domain-or-ip-target",
                  "a wildcard name can only be validated with acme-dns-01 (RFC 8555 §7.1.3)");
+    }
+    if (target->wildcard && method == v1::WEBSITE_CHANGE) {
+      issues.Add("invalid-domain-or-ip-target",
+                 "website-change cannot validate a wildcard name (BR §3.2.2.6)");
+    }
+    if (out.check_type == CheckType::kDcv && method == v1::REVERSE_ADDRESS_LOOKUP &&
+        !target->is_ip) {
+      issues.Add("invalid-domain-or-ip-target",
+                 "reverse-address-lookup validates an IP address (BR §3.2.2.5.3): "
+                 "domain_or_ip_target must be one");
+    }
+    if (target->is_ip && (method == v1::DNS_CHANGE || method == v1::IP_ADDRESS ||
+                          method == v1::CONTACT_EMAIL_TXT || method == v1::CONTACT_EMAIL_CAA ||
+                          method == v1::CONTACT_PHONE_TXT || method == v1::CONTACT_PHONE_CAA)) {
+      issues.Add("invalid-domain-or-ip-target",
+                 out.validation_method + " validates a domain name, not an IP address");
     }
     out.validate.set_identifier(target->identifier);
     out.validate.set_wildcard(target->wildcard);

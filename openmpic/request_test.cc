@@ -340,6 +340,209 @@ TEST(DecodeRequestTest, DnsPersistentMapsToV1) {
   EXPECT_EQ(IssueTypes(bad), std::vector<std::string>{"unknown-field"});
 }
 
+json BrRequest(const std::string& target, json params) {
+  return {{"check_type", "dcv"}, {"domain_or_ip_target", target},
+          {"dcv_check_parameters", std::move(params)}};
+}
+
+TEST(DecodeRequestTest, DnsChangeMapsToV1) {
+  json body = BrRequest("www.example.com", {{"validation_method", "dns-change"},
+                                            {"challenge_value", "Rand0m-Value"},
+                                            {"dns_name_prefix", "_pki-validation"},
+                                            {"dns_record_type", "CNAME"},
+                                            {"require_exact_match", true},
+                                            {"require_exact_case", false}});
+  auto decoded = DecodeRequest(body.dump(), Options());
+  ASSERT_TRUE(decoded) << ValidationErrorBody(decoded.error()).dump();
+  const v1::ValidateRequest& v = decoded->validate;
+  EXPECT_EQ(v.method(), v1::DNS_CHANGE);
+  EXPECT_EQ(v.identifier(), "www.example.com");
+  EXPECT_EQ(v.challenge_value(), "Rand0m-Value");
+  EXPECT_EQ(v.dns_name_prefix(), "_pki-validation");
+  EXPECT_EQ(v.dns_record_type(), "CNAME");
+  EXPECT_TRUE(v.require_exact_match());
+  ASSERT_TRUE(v.has_require_exact_case());
+  EXPECT_FALSE(v.require_exact_case());
+  EXPECT_TRUE(v.key_authorization().empty());
+  EXPECT_EQ(decoded->echo_parameters["dns_name_prefix"], "_pki-validation");
+
+  // Open MPIC defaults: substring match, exact case left to the check (echoed true).
+  json minimal = BrRequest("*.example.com", {{"validation_method", "dns-change"},
+                                             {"challenge_value", "v"},
+                                             {"dns_record_type", "TXT"}});
+  decoded = DecodeRequest(minimal.dump(), Options());
+  ASSERT_TRUE(decoded) << ValidationErrorBody(decoded.error()).dump();
+  EXPECT_FALSE(decoded->validate.require_exact_match());
+  EXPECT_FALSE(decoded->validate.has_require_exact_case());
+  EXPECT_TRUE(decoded->validate.wildcard());
+  EXPECT_EQ(decoded->echo_parameters["require_exact_case"], true);
+  EXPECT_EQ(decoded->echo_parameters["require_exact_match"], false);
+  EXPECT_TRUE(decoded->echo_parameters["dns_name_prefix"].is_null());
+
+  json bad = minimal;
+  bad["dcv_check_parameters"]["dns_record_type"] = "A";
+  EXPECT_EQ(IssueTypes(bad), std::vector<std::string>{"invalid-dns-record-type"});
+  bad = minimal;
+  bad["dcv_check_parameters"].erase("dns_record_type");
+  EXPECT_EQ(IssueTypes(bad), std::vector<std::string>{"missing-field"});
+  for (const char* prefix : {"pki", "_a.b", "_", "_x y"}) {
+    bad = minimal;
+    bad["dcv_check_parameters"]["dns_name_prefix"] = prefix;
+    EXPECT_EQ(IssueTypes(bad), std::vector<std::string>{"invalid-dns-name-prefix"}) << prefix;
+  }
+  bad = minimal;
+  bad["dcv_check_parameters"]["challenge_value"] = "";
+  EXPECT_EQ(IssueTypes(bad), std::vector<std::string>{"invalid-challenge-value"});
+  bad = minimal;
+  bad["dcv_check_parameters"].erase("challenge_value");
+  EXPECT_EQ(IssueTypes(bad), std::vector<std::string>{"missing-field"});
+  bad = minimal;
+  bad["domain_or_ip_target"] = "192.0.2.1";
+  EXPECT_EQ(IssueTypes(bad), std::vector<std::string>{"invalid-domain-or-ip-target"});
+  bad = minimal;
+  bad["dcv_check_parameters"]["http_token_path"] = "x";
+  EXPECT_EQ(IssueTypes(bad), std::vector<std::string>{"unknown-field"});
+}
+
+TEST(DecodeRequestTest, WebsiteChangeMapsToV1) {
+  json body = BrRequest("example.com", {{"validation_method", "website-change"},
+                                        {"challenge_value", "token-123"},
+                                        {"http_token_path", "mpic.txt"},
+                                        {"url_scheme", "https"}});
+  auto decoded = DecodeRequest(body.dump(), Options());
+  ASSERT_TRUE(decoded) << ValidationErrorBody(decoded.error()).dump();
+  EXPECT_EQ(decoded->validate.method(), v1::WEBSITE_CHANGE);
+  EXPECT_EQ(decoded->validate.challenge_value(), "token-123");
+  EXPECT_EQ(decoded->validate.http_token_path(), "mpic.txt");
+  EXPECT_EQ(decoded->validate.url_scheme(), "https");
+  EXPECT_TRUE(decoded->validate.match_regex().empty());
+  EXPECT_EQ(decoded->echo_parameters["require_exact_case"], true);
+
+  json plain = body;
+  plain["dcv_check_parameters"].erase("url_scheme");
+  plain["dcv_check_parameters"]["match_regex"] = "";
+  plain["dcv_check_parameters"]["http_headers"] = json::object();
+  decoded = DecodeRequest(plain.dump(), Options());
+  ASSERT_TRUE(decoded) << ValidationErrorBody(decoded.error()).dump();
+  EXPECT_EQ(decoded->validate.url_scheme(), "http");
+
+  json bad = body;
+  bad["dcv_check_parameters"]["match_regex"] = "tok.*";
+  auto refused = DecodeRequest(bad.dump(), Options());
+  ASSERT_FALSE(refused);
+  ASSERT_EQ(refused.error().size(), 1u);
+  EXPECT_EQ(refused.error()[0].issue_type, "unsupported-match-regex");
+  EXPECT_NE(refused.error()[0].message.find("match_regex"), std::string::npos);
+  bad = body;
+  bad["dcv_check_parameters"]["http_headers"] = {{"User-Agent", "x"}};
+  EXPECT_EQ(IssueTypes(bad), std::vector<std::string>{"unsupported-http-headers"});
+  bad = body;
+  bad["dcv_check_parameters"]["url_scheme"] = "ftp";
+  EXPECT_EQ(IssueTypes(bad), std::vector<std::string>{"invalid-url-scheme"});
+  for (const char* path : {"../secret", "/abs", "a?b", "a b", ""}) {
+    bad = body;
+    bad["dcv_check_parameters"]["http_token_path"] = path;
+    EXPECT_EQ(IssueTypes(bad), std::vector<std::string>{"invalid-http-token-path"}) << path;
+  }
+  bad = body;
+  bad["dcv_check_parameters"]["dns_name_prefix"] = "_x";
+  EXPECT_EQ(IssueTypes(bad), std::vector<std::string>{"unknown-field"});
+  bad = body;
+  bad["domain_or_ip_target"] = "*.example.com";
+  EXPECT_EQ(IssueTypes(bad), std::vector<std::string>{"invalid-domain-or-ip-target"});
+}
+
+TEST(DecodeRequestTest, IpAddressMapsToV1) {
+  json body = BrRequest("host.example.com", {{"validation_method", "ip-address"},
+                                             {"challenge_value", "2001:DB8:0::7"},
+                                             {"dns_record_type", "AAAA"}});
+  auto decoded = DecodeRequest(body.dump(), Options());
+  ASSERT_TRUE(decoded) << ValidationErrorBody(decoded.error()).dump();
+  EXPECT_EQ(decoded->validate.method(), v1::IP_ADDRESS);
+  EXPECT_EQ(decoded->validate.identifier(), "host.example.com");
+  EXPECT_EQ(decoded->validate.challenge_value(), "2001:db8::7");  // RFC 5952
+  EXPECT_EQ(decoded->validate.dns_record_type(), "AAAA");
+
+  json bad = body;
+  bad["dcv_check_parameters"]["dns_record_type"] = "A";  // an IPv6 address in an A record
+  EXPECT_EQ(IssueTypes(bad), std::vector<std::string>{"invalid-dns-record-type"});
+  bad = body;
+  bad["dcv_check_parameters"]["dns_record_type"] = "TXT";
+  EXPECT_EQ(IssueTypes(bad), std::vector<std::string>{"invalid-dns-record-type"});
+  bad = body;
+  bad["dcv_check_parameters"]["challenge_value"] = "host.example.com";
+  EXPECT_EQ(IssueTypes(bad), std::vector<std::string>{"invalid-challenge-value"});
+  bad = body;
+  bad["dcv_check_parameters"]["dns_name_prefix"] = "_x";
+  EXPECT_EQ(IssueTypes(bad), std::vector<std::string>{"invalid-dns-name-prefix"});
+  bad = body;
+  bad["domain_or_ip_target"] = "2001:db8::7";
+  EXPECT_EQ(IssueTypes(bad), std::vector<std::string>{"invalid-domain-or-ip-target"});
+}
+
+TEST(DecodeRequestTest, ContactMethodsMapToV1) {
+  struct Case {
+    const char* name;
+    v1::Method method;
+    const char* value;
+    const char* type;
+    const char* prefix;  // the one accepted non-empty dns_name_prefix, or ""
+  };
+  for (const Case& c : {Case{"contact-email-txt", v1::CONTACT_EMAIL_TXT, "dns@example.com", "TXT",
+                             "_validation-contactemail"},
+                        Case{"contact-email-caa", v1::CONTACT_EMAIL_CAA, "dns@example.com", "CAA",
+                             ""},
+                        Case{"contact-phone-txt", v1::CONTACT_PHONE_TXT, "+1 555 0100", "TXT",
+                             "_validation-contactphone"},
+                        Case{"contact-phone-caa", v1::CONTACT_PHONE_CAA, "+1 555 0100", "CAA",
+                             ""}}) {
+    json body = BrRequest("example.com",
+                          {{"validation_method", c.name}, {"challenge_value", c.value}});
+    auto decoded = DecodeRequest(body.dump(), Options());
+    ASSERT_TRUE(decoded) << c.name << ValidationErrorBody(decoded.error()).dump();
+    EXPECT_EQ(decoded->validate.method(), c.method) << c.name;
+    EXPECT_EQ(decoded->validate.challenge_value(), c.value) << c.name;
+    EXPECT_TRUE(decoded->validate.dns_name_prefix().empty()) << c.name;
+    EXPECT_EQ(decoded->echo_parameters["dns_record_type"], c.type) << c.name;
+    EXPECT_EQ(decoded->echo_parameters["require_exact_case"], false) << c.name;
+
+    json with = body;
+    with["dcv_check_parameters"]["dns_record_type"] = c.type;
+    if (*c.prefix) with["dcv_check_parameters"]["dns_name_prefix"] = c.prefix;
+    EXPECT_TRUE(DecodeRequest(with.dump(), Options())) << c.name;
+    json bad = body;
+    bad["dcv_check_parameters"]["dns_name_prefix"] = "_pki-validation";
+    EXPECT_EQ(IssueTypes(bad), std::vector<std::string>{"invalid-dns-name-prefix"}) << c.name;
+    bad = body;
+    bad["dcv_check_parameters"]["dns_record_type"] = std::string(c.type) == "TXT" ? "CAA" : "TXT";
+    EXPECT_EQ(IssueTypes(bad), std::vector<std::string>{"invalid-dns-record-type"}) << c.name;
+    bad = body;
+    bad["domain_or_ip_target"] = "192.0.2.1";
+    EXPECT_EQ(IssueTypes(bad), std::vector<std::string>{"invalid-domain-or-ip-target"}) << c.name;
+  }
+}
+
+TEST(DecodeRequestTest, ReverseAddressLookupMapsToV1) {
+  json body = BrRequest("192.0.2.7", {{"validation_method", "reverse-address-lookup"},
+                                      {"challenge_value", "Host.Example.com."}});
+  auto decoded = DecodeRequest(body.dump(), Options());
+  ASSERT_TRUE(decoded) << ValidationErrorBody(decoded.error()).dump();
+  EXPECT_EQ(decoded->validate.method(), v1::REVERSE_ADDRESS_LOOKUP);
+  EXPECT_EQ(decoded->validate.identifier(), "192.0.2.7");
+  EXPECT_EQ(decoded->validate.challenge_value(), "host.example.com");
+  EXPECT_EQ(decoded->echo_parameters["dns_record_type"], "PTR");
+
+  json bad = body;
+  bad["domain_or_ip_target"] = "example.com";
+  EXPECT_EQ(IssueTypes(bad), std::vector<std::string>{"invalid-domain-or-ip-target"});
+  bad = body;
+  bad["dcv_check_parameters"]["challenge_value"] = "not a name";
+  EXPECT_EQ(IssueTypes(bad), std::vector<std::string>{"invalid-challenge-value"});
+  bad = body;
+  bad["dcv_check_parameters"]["dns_record_type"] = "A";
+  EXPECT_EQ(IssueTypes(bad), std::vector<std::string>{"invalid-dns-record-type"});
+}
+
 TEST(DecodeRequestTest, MethodTable) {
   for (const MethodInfo& info : Methods()) {
     json body = {{"check_type", "dcv"},

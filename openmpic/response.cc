@@ -50,8 +50,8 @@ json StringsOrEmpty(const google::protobuf::RepeatedPtrField<std::string>& value
 
 json Nullable(const std::string& text) { return text.empty() ? json(nullptr) : json(text); }
 
-json HttpDetails(const v1::Evidence& evidence, bool have_outcome) {
-  json details = {{"validation_method", "acme-http-01"}};
+json HttpDetails(const v1::Evidence& evidence, bool have_outcome, std::string_view method) {
+  json details = {{"validation_method", std::string(method)}};
   json history = json::array();
   const int hops = evidence.http_hops_size();
   for (int i = 0; i + 1 < hops; ++i) {
@@ -75,13 +75,24 @@ json HttpDetails(const v1::Evidence& evidence, bool have_outcome) {
   return details;
 }
 
-json DnsDetails(const v1::Evidence& evidence, bool have_outcome, std::string_view method) {
+// `acme`: acme-dns-01 and dns-persistent, whose challenge is the last TXT lookup and whose
+// records are txt_values. The BR methods read TXT, CNAME, CAA, A/AAAA or PTR: their challenge
+// is the last lookup made (for the CAA contact methods, the last step of the tree climb), and
+// the records seen are that lookup's (RFC 1035 presentation format).
+json DnsDetails(const v1::Evidence& evidence, bool have_outcome, std::string_view method,
+                bool acme) {
   json details = {{"validation_method", std::string(method)}};
   const v1::DnsLookup* txt = nullptr;
   for (const v1::DnsLookup& lookup : evidence.lookups()) {
-    if (lookup.type() == "TXT") txt = &lookup;  // the last TXT lookup is the challenge's
+    if (!acme || lookup.type() == "TXT") txt = &lookup;  // the last one is the challenge's
   }
-  details["records_seen"] = have_outcome ? StringsOrEmpty(evidence.txt_values()) : json(nullptr);
+  if (!have_outcome) {
+    details["records_seen"] = nullptr;
+  } else if (acme || evidence.txt_values_size() > 0 || txt == nullptr) {
+    details["records_seen"] = StringsOrEmpty(evidence.txt_values());
+  } else {
+    details["records_seen"] = StringsOrEmpty(txt->records());
+  }
   if (txt != nullptr) {
     auto rcode = RcodeNumber(txt->rcode());
     details["response_code"] = rcode ? json(*rcode) : json(nullptr);
@@ -218,12 +229,17 @@ json EncodePerspective(const v1::PerspectiveResult& result, CheckType check_type
   json details;
   if (check_type == CheckType::kCaa) {
     details = CaaDetails(outcome.evidence(), have_outcome);
-  } else if (validation_method == "acme-http-01") {
-    details = HttpDetails(outcome.evidence(), have_outcome);
+  } else if (validation_method == "acme-http-01" || validation_method == "website-change") {
+    details = HttpDetails(outcome.evidence(), have_outcome, validation_method);
   } else if (validation_method == "acme-dns-01" || validation_method == "dns-persistent") {
-    details = DnsDetails(outcome.evidence(), have_outcome, validation_method);
-  } else {
+    details = DnsDetails(outcome.evidence(), have_outcome, validation_method, /*acme=*/true);
+  } else if (validation_method == "acme-tls-alpn-01") {
     details = TlsAlpnDetails(outcome.evidence());
+  } else {
+    // dns-change, ip-address, contact-*, reverse-address-lookup: Open MPIC's DNS details.
+    // (The spec's details have no field for the matched value; mpic's audit record and
+    // `mpic validate` show evidence.matched_value.)
+    details = DnsDetails(outcome.evidence(), have_outcome, validation_method, /*acme=*/false);
   }
 
   json check = {{"check_type", std::string(CheckTypeName(check_type))},

@@ -49,6 +49,25 @@ int main() {
   }
   Print("DcvResponse", EncodeResponse(*tls, {4, 3, 1, std::nullopt, false}, result));
 
+  // The BR methods: one DNS-detail and one HTTP-detail response, with their echoed parameters.
+  for (const char* body :
+       {R"({"check_type":"dcv","domain_or_ip_target":"example.com","dcv_check_parameters":
+            {"validation_method":"dns-change","challenge_value":"v","dns_record_type":"TXT",
+             "dns_name_prefix":"_pki-validation"}})",
+        R"({"check_type":"dcv","domain_or_ip_target":"example.com","dcv_check_parameters":
+            {"validation_method":"website-change","challenge_value":"v",
+             "http_token_path":"t.txt"}})",
+        R"({"check_type":"dcv","domain_or_ip_target":"192.0.2.7","dcv_check_parameters":
+            {"validation_method":"reverse-address-lookup","challenge_value":"h.example"}})",
+        R"({"check_type":"dcv","domain_or_ip_target":"example.com","dcv_check_parameters":
+            {"validation_method":"contact-email-txt","challenge_value":"a@example.com",
+             "dns_name_prefix":"_validation-contactemail"}})"}) {
+    auto br = mpic::openmpic::DecodeRequest(body, options);
+    if (!br) return 1;
+    auto br_result = testing::MakeResult(br->validate, 2, 2);
+    Print("DcvResponse", EncodeResponse(*br, {2, 2, 1, std::nullopt, false}, br_result));
+  }
+
   // Every kind of 400 the decoder and the orchestration produce.
   for (const char* body :
        {"{", "[]", R"({"check_type":"x"})", R"({"check_type":"caa","domain_or_ip_target":"a b"})",

@@ -282,7 +282,10 @@ TEST_F(ServerFixture, RoutesAndMethods) {
   EXPECT_EQ(reply.status, 200);
   EXPECT_EQ(reply.body["open_mpic_spec_version"], "3.9");
   EXPECT_EQ(reply.body["validation_methods"],
-            json::array({"acme-http-01", "acme-dns-01", "acme-tls-alpn-01", "dns-persistent"}));
+            json::array({"acme-http-01", "acme-dns-01", "acme-tls-alpn-01", "dns-change",
+                         "dns-persistent", "website-change", "ip-address", "contact-email-txt",
+                         "contact-email-caa", "contact-phone-txt", "contact-phone-caa",
+                         "reverse-address-lookup"}));
   EXPECT_EQ(reply.body["orchestration"]["min_perspective_count"], 4);
   reply = client.Send(Get("/openapi?format=json"));
   EXPECT_EQ(reply.status, 200);

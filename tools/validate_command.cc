@@ -23,6 +23,10 @@ using lab::Flags;
 
 namespace {
 
+tl::unexpected<Error> Usage(std::string why) {
+  return Fail(ProblemType::kMalformed, std::move(why));
+}
+
 constexpr const char* kUsage =
     "usage: mpic validate --primary ADDR --ca-cert FILE --cert FILE --key FILE\n"
     "                     --method METHOD --identifier NAME\n"
@@ -32,16 +36,23 @@ constexpr const char* kUsage =
     "                     [--require-exact-case | --ignore-case]\n"
     "                     [--http-token-path PATH] [--url-scheme http|https]\n"
     "                     [--account-uri URI] [--wildcard] [--skip-caa] [--skip-dcv]\n"
+    "                     [--issuer-domain DOMAIN]... [--persist-domain NAME]\n"
+    "                     [--account-hash-prefix PREFIX --account-key-thumbprint T...]\n"
     "                     [--attempt N] [--timeout-ms N] [--server-name NAME] [--json]\n"
     "       mpic validate --api openmpic --openmpic-url URL [--ca-cert F --cert F --key F]\n"
     "                     [--api-key-file F] --method M --identifier NAME\n"
-    "                     [--key-authorization KA]\n"
+    "                     [--key-authorization KA | the dns-persist-01 or BR method flags]\n"
     "                     [--skip-dcv --caa-issuer DOMAIN...] [--perspective-count N]\n"
     "                     [--quorum-count N] [--max-attempts N] [--trace-id ID] [--json]\n"
     "  METHOD: http-01, dns-01, tls-alpn-01, dns-persist-01, dns-account-01, or one of the\n"
     "  BR methods (dns-change, website-change, ip-address, contact-email-txt,\n"
     "  contact-email-caa, contact-phone-txt, contact-phone-caa, reverse-address-lookup),\n"
     "  which take --challenge-value instead of a key authorization (docs/validation-methods.md).\n"
+    "  dns-persist-01 takes the CA's issuer domain names (--issuer-domain, or --caa-issuer:\n"
+    "  one list) and --account-uri (or the hashed form: --account-hash-prefix and the account\n"
+    "  key's --account-key-thumbprint, current key first); --persist-domain names the domain\n"
+    "  holding _validation-persist when it is not the identifier; --wildcard asks for\n"
+    "  policy=wildcard scope.\n"
     "  ADDR is host:port of a va-primary; --cert/--key are a client certificate signed by\n"
     "  the fleet CA (--ca-cert). --server-name: the name the primary's certificate carries,\n"
     "  when it is not ADDR's host. Exit 0 when a decision came back (corroborated or not),\n"
@@ -218,6 +229,233 @@ std::string ResponseJson(const v1::ValidateResponse& response) {
 
 namespace {
 
+Flags MakeFlags() {
+  return Flags({{"primary", Flags::kValue},
+                {"api", Flags::kValue},
+                {"openmpic-url", Flags::kValue},
+                {"api-key-file", Flags::kValue},
+                {"perspective-count", Flags::kValue},
+                {"quorum-count", Flags::kValue},
+                {"max-attempts", Flags::kValue},
+                {"trace-id", Flags::kValue},
+                {"ca-cert", Flags::kValue},
+                {"cert", Flags::kValue},
+                {"key", Flags::kValue},
+                {"server-name", Flags::kValue},
+                {"method", Flags::kValue},
+                {"identifier", Flags::kValue},
+                {"token", Flags::kValue},
+                {"key-authorization", Flags::kValue},
+                {"caa-issuer", Flags::kRepeated},
+                {"account-uri", Flags::kValue},
+                {"issuer-domain", Flags::kRepeated},
+                {"persist-domain", Flags::kValue},
+                {"account-hash-prefix", Flags::kValue},
+                {"account-key-thumbprint", Flags::kRepeated},
+                {"challenge-value", Flags::kValue},
+                {"dns-name-prefix", Flags::kValue},
+                {"dns-record-type", Flags::kValue},
+                {"require-exact-match", Flags::kSwitch},
+                {"require-exact-case", Flags::kSwitch},
+                {"ignore-case", Flags::kSwitch},
+                {"http-token-path", Flags::kValue},
+                {"url-scheme", Flags::kValue},
+                {"wildcard", Flags::kSwitch},
+                {"skip-caa", Flags::kSwitch},
+                {"skip-dcv", Flags::kSwitch},
+                {"attempt", Flags::kValue},
+                {"timeout-ms", Flags::kValue},
+                {"json", Flags::kSwitch},
+                {"help", Flags::kSwitch}});
+}
+
+// The ValidateRequest of the gRPC path (flags already parsed, --primary etc. checked apart).
+// `dcv_only`: the Open MPIC path, whose DCV check has no CAA part (no --caa-issuer needed).
+Result<v1::ValidateRequest> RequestFromFlags(const Flags& flags, bool dcv_only = false) {
+  const bool skip_dcv = flags.Has("skip-dcv");
+  if (!flags.Has("identifier")) return Usage("--identifier is required");
+  v1::ValidateRequest request;
+  request.set_identifier(*flags.Get("identifier"));
+  if (request.identifier().empty()) return Usage("--identifier is empty");
+  if (auto m = flags.Get("method")) {
+    auto method = ParseDcvMethod(*m);
+    if (!method) return Usage("--method must be a DCV method (see METHOD below)");
+    request.set_method(*method);
+  } else if (!skip_dcv) {
+    return Usage("--method is required (or --skip-dcv for CAA only)");
+  }
+  // The BR methods beyond ACME: a challenge value and their own parameters, no key authorization.
+  const bool br_method =
+      request.method() >= v1::DNS_CHANGE && request.method() <= v1::REVERSE_ADDRESS_LOOKUP;
+  if (flags.Has("require-exact-case") && flags.Has("ignore-case")) {
+    return Usage("--require-exact-case and --ignore-case conflict");
+  }
+  for (const char* flag : {"challenge-value", "dns-name-prefix", "dns-record-type",
+                           "require-exact-match", "require-exact-case", "ignore-case",
+                           "http-token-path", "url-scheme"}) {
+    if (flags.Has(flag) && !br_method) {
+      return Usage(std::string("--") + flag + " is for the BR methods (dns-change, ...)");
+    }
+  }
+  if (br_method && !skip_dcv) {
+    auto value = flags.Get("challenge-value");
+    if (!value || value->empty()) return Usage("--challenge-value is required");
+    request.set_challenge_value(*value);
+    request.set_dns_name_prefix(flags.Get("dns-name-prefix").value_or(""));
+    request.set_dns_record_type(flags.Get("dns-record-type").value_or(""));
+    request.set_require_exact_match(flags.Has("require-exact-match"));
+    if (flags.Has("require-exact-case")) request.set_require_exact_case(true);
+    if (flags.Has("ignore-case")) request.set_require_exact_case(false);
+    request.set_http_token_path(flags.Get("http-token-path").value_or(""));
+    request.set_url_scheme(flags.Get("url-scheme").value_or(""));
+  }
+  // dns-persist-01 has no key authorization either (its record names the account).
+  if (!skip_dcv && !br_method && request.method() != v1::DNS_PERSIST_01) {
+    auto ka = flags.Get("key-authorization");
+    if (!ka || ka->empty()) return Usage("--key-authorization is required for DCV");
+    request.set_key_authorization(*ka);
+    std::string token = flags.Get("token").value_or("");
+    // RFC 8555 §8.1: the key authorization starts with the token.
+    if (token.empty()) token = ka->substr(0, ka->find('.'));
+    if (!ka->starts_with(token + ".")) {
+      return Usage("--key-authorization must be \"" + token + ".<thumbprint>\"");
+    }
+    request.set_token(token);
+  }
+  for (const auto& issuer : flags.GetAll("caa-issuer")) request.add_caa_issuer_domains(issuer);
+  if (auto uri = flags.Get("account-uri")) request.set_account_uri(*uri);
+  // dns-persist-01 (BR §3.2.2.4.22): the issuer domain names its record must name travel in
+  // caa_issuer_domains (--issuer-domain adds to the --caa-issuer list), the account in
+  // account_uri, or the draft-02 hashed form (prefix and JWK thumbprints, current key first);
+  // --persist-domain: the name holding _validation-persist when not the identifier; wildcard
+  // scope (policy=wildcard) is asked with --wildcard.
+  const bool persist = request.method() == v1::DNS_PERSIST_01 && !skip_dcv;
+  for (const char* flag :
+       {"issuer-domain", "persist-domain", "account-hash-prefix", "account-key-thumbprint"}) {
+    if (flags.Has(flag) && !persist) {
+      return Usage(std::string("--") + flag + " is for --method dns-persist-01");
+    }
+  }
+  if (persist) {
+    for (const auto& issuer : flags.GetAll("issuer-domain")) {
+      if (issuer.empty()) return Usage("--issuer-domain is empty");
+      request.add_caa_issuer_domains(issuer);
+    }
+    if (request.caa_issuer_domains_size() == 0) {
+      return Usage("dns-persist-01 needs the CA's issuer domain names (--issuer-domain)");
+    }
+    request.set_persist_domain(flags.Get("persist-domain").value_or(""));
+    request.set_account_hash_prefix(flags.Get("account-hash-prefix").value_or(""));
+    for (const auto& thumbprint : flags.GetAll("account-key-thumbprint")) {
+      request.add_account_key_thumbprints(thumbprint);
+    }
+    if (!request.account_hash_prefix().empty() && request.account_key_thumbprints_size() == 0) {
+      return Usage("--account-hash-prefix needs --account-key-thumbprint");
+    }
+    if (request.account_hash_prefix().empty() && request.account_key_thumbprints_size() > 0) {
+      return Usage("--account-key-thumbprint needs --account-hash-prefix");
+    }
+    if (request.account_hash_prefix().empty() && request.account_uri().empty()) {
+      return Usage("dns-persist-01 needs --account-uri (or --account-hash-prefix)");
+    }
+  }
+  request.set_wildcard(flags.Has("wildcard"));
+  request.set_skip_caa(flags.Has("skip-caa"));
+  request.set_skip_dcv(skip_dcv);
+  if (!dcv_only && !request.skip_caa() && request.caa_issuer_domains_size() == 0) {
+    return Usage("--caa-issuer is required unless --skip-caa");
+  }
+  auto attempt = flags.GetInt("attempt", 0, 1000);
+  if (!attempt) return Usage(attempt.error().detail);
+  request.set_attempt(static_cast<uint32_t>(attempt->value_or(0)));
+  return request;
+}
+
+// The POST /mpic body of `--api openmpic`.
+Result<nlohmann::json> OpenMpicBodyFromFlags(const Flags& flags) {
+  using nlohmann::json;
+  if (!flags.Has("identifier")) return Usage("--identifier is required");
+  json body;
+  body["domain_or_ip_target"] = *flags.Get("identifier");
+  if (flags.Has("skip-dcv")) {
+    body["check_type"] = "caa";
+    json domains = json::array();
+    for (const auto& issuer : flags.GetAll("caa-issuer")) domains.push_back(issuer);
+    body["caa_check_parameters"] = {{"certificate_type", "tls-server"}};
+    if (!domains.empty()) body["caa_check_parameters"]["caa_domains"] = std::move(domains);
+  } else {
+    auto m = flags.Get("method");
+    if (!m) return Usage("--method is required (or --skip-dcv for a caa check)");
+    auto method = ParseDcvMethod(*m);
+    if (!method) return Usage("--method must be a DCV method (see METHOD below)");
+    // The same checks and fields as the gRPC path, then their Open MPIC spelling.
+    auto request = RequestFromFlags(flags, /*dcv_only=*/true);
+    if (!request) return Fail(request.error());
+    json params;
+    switch (*method) {
+      case v1::HTTP_01:
+      case v1::DNS_01:
+      case v1::TLS_ALPN_01:
+        params["validation_method"] = *method == v1::HTTP_01  ? "acme-http-01"
+                                      : *method == v1::DNS_01 ? "acme-dns-01"
+                                                              : "acme-tls-alpn-01";
+        if (*method == v1::HTTP_01) params["token"] = request->token();
+        params["key_authorization"] = request->key_authorization();
+        break;
+      case v1::DNS_PERSIST_01: {
+        if (!request->persist_domain().empty() || !request->account_hash_prefix().empty()) {
+          return Usage("--persist-domain and --account-hash-prefix have no Open MPIC field");
+        }
+        params["validation_method"] = "dns-persistent";
+        json names = json::array();
+        for (const auto& name : request->caa_issuer_domains()) names.push_back(name);
+        params["issuer_domain_names"] = std::move(names);
+        params["expected_account_uri"] = request->account_uri();
+        break;
+      }
+      default: {
+        // The BR methods: Open MPIC names them as mpic does.
+        if (*method < v1::DNS_CHANGE || *method > v1::REVERSE_ADDRESS_LOOKUP) {
+          return Usage("--method " + *m + " has no Open MPIC mapping on this server");
+        }
+        params["validation_method"] = DcvMethodName(*method);
+        params["challenge_value"] = request->challenge_value();
+        if (!request->dns_name_prefix().empty()) {
+          params["dns_name_prefix"] = request->dns_name_prefix();
+        }
+        if (!request->dns_record_type().empty()) {
+          params["dns_record_type"] = request->dns_record_type();
+        }
+        if (*method == v1::DNS_CHANGE) {
+          params["require_exact_match"] = request->require_exact_match();
+        }
+        if (request->has_require_exact_case()) {
+          params["require_exact_case"] = request->require_exact_case();
+        }
+        if (*method == v1::WEBSITE_CHANGE) {
+          params["http_token_path"] = request->http_token_path();
+          if (!request->url_scheme().empty()) params["url_scheme"] = request->url_scheme();
+        }
+        break;
+      }
+    }
+    body["check_type"] = "dcv";
+    body["dcv_check_parameters"] = std::move(params);
+  }
+  json orchestration = json::object();
+  for (const char* name : {"perspective-count", "quorum-count", "max-attempts"}) {
+    auto value = flags.GetInt(name, 0, 64);
+    if (!value) return Usage(value.error().detail);
+    std::string key = name;
+    std::replace(key.begin(), key.end(), '-', '_');
+    if (*value) orchestration[key] = **value;
+  }
+  if (!orchestration.empty()) body["orchestration_parameters"] = std::move(orchestration);
+  if (auto trace = flags.Get("trace-id")) body["trace_identifier"] = *trace;
+
+  return body;
+}
+
 // `mpic validate --api openmpic`: the same request as an Open MPIC POST /mpic body.
 int RunValidateOpenMpic(const Flags& flags, const std::function<int(const std::string&)>& usage,
                         std::ostream& out, std::ostream& err) {
@@ -231,44 +469,9 @@ int RunValidateOpenMpic(const Flags& flags, const std::function<int(const std::s
   if (address.ends_with("/mpic")) address.resize(address.size() - 5);
   while (address.ends_with("/")) address.pop_back();
 
-  json body;
-  body["domain_or_ip_target"] = *flags.Get("identifier");
-  if (flags.Has("skip-dcv")) {
-    body["check_type"] = "caa";
-    json domains = json::array();
-    for (const auto& issuer : flags.GetAll("caa-issuer")) domains.push_back(issuer);
-    body["caa_check_parameters"] = {{"certificate_type", "tls-server"}};
-    if (!domains.empty()) body["caa_check_parameters"]["caa_domains"] = std::move(domains);
-  } else {
-    auto m = flags.Get("method");
-    if (!m) return usage("--method is required (or --skip-dcv for a caa check)");
-    auto ka = flags.Get("key-authorization");
-    if (!ka || ka->empty()) return usage("--key-authorization is required for DCV");
-    json params;
-    if (*m == "http-01") {
-      params["validation_method"] = "acme-http-01";
-      params["token"] = flags.Get("token").value_or(ka->substr(0, ka->find('.')));
-    } else if (*m == "dns-01") {
-      params["validation_method"] = "acme-dns-01";
-    } else if (*m == "tls-alpn-01") {
-      params["validation_method"] = "acme-tls-alpn-01";
-    } else {
-      return usage("--method must be http-01, dns-01 or tls-alpn-01");
-    }
-    params["key_authorization"] = *ka;
-    body["check_type"] = "dcv";
-    body["dcv_check_parameters"] = std::move(params);
-  }
-  json orchestration = json::object();
-  for (const char* name : {"perspective-count", "quorum-count", "max-attempts"}) {
-    auto value = flags.GetInt(name, 0, 64);
-    if (!value) return usage(value.error().detail);
-    std::string key = name;
-    std::replace(key.begin(), key.end(), '-', '_');
-    if (*value) orchestration[key] = **value;
-  }
-  if (!orchestration.empty()) body["orchestration_parameters"] = std::move(orchestration);
-  if (auto trace = flags.Get("trace-id")) body["trace_identifier"] = *trace;
+  auto built = OpenMpicBodyFromFlags(flags);
+  if (!built) return usage(built.error().detail);
+  const json& body = *built;
 
   lab::OpenMpicClient::Options options;
   options.address = address;
@@ -326,40 +529,39 @@ int RunValidateOpenMpic(const Flags& flags, const std::function<int(const std::s
 
 }  // namespace
 
+namespace {
+
+// Parses `args` (the words after "validate") with the command's flag table.
+Result<Flags> ParseArgs(const std::vector<std::string>& args) {
+  std::vector<std::string> words = {"mpic", "validate"};
+  words.insert(words.end(), args.begin(), args.end());
+  std::vector<char*> argv;
+  for (std::string& word : words) argv.push_back(word.data());
+  Flags flags = MakeFlags();
+  if (auto st = flags.Parse(static_cast<int>(argv.size()), argv.data(), 2); !st) {
+    return Fail(st.error());
+  }
+  return flags;
+}
+
+}  // namespace
+
+Result<v1::ValidateRequest> ValidateRequestForArgs(const std::vector<std::string>& args) {
+  auto flags = ParseArgs(args);
+  if (!flags) return Fail(flags.error());
+  return RequestFromFlags(*flags);
+}
+
+Result<std::string> OpenMpicBodyForArgs(const std::vector<std::string>& args) {
+  auto flags = ParseArgs(args);
+  if (!flags) return Fail(flags.error());
+  auto body = OpenMpicBodyFromFlags(*flags);
+  if (!body) return Fail(body.error());
+  return body->dump();
+}
+
 int RunValidate(int argc, char** argv, int first, std::ostream& out, std::ostream& err) {
-  Flags flags({{"primary", Flags::kValue},
-               {"api", Flags::kValue},
-               {"openmpic-url", Flags::kValue},
-               {"api-key-file", Flags::kValue},
-               {"perspective-count", Flags::kValue},
-               {"quorum-count", Flags::kValue},
-               {"max-attempts", Flags::kValue},
-               {"trace-id", Flags::kValue},
-               {"ca-cert", Flags::kValue},
-               {"cert", Flags::kValue},
-               {"key", Flags::kValue},
-               {"server-name", Flags::kValue},
-               {"method", Flags::kValue},
-               {"identifier", Flags::kValue},
-               {"token", Flags::kValue},
-               {"key-authorization", Flags::kValue},
-               {"caa-issuer", Flags::kRepeated},
-               {"account-uri", Flags::kValue},
-               {"challenge-value", Flags::kValue},
-               {"dns-name-prefix", Flags::kValue},
-               {"dns-record-type", Flags::kValue},
-               {"require-exact-match", Flags::kSwitch},
-               {"require-exact-case", Flags::kSwitch},
-               {"ignore-case", Flags::kSwitch},
-               {"http-token-path", Flags::kValue},
-               {"url-scheme", Flags::kValue},
-               {"wildcard", Flags::kSwitch},
-               {"skip-caa", Flags::kSwitch},
-               {"skip-dcv", Flags::kSwitch},
-               {"attempt", Flags::kValue},
-               {"timeout-ms", Flags::kValue},
-               {"json", Flags::kSwitch},
-               {"help", Flags::kSwitch}});
+  Flags flags = MakeFlags();
   auto usage_error = [&](const std::string& why) {
     err << "mpic validate: " << why << "\n" << kUsage;
     return 2;
@@ -387,65 +589,9 @@ int RunValidate(int argc, char** argv, int first, std::ostream& out, std::ostrea
     return usage_error("--skip-dcv and --skip-caa: nothing to do");
   }
 
-  v1::ValidateRequest request;
-  request.set_identifier(*flags.Get("identifier"));
-  if (request.identifier().empty()) return usage_error("--identifier is empty");
-  if (auto m = flags.Get("method")) {
-    auto method = ParseDcvMethod(*m);
-    if (!method) return usage_error("--method must be a DCV method (see METHOD below)");
-    request.set_method(*method);
-  } else if (!skip_dcv) {
-    return usage_error("--method is required (or --skip-dcv for CAA only)");
-  }
-  // The BR methods beyond ACME: a challenge value and their own parameters, no key authorization.
-  const bool br_method =
-      request.method() >= v1::DNS_CHANGE && request.method() <= v1::REVERSE_ADDRESS_LOOKUP;
-  if (flags.Has("require-exact-case") && flags.Has("ignore-case")) {
-    return usage_error("--require-exact-case and --ignore-case conflict");
-  }
-  for (const char* flag : {"challenge-value", "dns-name-prefix", "dns-record-type",
-                           "require-exact-match", "require-exact-case", "ignore-case",
-                           "http-token-path", "url-scheme"}) {
-    if (flags.Has(flag) && !br_method) {
-      return usage_error(std::string("--") + flag + " is for the BR methods (dns-change, ...)");
-    }
-  }
-  if (br_method && !skip_dcv) {
-    auto value = flags.Get("challenge-value");
-    if (!value || value->empty()) return usage_error("--challenge-value is required");
-    request.set_challenge_value(*value);
-    request.set_dns_name_prefix(flags.Get("dns-name-prefix").value_or(""));
-    request.set_dns_record_type(flags.Get("dns-record-type").value_or(""));
-    request.set_require_exact_match(flags.Has("require-exact-match"));
-    if (flags.Has("require-exact-case")) request.set_require_exact_case(true);
-    if (flags.Has("ignore-case")) request.set_require_exact_case(false);
-    request.set_http_token_path(flags.Get("http-token-path").value_or(""));
-    request.set_url_scheme(flags.Get("url-scheme").value_or(""));
-  }
-  // dns-persist-01 has no key authorization either (its record names the account).
-  if (!skip_dcv && !br_method && request.method() != v1::DNS_PERSIST_01) {
-    auto ka = flags.Get("key-authorization");
-    if (!ka || ka->empty()) return usage_error("--key-authorization is required for DCV");
-    request.set_key_authorization(*ka);
-    std::string token = flags.Get("token").value_or("");
-    // RFC 8555 §8.1: the key authorization starts with the token.
-    if (token.empty()) token = ka->substr(0, ka->find('.'));
-    if (!ka->starts_with(token + ".")) {
-      return usage_error("--key-authorization must be \"" + token + ".<thumbprint>\"");
-    }
-    request.set_token(token);
-  }
-  for (const auto& issuer : flags.GetAll("caa-issuer")) request.add_caa_issuer_domains(issuer);
-  if (auto uri = flags.Get("account-uri")) request.set_account_uri(*uri);
-  request.set_wildcard(flags.Has("wildcard"));
-  request.set_skip_caa(flags.Has("skip-caa"));
-  request.set_skip_dcv(skip_dcv);
-  if (!request.skip_caa() && request.caa_issuer_domains_size() == 0) {
-    return usage_error("--caa-issuer is required unless --skip-caa");
-  }
-  auto attempt = flags.GetInt("attempt", 0, 1000);
-  if (!attempt) return usage_error(attempt.error().detail);
-  request.set_attempt(static_cast<uint32_t>(attempt->value_or(0)));
+  auto built = RequestFromFlags(flags);
+  if (!built) return usage_error(built.error().detail);
+  const v1::ValidateRequest& request = *built;
   auto timeout = flags.GetInt("timeout-ms", 1, 600000);
   if (!timeout) return usage_error(timeout.error().detail);
 

@@ -22,6 +22,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "common/error.h"
 #include "lab/primary_client.h"
@@ -30,6 +31,13 @@
 namespace mpic::tools {
 
 int RunValidate(int argc, char** argv, int first, std::ostream& out, std::ostream& err);
+
+// What `mpic validate ARGS` would send, without sending it (ARGS: the words after "validate"):
+// the ValidateRequest of the gRPC path, or the POST /mpic body (JSON text) of --api openmpic.
+// An Error carrying the usage problem when the flags are inconsistent.
+[[nodiscard]] Result<v1::ValidateRequest> ValidateRequestForArgs(
+    const std::vector<std::string>& args);
+[[nodiscard]] Result<std::string> OpenMpicBodyForArgs(const std::vector<std::string>& args);
 
 // The client side of mpic.v1.Primary (shared with the lab and the benchmarks).
 using lab::CallValidate;

@@ -121,3 +121,111 @@ TEST(DescribeStatus, NamesTheCode) {
 
 }  // namespace
 }  // namespace mpic::tools
+
+namespace mpic::tools {
+namespace {
+
+std::vector<std::string> Grpc(std::vector<std::string> more) {
+  std::vector<std::string> args = {"--primary", "127.0.0.1:1", "--ca-cert", "ca.pem", "--cert",
+                                   "c.pem", "--key", "c.key", "--identifier", "example.com"};
+  args.insert(args.end(), more.begin(), more.end());
+  return args;
+}
+
+TEST(ValidateRequestForArgs, DnsPersist01Parameters) {
+  auto request = ValidateRequestForArgs(
+      Grpc({"--method", "dns-persist-01", "--issuer-domain", "ca.example", "--issuer-domain",
+            "ca2.example", "--account-uri", "https://ca.example/acct/1", "--persist-domain",
+            "example.com", "--wildcard", "--skip-caa"}));
+  ASSERT_TRUE(request) << request.error().detail;
+  EXPECT_EQ(request->method(), v1::DNS_PERSIST_01);
+  ASSERT_EQ(request->caa_issuer_domains_size(), 2);
+  EXPECT_EQ(request->caa_issuer_domains(1), "ca2.example");
+  EXPECT_EQ(request->account_uri(), "https://ca.example/acct/1");
+  EXPECT_EQ(request->persist_domain(), "example.com");
+  EXPECT_TRUE(request->wildcard());
+  EXPECT_TRUE(request->key_authorization().empty());
+
+  // The draft-02 hashed accounturi: a prefix and the account's key thumbprints.
+  request = ValidateRequestForArgs(
+      Grpc({"--method", "dns-persist-01", "--issuer-domain", "ca.example",
+            "--account-hash-prefix", "https://ca.example/acct-hash/", "--account-key-thumbprint",
+            "t1", "--account-key-thumbprint", "t2", "--skip-caa"}));
+  ASSERT_TRUE(request) << request.error().detail;
+  EXPECT_EQ(request->account_hash_prefix(), "https://ca.example/acct-hash/");
+  ASSERT_EQ(request->account_key_thumbprints_size(), 2);
+  EXPECT_EQ(request->account_key_thumbprints(0), "t1");
+}
+
+TEST(ValidateRequestForArgs, DnsPersist01Refusals) {
+  struct Case {
+    std::vector<std::string> args;
+    std::string says;
+  };
+  for (const Case& c : std::vector<Case>{
+           {{"--method", "dns-persist-01", "--account-uri", "https://a/1", "--skip-caa"},
+            "--issuer-domain"},
+           {{"--method", "dns-persist-01", "--issuer-domain", "ca.example", "--skip-caa"},
+            "--account-uri"},
+           {{"--method", "dns-persist-01", "--issuer-domain", "ca.example",
+             "--account-hash-prefix", "https://a/", "--skip-caa"},
+            "--account-key-thumbprint"},
+           {{"--method", "dns-persist-01", "--issuer-domain", "ca.example", "--account-uri",
+             "https://a/1", "--account-key-thumbprint", "t", "--skip-caa"},
+            "--account-hash-prefix"},
+           {{"--method", "dns-01", "--key-authorization", "t.k", "--issuer-domain", "ca.example",
+             "--skip-caa"},
+            "dns-persist-01"},
+       }) {
+    auto request = ValidateRequestForArgs(Grpc(c.args));
+    ASSERT_FALSE(request) << c.says;
+    EXPECT_NE(request.error().detail.find(c.says), std::string::npos) << request.error().detail;
+  }
+}
+
+TEST(OpenMpicBodyForArgs, MapsDnsPersistAndBrMethods) {
+  const std::vector<std::string> base = {"--api", "openmpic", "--openmpic-url",
+                                         "http://127.0.0.1:1", "--identifier", "example.com"};
+  auto with = [&](std::vector<std::string> more) {
+    std::vector<std::string> args = base;
+    args.insert(args.end(), more.begin(), more.end());
+    auto body = OpenMpicBodyForArgs(args);
+    return body ? nlohmann::json::parse(*body) : nlohmann::json(body.error().detail);
+  };
+  nlohmann::json body = with({"--method", "dns-persist-01", "--issuer-domain", "ca.example",
+                              "--account-uri", "https://ca.example/acct/1"});
+  ASSERT_TRUE(body.is_object()) << body.dump();
+  EXPECT_EQ(body["check_type"], "dcv");
+  const nlohmann::json& persist = body["dcv_check_parameters"];
+  EXPECT_EQ(persist["validation_method"], "dns-persistent");
+  EXPECT_EQ(persist["issuer_domain_names"], nlohmann::json::array({"ca.example"}));
+  EXPECT_EQ(persist["expected_account_uri"], "https://ca.example/acct/1");
+
+  body = with({"--method", "dns-change", "--challenge-value", "rv", "--dns-name-prefix",
+               "_pki", "--dns-record-type", "TXT", "--require-exact-match", "--ignore-case"});
+  ASSERT_TRUE(body.is_object()) << body.dump();
+  EXPECT_EQ(body["dcv_check_parameters"],
+            (nlohmann::json{{"validation_method", "dns-change"},
+                            {"challenge_value", "rv"},
+                            {"dns_name_prefix", "_pki"},
+                            {"dns_record_type", "TXT"},
+                            {"require_exact_match", true},
+                            {"require_exact_case", false}}));
+
+  body = with({"--method", "website-change", "--challenge-value", "rv", "--http-token-path",
+               "a.txt", "--url-scheme", "https"});
+  ASSERT_TRUE(body.is_object()) << body.dump();
+  EXPECT_EQ(body["dcv_check_parameters"]["validation_method"], "website-change");
+  EXPECT_EQ(body["dcv_check_parameters"]["http_token_path"], "a.txt");
+  EXPECT_EQ(body["dcv_check_parameters"]["url_scheme"], "https");
+
+  body = with({"--method", "dns-persist-01", "--issuer-domain", "ca.example",
+               "--account-hash-prefix", "https://a/", "--account-key-thumbprint", "t"});
+  ASSERT_TRUE(body.is_string());
+  EXPECT_NE(body.get<std::string>().find("no Open MPIC field"), std::string::npos);
+  body = with({"--method", "dns-account-01", "--account-uri", "https://a/1"});
+  ASSERT_TRUE(body.is_string()) << body.dump();
+}
+
+}  // namespace
+}  // namespace mpic::tools

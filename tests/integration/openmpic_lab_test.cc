@@ -247,6 +247,47 @@ TEST_F(OpenMpicLabTest, DnsPersistentValidAndInvalid) {
   EXPECT_EQ(missing.body["error"], "request-validation-failed");
 }
 
+TEST_F(OpenMpicLabTest, BrMethodsDnsChangeAndIpAddress) {
+  // BR §3.2.2.4.7: the Random Value in a TXT record under one "_" label of the name.
+  const std::string value = Random43('v');
+  SetDns("_pki-validation.change.secure.lab.", "TXT", "\"" + value + "\"");
+  json params = {{"validation_method", "dns-change"},
+                 {"challenge_value", value},
+                 {"dns_name_prefix", "_pki-validation"},
+                 {"dns_record_type", "TXT"},
+                 {"require_exact_match", true}};
+  Reply ok = Post(Dcv("change.secure.lab", params));
+  ASSERT_EQ(ok.status, 200) << ok.body.dump();
+  EXPECT_EQ(ok.body["is_valid"], true) << ok.body.dump();
+  ASSERT_FALSE(ok.body["perspectives"].empty());
+  const json& details = ok.body["perspectives"][0]["check_response"]["details"];
+  EXPECT_EQ(details["validation_method"], "dns-change") << details.dump();
+  EXPECT_EQ(details["found_at"], "_pki-validation.change.secure.lab") << details.dump();
+  EXPECT_EQ(details["records_seen"], json::array({value})) << details.dump();
+  params["challenge_value"] = Random43('w');
+  Reply bad = Post(Dcv("change.secure.lab", params));
+  ASSERT_EQ(bad.status, 200) << bad.body.dump();
+  EXPECT_EQ(bad.body["is_valid"], false) << bad.body.dump();
+  params["challenge_value"] = value;
+  params["dns_name_prefix"] = "no-underscore";
+  Reply refused = Post(Dcv("change.secure.lab", params));
+  ASSERT_EQ(refused.status, 400) << refused.body.dump();
+  EXPECT_EQ(refused.body["validation_issues"][0]["issue_type"], "invalid-dns-name-prefix");
+
+  // BR §3.2.2.4.8: the name's A record holds the address (the responder's, set up above).
+  const std::string address = fleet_->responder().http_address;
+  json ip = {{"validation_method", "ip-address"},
+             {"challenge_value", address},
+             {"dns_record_type", "A"}};
+  Reply ip_ok = Post(Dcv("http.secure.lab", ip));
+  ASSERT_EQ(ip_ok.status, 200) << ip_ok.body.dump();
+  EXPECT_EQ(ip_ok.body["is_valid"], true) << ip_ok.body.dump();
+  ip["challenge_value"] = "192.0.2.99";
+  Reply ip_bad = Post(Dcv("http.secure.lab", ip));
+  ASSERT_EQ(ip_bad.status, 200) << ip_bad.body.dump();
+  EXPECT_EQ(ip_bad.body["is_valid"], false) << ip_bad.body.dump();
+}
+
 TEST_F(OpenMpicLabTest, AQuorumBelowTheBrTableIsA400) {
   const std::string ka = Random43('q') + "." + Random43('r');
   Reply r = Post(Dcv("dns.secure.lab",
