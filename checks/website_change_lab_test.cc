@@ -134,8 +134,13 @@ TEST_F(WebsiteChangeLab, RedirectRulesAreHttp01s) {
   auto http = Serve(Routes({{kPath, HttpResponse(302, "", {{"Location",
                                                             "http://w1.secure.lab:8081/x"}})}}));
   EXPECT_EQ(Problem(Run(Request("w1.secure.lab"), http->port())), "connection");
-  // A name whose address the policy refuses (private range).
-  EXPECT_EQ(Problem(Run(Request("w3.secure.lab"), http->port())), "connection");
+  // A name whose address the policy refuses (private range): refused before any connect, so
+  // 10.0.0.1 is never contacted.
+  CheckResult refused = Run(Request("w3.secure.lab"), http->port());
+  EXPECT_EQ(Problem(refused), "connection");
+  ASSERT_TRUE(refused.problem.has_value());
+  EXPECT_NE(refused.problem->detail.find("address 10.0.0.1 is in"), std::string::npos)
+      << refused.problem->detail;
   // 404, and a body without the value.
   auto missing = Serve(Routes({}));
   EXPECT_EQ(Problem(Run(Request("w1.secure.lab"), missing->port())), "unauthorized");

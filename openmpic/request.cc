@@ -664,7 +664,7 @@ void DecodeDcv(const json& body, const DecodeOptions& options, DecodedRequest& o
     issues.Add("unsupported-validation-method",
                "validation_method " + std::string(method->name) + " (BR §" +
                    std::string(method->br_section) +
-                   ") is not implemented by this server yet");
+                   ") is not supported by mpic (it has no such check; docs/openmpic.md)");
     return;
   }
   out.validation_method = *method_name;
