@@ -26,6 +26,9 @@ constexpr const char* kUsage =
     "namespace), prints one JSON line once all are ready and keeps them running until stdin\n"
     "ends or SIGTERM/SIGINT; then stops them. Spec format: docs/netsim.md.\n";
 
+// A spec names a few dozen members at most; anything this large is not one.
+constexpr size_t kMaxSpecBytes = 1 << 20;
+
 Error Bad(const std::string& where, const std::string& what) {
   return Error{ProblemType::kMalformed, where + ": " + what};
 }
@@ -295,6 +298,11 @@ int RunNetsimFleet(int argc, char** argv, int first, std::ostream& out, std::ost
   }
   std::stringstream text;
   text << in.rdbuf();
+  if (text.str().size() > kMaxSpecBytes) {
+    err << "mpic netsim fleet: " << *spec_file << ": larger than " << kMaxSpecBytes
+        << " bytes\n";
+    return 2;
+  }
   auto spec = ParseNetsimFleetSpec(text.str());
   if (!spec) {
     err << "mpic netsim fleet: " << *spec_file << ": " << spec.error().detail << "\n";
