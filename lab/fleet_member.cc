@@ -91,9 +91,7 @@ Status FleetDirs::Create() const {
   return {};
 }
 
-std::string MemberSpec::FileName() const {
-  return file_name.empty() ? identity.name() : file_name;
-}
+std::string MemberSpec::FileName() const { return file_name.empty() ? identity.name() : file_name; }
 
 v1::RemoteConfig RemoteConfigFor(const RemoteSpec& spec, const std::string& ready_file) {
   const MemberSpec& m = spec.member;

@@ -72,8 +72,8 @@ struct PrimarySpec {
   std::string selection_secret;         // "": a fresh random one
   uint32_t remote_timeout_ms = 10000;
   uint32_t straggler_grace_ms = 2000;
-  std::string audit_log;                        // required
-  std::vector<std::string> authorized_clients;  // certificate names allowed to call Validate
+  std::string audit_log;                         // required
+  std::vector<std::string> authorized_clients;   // certificate names allowed to call Validate
   std::optional<v1::OpenMpicSettings> openmpic;  // the Open MPIC REST API; off when unset
 };
 
@@ -104,8 +104,8 @@ struct FleetMember {
 // BIN_DIR/va-primary (its output to DIRS.logs/FILE.log). Does not wait for it.
 [[nodiscard]] Result<FleetMember> LaunchRemote(const RemoteSpec& spec, const std::string& bin_dir,
                                                const FleetDirs& dirs);
-[[nodiscard]] Result<FleetMember> LaunchPrimary(const PrimarySpec& spec,
-                                                const std::string& bin_dir, const FleetDirs& dirs);
+[[nodiscard]] Result<FleetMember> LaunchPrimary(const PrimarySpec& spec, const std::string& bin_dir,
+                                                const FleetDirs& dirs);
 
 // Waits until each member's ready file names its address (bounded by `timeout`; `interrupted`
 // is polled). Fails with the member's name, how it ended and the tail of its log when one exits

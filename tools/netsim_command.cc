@@ -62,7 +62,8 @@ bool NetsimNeedsRoot(const std::vector<std::string>& args) {
   if (args.empty()) return false;
   const std::string& sub = args.front();
   // `fleet` checks for itself (root only when its spec names namespaces).
-  return sub != "report" && sub != "pki" && sub != "fleet" && sub != "-h" && sub != "--help" && sub != "help";
+  return sub != "report" && sub != "pki" && sub != "fleet" && sub != "-h" && sub != "--help" &&
+         sub != "help";
 }
 
 namespace {

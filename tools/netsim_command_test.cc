@@ -163,7 +163,8 @@ TEST(NetsimFleetSpec, BadSpecsNameTheField) {
        "trust_anchor: must not be empty"},
       {with(R"(["10.77.0.0/16"])", "[]"), "lab.allow_cidrs: required"},
       {with(R"("allow_private_ranges": true)", R"("allow_private": true)"), "lab: "},
-      {with(R"("max_check_ms": 8000)", R"("max_check_ms": -1)"), "max_check_ms: must be an integer"},
+      {with(R"("max_check_ms": 8000)", R"("max_check_ms": -1)"),
+       "max_check_ms: must be an integer"},
       {with(R"("ready_timeout_ms": 20000)", R"("ready_timeout_ms": 0)"),
        "ready_timeout_ms: must be positive"},
       {with(R"("name": "eu-fra-1", )", ""), "remotes[0].identity.name: required"},
@@ -198,7 +199,8 @@ TEST(NetsimFleetSpec, BadSpecsNameTheField) {
     return s;
   };
   const std::vector<std::pair<std::string, std::string>> primary_cases = {
-      {primary_with(R"("address": "10.77.3.2:7000", )", ""), "primary.remotes[0].address: required"},
+      {primary_with(R"("address": "10.77.3.2:7000", )", ""),
+       "primary.remotes[0].address: required"},
       {primary_with(R"("audit_log": "/w/audit.jsonl", )", ""), "primary.audit_log: required"},
       {primary_with(R"("research_k": 1)", R"("research_k": "one")"), "primary.policy: "},
       {primary_with(R"("authorized_clients": ["mpic-ca-client"])", R"("authorized_clients": [])"),
@@ -223,9 +225,7 @@ TEST(NetsimCommand, FleetRefusesABadSpecWithExit2) {
   EXPECT_NE(err.find("--spec is required"), std::string::npos) << err;
   EXPECT_EQ(RunMpicNetsim({"fleet", "--spec", dir + "/missing.json"}, &out, &err), 2);
   EXPECT_NE(err.find("cannot read"), std::string::npos) << err;
-  {
-    std::ofstream(dir + "/bad.json") << R"({"dir": "/w"})";
-  }
+  std::ofstream(dir + "/bad.json") << R"({"dir": "/w"})";
   EXPECT_EQ(RunMpicNetsim({"fleet", "--spec", dir + "/bad.json"}, &out, &err), 2);
   EXPECT_NE(err.find("bad.json: pki_dir: required"), std::string::npos) << err;
   EXPECT_EQ(out, "");

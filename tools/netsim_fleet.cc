@@ -50,8 +50,8 @@ Status OnlyKeys(const json& object, const std::string& where, const std::set<std
     if (keys.count(key) == 0) {
       std::string known;
       for (const std::string& k : keys) known += (known.empty() ? "" : ", ") + k;
-      return Fail(Bad(where.empty() ? key : where + "." + key, "unknown field (known: " + known +
-                                                                   ")"));
+      return Fail(
+          Bad(where.empty() ? key : where + "." + key, "unknown field (known: " + known + ")"));
     }
   }
   return {};
@@ -119,7 +119,8 @@ Result<lab::MemberSpec> Member(const json& m, const std::string& at, const Share
   if (!m.is_object()) return Fail(Bad(at, "must be an object"));
   lab::MemberSpec spec;
   if (!m.contains("identity")) return Fail(Bad(at + ".identity", "required"));
-  if (auto st = Proto(m["identity"], at + ".identity", &spec.identity); !st) return Fail(st.error());
+  if (auto st = Proto(m["identity"], at + ".identity", &spec.identity); !st)
+    return Fail(st.error());
   if (spec.identity.name().empty()) return Fail(Bad(at + ".identity.name", "required"));
   if (!SafeName(spec.identity.name())) {
     return Fail(Bad(at + ".identity.name", "only letters, digits, '.', '_' and '-' (1-64)"));
@@ -152,8 +153,9 @@ Result<lab::MemberSpec> Member(const json& m, const std::string& at, const Share
 Result<lab::RemoteSpec> Remote(const json& m, const std::string& at, const Shared& shared) {
   auto member = Member(m, at, shared);
   if (!member) return Fail(member.error());
-  if (auto st = OnlyKeys(m, at, {"identity", "netns", "listen", "metrics_listen", "file_name",
-                                 "authorized_primaries", "max_concurrent"});
+  if (auto st = OnlyKeys(m, at,
+                         {"identity", "netns", "listen", "metrics_listen", "file_name",
+                          "authorized_primaries", "max_concurrent"});
       !st) {
     return Fail(st.error());
   }
@@ -171,10 +173,10 @@ Result<lab::RemoteSpec> Remote(const json& m, const std::string& at, const Share
 Result<lab::PrimarySpec> Primary(const json& m, const std::string& at, const Shared& shared) {
   auto member = Member(m, at, shared);
   if (!member) return Fail(member.error());
-  if (auto st = OnlyKeys(m, at, {"identity", "netns", "listen", "metrics_listen", "file_name",
-                                 "remotes", "policy", "remotes_per_validation",
-                                 "remote_timeout_ms", "straggler_grace_ms", "audit_log",
-                                 "authorized_clients"});
+  if (auto st = OnlyKeys(m, at,
+                         {"identity", "netns", "listen", "metrics_listen", "file_name", "remotes",
+                          "policy", "remotes_per_validation", "remote_timeout_ms",
+                          "straggler_grace_ms", "audit_log", "authorized_clients"});
       !st) {
     return Fail(st.error());
   }
@@ -218,9 +220,9 @@ Result<NetsimFleetSpec> ParseNetsimFleetSpec(const std::string& text) {
   json top = json::parse(text, nullptr, /*allow_exceptions=*/false);
   if (top.is_discarded()) return Fail(Bad("spec", "not valid JSON"));
   if (!top.is_object()) return Fail(Bad("spec", "must be a JSON object"));
-  if (auto st = OnlyKeys(top, "", {"dir", "bin_dir", "pki_dir", "root_hints", "trust_anchor",
-                                   "lab", "max_check_ms", "ready_timeout_ms", "remotes",
-                                   "primary"});
+  if (auto st = OnlyKeys(top, "",
+                         {"dir", "bin_dir", "pki_dir", "root_hints", "trust_anchor", "lab",
+                          "max_check_ms", "ready_timeout_ms", "remotes", "primary"});
       !st) {
     return Fail(st.error());
   }
@@ -299,8 +301,7 @@ int RunNetsimFleet(int argc, char** argv, int first, std::ostream& out, std::ost
   std::stringstream text;
   text << in.rdbuf();
   if (text.str().size() > kMaxSpecBytes) {
-    err << "mpic netsim fleet: " << *spec_file << ": larger than " << kMaxSpecBytes
-        << " bytes\n";
+    err << "mpic netsim fleet: " << *spec_file << ": larger than " << kMaxSpecBytes << " bytes\n";
     return 2;
   }
   auto spec = ParseNetsimFleetSpec(text.str());

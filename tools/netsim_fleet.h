@@ -26,7 +26,7 @@ struct NetsimFleetSpec {
   std::string dir;      // config/, run/ and logs/ under it
   std::string bin_dir;  // va-remote, va-primary; "": next to mpic
   std::chrono::milliseconds ready_timeout{30000};
-  std::vector<lab::RemoteSpec> remotes;   // started first
+  std::vector<lab::RemoteSpec> remotes;     // started first
   std::optional<lab::PrimarySpec> primary;  // then this
 };
 

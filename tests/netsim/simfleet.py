@@ -162,7 +162,7 @@ def make_pki(bin_dir, directory, members):
     subprocess.run(argv, check=True, capture_output=True, timeout=60)
 
 
-# --- processes ---------------------------------------------------------------------------
+# --- processes -----------------------------------------------------------------------------
 
 
 class Launcher:
@@ -187,9 +187,8 @@ class Launcher:
             self.ready = None
         if self.ready is None:
             self.stop()
-            raise FleetError(f"mpic netsim fleet ({self.name}) "
-                             f"{'exited ' + str(self.popen.returncode) if line == '' else 'not ready'}"
-                             f":\n{self.tail()}")
+            how = "not ready" if line is None else f"exited {self.popen.returncode}"
+            raise FleetError(f"mpic netsim fleet ({self.name}) {how}:\n{self.tail()}")
 
     def _first_line(self, timeout):
         """Its first stdout line; "" at EOF (it failed), None when none came in `timeout`."""
@@ -283,7 +282,8 @@ class Fleet:
         spec["primary"] = {
             "identity": identity_json(identity), "netns": self.net.ns("primary"),
             "listen": f"{self.net.addr('primary')}:{PORT}", "file_name": f"va-primary-{tag}",
-            "remotes": [{"identity": identity_json(r), "address": f"{self.net.addr(r['name'])}:{PORT}",
+            "remotes": [{"identity": identity_json(r),
+                         "address": f"{self.net.addr(r['name'])}:{PORT}",
                          "tls_server_name": r["name"]} for r in remotes],
             "policy": policy, "remotes_per_validation": len(remotes),
             "remote_timeout_ms": self.timeouts["remote_ms"],
