@@ -21,6 +21,12 @@ std::string DataDir() {
   return DataDirFor(ec ? std::string("./mpic") : self.string(), std::getenv("MPIC_DATA_DIR"));
 }
 
+std::string ExecutableDir() {
+  std::error_code ec;
+  fs::path self = fs::read_symlink("/proc/self/exe", ec);
+  return ec ? std::string(".") : self.parent_path().string();
+}
+
 Result<std::string> DataFile(std::string_view relative) {
   std::string path = (fs::path(DataDir()) / relative).string();
   if (access(path.c_str(), R_OK) != 0) {

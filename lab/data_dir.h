@@ -22,6 +22,10 @@ namespace mpic::lab {
 // Exposed for tests.
 [[nodiscard]] std::string DataDirFor(std::string_view exe, const char* env);
 
+// The directory of this executable (/proc/self/exe, symlinks resolved; "." when unknown): where
+// va-primary and va-remote are built and installed next to mpic.
+[[nodiscard]] std::string ExecutableDir();
+
 // DataDir()/relative when that file is readable; kServerInternal naming the path otherwise.
 [[nodiscard]] Result<std::string> DataFile(std::string_view relative);
 

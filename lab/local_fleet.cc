@@ -1,7 +1,5 @@
 #include "lab/local_fleet.h"
 
-#include <google/protobuf/util/json_util.h>
-#include <openssl/rand.h>
 #include <unistd.h>
 
 #include <array>
@@ -12,7 +10,6 @@
 #include <sstream>
 #include <thread>
 
-#include "checks/key_authorization.h"
 #include "lab/http_post.h"
 #include "lab/pki.h"
 #include "mpic/v1/config.pb.h"
@@ -52,25 +49,6 @@ const std::vector<v1::PerspectiveIdentity>& Pool() {
       Identity("af-nbo-1", v1::AFRINIC, -1.2921, 36.8219, "Nairobi, KE"),
   };
   return *pool;
-}
-
-std::string RandomHex(size_t bytes) {
-  std::vector<uint8_t> buf(bytes);
-  if (RAND_bytes(buf.data(), static_cast<int>(buf.size())) != 1) {
-    // Never expected; a fixed secret only weakens a lab's perspective selection.
-    return std::string(bytes * 2, '0');
-  }
-  return checks::Hex(buf);
-}
-
-Result<std::string> ToJson(const google::protobuf::Message& message) {
-  google::protobuf::util::JsonPrintOptions options;
-  options.add_whitespace = true;
-  options.preserve_proto_field_names = true;
-  std::string json;
-  auto st = google::protobuf::util::MessageToJsonString(message, &json, options);
-  if (!st.ok()) return Fail(ProblemType::kServerInternal, "cannot encode a config as JSON");
-  return json;
 }
 
 Status MakeDirs(const std::string& dir) {
@@ -232,101 +210,73 @@ Status LocalFleet::WritePki() {
   return {};
 }
 
+MemberSpec LocalFleet::MemberFor(const v1::PerspectiveIdentity& identity) const {
+  MemberSpec m;
+  m.identity = identity;
+  m.listen = "127.0.0.1:0";
+  m.metrics_listen = "127.0.0.1:0";
+  m.pki_dir = pki_dir_;
+  m.resolver = LabResolver(*lab_, options_.stub_lab_server);
+  m.lab.add_allow_cidrs(lab_->block() + ".0/24");
+  m.lab.set_http_port(options_.http_port);
+  m.lab.set_tls_port(options_.tls_port);
+  m.max_check_ms = 10000;
+  return m;
+}
+
 Status LocalFleet::StartRemotes(std::ostream& progress, const std::function<bool()>& interrupted) {
-  remotes_.resize(static_cast<size_t>(options_.remotes));
+  const FleetDirs dirs{config_dir_, run_dir_, logs_dir_};
   std::vector<Member*> waiting;
-  for (size_t i = 0; i < remotes_.size(); ++i) {
-    Member& m = remotes_[i];
-    m.identity = Pool()[i];
-    const std::string& name = m.identity.name();
-    m.config_file = config_dir_ + "/" + name + ".json";
-    m.ready_file = run_dir_ + "/" + name + ".ready";
-    v1::RemoteConfig config;
-    *config.mutable_identity() = m.identity;
-    config.set_listen("127.0.0.1:0");
-    config.set_ready_file(m.ready_file);
-    config.set_metrics_listen("127.0.0.1:0");
-    config.mutable_tls()->set_ca_file(pki_dir_ + "/ca.pem");
-    config.mutable_tls()->set_cert_file(pki_dir_ + "/" + name + ".pem");
-    config.mutable_tls()->set_key_file(pki_dir_ + "/" + name + ".key");
-    *config.mutable_resolver() = LabResolver(*lab_, options_.stub_lab_server);
-    config.mutable_lab()->add_allow_cidrs(lab_->block() + ".0/24");
-    config.mutable_lab()->set_http_port(options_.http_port);
-    config.mutable_lab()->set_tls_port(options_.tls_port);
-    config.set_max_check_ms(10000);
-    config.set_max_concurrent(options_.max_concurrent);
+  remotes_.reserve(static_cast<size_t>(options_.remotes));
+  for (size_t i = 0; i < static_cast<size_t>(options_.remotes); ++i) {
+    RemoteSpec spec;
+    spec.member = MemberFor(Pool()[i]);
+    spec.max_concurrent = options_.max_concurrent;
     // Only the primary may call Check (its certificate names it), not the CA client.
-    config.add_authorized_primaries(PrimaryIdentity().name());
-    auto json = ToJson(config);
-    if (!json) return Fail(json.error());
-    if (auto st = WriteFile(m.config_file, *json, 0644); !st) return st;
-    std::error_code ec;
-    fs::remove(m.ready_file, ec);
-    auto child = ChildProcess::Start({options_.bin_dir + "/va-remote", "--config", m.config_file},
-                                     logs_dir_ + "/" + name + ".log");
-    if (!child) return Fail(child.error());
-    m.process.emplace(std::move(*child));
-    waiting.push_back(&m);
+    spec.authorized_primaries = {PrimaryIdentity().name()};
+    auto member = LaunchRemote(spec, options_.bin_dir, dirs);
+    if (!member) return Fail(member.error());
+    remotes_.push_back(std::move(*member));
   }
-  if (auto st = AwaitReady(waiting, interrupted); !st) return st;
+  for (Member& m : remotes_) waiting.push_back(&m);
+  if (auto st = AwaitReady(waiting, options_.ready_timeout, interrupted); !st) return st;
   progress << "remote perspectives: " << remotes_.size() << " va-remote processes ready\n";
   return {};
 }
 
 Status LocalFleet::StartPrimary(std::ostream& progress, const std::function<bool()>& interrupted) {
-  primary_.identity = PrimaryIdentity();
-  const std::string& name = primary_.identity.name();
-  primary_.config_file = config_dir_ + "/va-primary.json";
-  primary_.ready_file = run_dir_ + "/va-primary.ready";
-  v1::PrimaryConfig config;
-  *config.mutable_identity() = primary_.identity;
-  config.set_listen("127.0.0.1:0");
-  config.set_ready_file(primary_.ready_file);
-  config.set_metrics_listen("127.0.0.1:0");
-  for (auto* tls : {config.mutable_server_tls(), config.mutable_client_tls()}) {
-    tls->set_ca_file(pki_dir_ + "/ca.pem");
-    tls->set_cert_file(pki_dir_ + "/" + name + ".pem");
-    tls->set_key_file(pki_dir_ + "/" + name + ".key");
-  }
+  PrimarySpec spec;
+  spec.member = MemberFor(PrimaryIdentity());
+  spec.member.file_name = "va-primary";
   for (const Member& remote : remotes_) {
-    v1::RemoteEndpoint* endpoint = config.add_remotes();
-    *endpoint->mutable_identity() = remote.identity;
-    endpoint->set_address(remote.address);
-    endpoint->set_tls_server_name(remote.identity.name());
+    v1::RemoteEndpoint endpoint;
+    *endpoint.mutable_identity() = remote.identity;
+    endpoint.set_address(remote.address);
+    endpoint.set_tls_server_name(remote.identity.name());
+    spec.remotes.push_back(std::move(endpoint));
   }
-  *config.mutable_resolver() = LabResolver(*lab_, options_.stub_lab_server);
-  config.mutable_lab()->add_allow_cidrs(lab_->block() + ".0/24");
-  config.mutable_lab()->set_http_port(options_.http_port);
-  config.mutable_lab()->set_tls_port(options_.tls_port);
-  // BR §3.2.2.9 as in force today; every remote takes part in every validation.
-  config.mutable_policy()->set_effective_date(options_.effective_date);
-  config.set_remotes_per_validation(static_cast<uint32_t>(
-      options_.remotes_per_validation > 0 ? options_.remotes_per_validation : remotes_.size()));
-  config.set_selection_secret(RandomHex(32));
-  config.set_remote_timeout_ms(10000);
-  config.set_straggler_grace_ms(options_.straggler_grace_ms);
-  config.set_audit_log(audit_log_);
-  config.set_max_check_ms(10000);
+  // BR §3.2.2.9 as in force on effective_date; by default every remote takes part in every
+  // validation.
+  spec.policy.set_effective_date(options_.effective_date);
+  spec.remotes_per_validation = static_cast<uint32_t>(
+      options_.remotes_per_validation > 0 ? options_.remotes_per_validation : remotes_.size());
+  spec.remote_timeout_ms = 10000;
+  spec.straggler_grace_ms = options_.straggler_grace_ms;
+  spec.audit_log = audit_log_;
   // Only the CA side's certificate may call Validate.
-  config.add_authorized_clients("mpic-ca-client");
+  spec.authorized_clients = {"mpic-ca-client"};
   if (options_.openmpic) {
-    v1::OpenMpicSettings* openmpic = config.mutable_openmpic();
-    openmpic->set_listen("127.0.0.1:0");
-    openmpic->set_plaintext_lab_only(options_.openmpic_plaintext);
-    openmpic->set_max_attempts(options_.openmpic_max_attempts);
-    openmpic->set_allow_monitoring(options_.openmpic_allow_monitoring);
+    v1::OpenMpicSettings openmpic;
+    openmpic.set_listen("127.0.0.1:0");
+    openmpic.set_plaintext_lab_only(options_.openmpic_plaintext);
+    openmpic.set_max_attempts(options_.openmpic_max_attempts);
+    openmpic.set_allow_monitoring(options_.openmpic_allow_monitoring);
+    spec.openmpic = std::move(openmpic);
   }
-  auto json = ToJson(config);
-  if (!json) return Fail(json.error());
-  if (auto st = WriteFile(primary_.config_file, *json, 0644); !st) return st;
-  std::error_code ec;
-  fs::remove(primary_.ready_file, ec);
-  auto child =
-      ChildProcess::Start({options_.bin_dir + "/va-primary", "--config", primary_.config_file},
-                          logs_dir_ + "/va-primary.log");
-  if (!child) return Fail(child.error());
-  primary_.process.emplace(std::move(*child));
-  if (auto st = AwaitReady({&primary_}, interrupted); !st) return st;
+  auto member = LaunchPrimary(spec, options_.bin_dir, FleetDirs{config_dir_, run_dir_, logs_dir_});
+  if (!member) return Fail(member.error());
+  primary_ = std::move(*member);
+  if (auto st = AwaitReady({&primary_}, options_.ready_timeout, interrupted); !st) return st;
   progress << "primary: va-primary ready on " << primary_.address << " (audit log " << audit_log_
            << ")\n";
   if (options_.openmpic) {
@@ -353,53 +303,6 @@ std::string LocalFleet::OpenMpicCurl(const std::string& body) const {
   }
   return "curl -sS " + tls + "-H 'Content-Type: application/json' -d '" + body + "' " +
          OpenMpicUrl() + "/mpic";
-}
-
-Status LocalFleet::AwaitReady(std::vector<Member*> members,
-                              const std::function<bool()>& interrupted) {
-  const auto deadline = Clock::now() + options_.ready_timeout;
-  std::vector<Member*> pending = std::move(members);
-  while (!pending.empty()) {
-    std::vector<Member*> still;
-    for (Member* m : pending) {
-      if (!m->process->Running()) {
-        return Fail(ProblemType::kServerInternal,
-                    m->identity.name() + " " + m->process->how_it_ended() +
-                        " before it was ready; its log (" + m->process->log_file() + "):\n" +
-                        TailOfFile(m->process->log_file()));
-      }
-      std::ifstream in(m->ready_file);
-      std::stringstream body;
-      body << in.rdbuf();
-      // The writer may be mid-write: unparsable or incomplete means "not yet".
-      auto ready = nlohmann::json::parse(body.str(), nullptr, /*allow_exceptions=*/false);
-      if (ready.is_object() && ready.contains("address") && ready["address"].is_string() &&
-          !ready["address"].get<std::string>().empty()) {
-        m->address = ready["address"].get<std::string>();
-        if (ready.contains("metrics") && ready["metrics"].is_string()) {
-          m->metrics = ready["metrics"].get<std::string>();
-        }
-        if (ready.contains("openmpic") && ready["openmpic"].is_string()) {
-          m->openmpic = ready["openmpic"].get<std::string>();
-        }
-      } else {
-        still.push_back(m);
-      }
-    }
-    pending = std::move(still);
-    if (pending.empty()) break;
-    if (Clock::now() > deadline) {
-      std::string names;
-      for (Member* m : pending) names += (names.empty() ? "" : ", ") + m->identity.name();
-      return Fail(ProblemType::kServerInternal,
-                  "not ready in " + std::to_string(options_.ready_timeout.count()) +
-                      " ms: " + names + " (logs in " + logs_dir_ + ")");
-    }
-    if (!SleepUnlessInterrupted(std::chrono::milliseconds(50), interrupted)) {
-      return Fail(ProblemType::kServerInternal, "interrupted");
-    }
-  }
-  return {};
 }
 
 Status LocalFleet::AddHttp01(const std::string& token, const std::string& content) {
@@ -442,19 +345,7 @@ std::string LocalFleet::DeadMembers() {
 void LocalFleet::Stop(std::ostream* progress) {
   bool any = lab_ != nullptr || responder_.process || primary_.process;
   // The primary first (no new fan-out), then all remotes at once, then what they depend on.
-  if (primary_.process) {
-    primary_.process->Stop();
-    primary_.process.reset();
-  }
-  for (Member& m : remotes_) {
-    if (m.process) m.process->Terminate();
-  }
-  for (Member& m : remotes_) {
-    if (m.process) {
-      m.process->Stop();
-      m.process.reset();
-    }
-  }
+  StopMembers(&primary_, remotes_);
   if (responder_.process) {
     responder_.process->Stop();
     responder_.process.reset();

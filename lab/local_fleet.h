@@ -31,6 +31,7 @@
 #include "common/error.h"
 #include "lab/child_process.h"
 #include "lab/dnslab.h"
+#include "lab/fleet_member.h"
 #include "lab/primary_client.h"
 #include "mpic/v1/common.pb.h"
 
@@ -76,15 +77,8 @@ class LocalFleet {
     bool openmpic_allow_monitoring = false;
   };
 
-  struct Member {
-    v1::PerspectiveIdentity identity;
-    std::string address;  // gRPC, from the ready file
-    std::string metrics;  // Prometheus, from the ready file
-    std::string openmpic;  // the primary's Open MPIC REST API "host:port" ("" when off)
-    std::string config_file;
-    std::string ready_file;
-    std::optional<ChildProcess> process;
-  };
+  // A started va-remote or va-primary (lab/fleet_member.h, the launcher every fleet uses).
+  using Member = FleetMember;
 
   struct Responder {
     std::string http_address;  // ADDR (port is Options::http_port)
@@ -134,8 +128,9 @@ class LocalFleet {
   Status WritePki();
   Status StartRemotes(std::ostream& progress, const std::function<bool()>& interrupted);
   Status StartPrimary(std::ostream& progress, const std::function<bool()>& interrupted);
-  // Waits until each member's ready file names its address (bounded by ready_timeout).
-  Status AwaitReady(std::vector<Member*> members, const std::function<bool()>& interrupted);
+  // A member's description as every member of this fleet has it: loopback, the lab's
+  // resolver and addresses, this fleet's PKI.
+  [[nodiscard]] MemberSpec MemberFor(const v1::PerspectiveIdentity& identity) const;
 
   Options options_;
   std::unique_ptr<DnsLab> lab_;

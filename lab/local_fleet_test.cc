@@ -5,15 +5,18 @@
 #include <netinet/in.h>
 #include <signal.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <set>
 #include <sstream>
 #include <thread>
 
 #include "lab/child_process.h"
+#include "lab/fleet_member.h"
 #include "lab/http_post.h"
 #include "lab/local_fleet.h"
 #include "quorum/geo.h"
@@ -178,6 +181,116 @@ TEST(Identities, EveryPairAtLeast500KmApart) {
           << all[i].name() << " - " << all[j].name() << ": " << quorum::DistanceKm(a, b) << " km";
     }
   }
+}
+
+// The configs the one launcher writes: what LocalFleet and `mpic netsim fleet` give the servers.
+MemberSpec SampleMember(const std::string& name) {
+  MemberSpec m;
+  m.identity.set_name(name);
+  m.identity.set_rir(v1::RIPE_NCC);
+  m.listen = "10.77.3.2:7000";
+  m.metrics_listen = "";
+  m.pki_dir = "/p";
+  m.resolver.mutable_unbound()->set_root_hints_file("/d/root.hints");
+  m.lab.add_allow_cidrs("10.77.0.0/16");
+  m.lab.set_allow_private_ranges(true);
+  m.max_check_ms = 8000;
+  return m;
+}
+
+TEST(FleetMember, RemoteConfigCarriesTheDescription) {
+  RemoteSpec spec;
+  spec.member = SampleMember("eu-fra-1");
+  spec.max_concurrent = 7;
+  spec.authorized_primaries = {"us-east-iad-1"};
+  const v1::RemoteConfig c = RemoteConfigFor(spec, "/r/eu-fra-1.ready");
+  EXPECT_EQ(c.identity().name(), "eu-fra-1");
+  EXPECT_EQ(c.listen(), "10.77.3.2:7000");
+  EXPECT_EQ(c.ready_file(), "/r/eu-fra-1.ready");
+  EXPECT_EQ(c.metrics_listen(), "");
+  EXPECT_EQ(c.tls().ca_file(), "/p/ca.pem");
+  EXPECT_EQ(c.tls().cert_file(), "/p/eu-fra-1.pem");
+  EXPECT_EQ(c.tls().key_file(), "/p/eu-fra-1.key");
+  EXPECT_EQ(c.resolver().unbound().root_hints_file(), "/d/root.hints");
+  ASSERT_EQ(c.lab().allow_cidrs_size(), 1);
+  EXPECT_TRUE(c.lab().allow_private_ranges());
+  EXPECT_EQ(c.max_check_ms(), 8000u);
+  EXPECT_EQ(c.max_concurrent(), 7u);
+  ASSERT_EQ(c.authorized_primaries_size(), 1);
+  EXPECT_EQ(c.authorized_primaries(0), "us-east-iad-1");
+}
+
+TEST(FleetMember, PrimaryConfigCarriesRemotesPolicyAndAFreshSecret) {
+  PrimarySpec spec;
+  spec.member = SampleMember("us-east-iad-1");
+  for (const char* name : {"eu-fra-1", "ap-sin-1"}) {
+    v1::RemoteEndpoint e;
+    e.mutable_identity()->set_name(name);
+    e.set_address(std::string(name) + ":7000");
+    spec.remotes.push_back(e);
+  }
+  spec.policy.set_effective_date("2026-12-15");
+  spec.audit_log = "/w/audit.jsonl";
+  spec.authorized_clients = {"mpic-ca-client"};
+  spec.remote_timeout_ms = 4000;
+  spec.straggler_grace_ms = 500;
+  const v1::PrimaryConfig a = PrimaryConfigFor(spec, "/r/p.ready");
+  const v1::PrimaryConfig b = PrimaryConfigFor(spec, "/r/p.ready");
+  EXPECT_EQ(a.server_tls().cert_file(), "/p/us-east-iad-1.pem");
+  EXPECT_EQ(a.client_tls().key_file(), "/p/us-east-iad-1.key");
+  ASSERT_EQ(a.remotes_size(), 2);
+  EXPECT_EQ(a.remotes(1).address(), "ap-sin-1:7000");
+  EXPECT_EQ(a.policy().effective_date(), "2026-12-15");
+  EXPECT_EQ(a.remotes_per_validation(), 2u);  // 0 in the spec: every remote
+  EXPECT_EQ(a.remote_timeout_ms(), 4000u);
+  EXPECT_EQ(a.straggler_grace_ms(), 500u);
+  EXPECT_EQ(a.audit_log(), "/w/audit.jsonl");
+  EXPECT_FALSE(a.has_openmpic());
+  EXPECT_EQ(a.selection_secret().size(), 64u);
+  EXPECT_NE(a.selection_secret(), b.selection_secret());
+  spec.remotes_per_validation = 1;
+  spec.selection_secret = "fixed";
+  const v1::PrimaryConfig c = PrimaryConfigFor(spec, "/r/p.ready");
+  EXPECT_EQ(c.remotes_per_validation(), 1u);
+  EXPECT_EQ(c.selection_secret(), "fixed");
+}
+
+TEST(FleetMember, NamespaceMembersRunBehindIpNetnsExec) {
+  EXPECT_EQ(MemberArgv("/b/va-remote", "/c/x.json", ""),
+            (std::vector<std::string>{"/b/va-remote", "--config", "/c/x.json"}));
+  EXPECT_EQ(MemberArgv("/b/va-remote", "/c/x.json", "ns-r1"),
+            (std::vector<std::string>{"ip", "netns", "exec", "ns-r1", "/b/va-remote", "--config",
+                                      "/c/x.json"}));
+}
+
+TEST(FleetMember, AMemberThatExitsBeforeReadyIsNamedWithItsLog) {
+  char tmpl[] = "/tmp/mpic-member-test.XXXXXX";
+  ASSERT_NE(mkdtemp(tmpl), nullptr);
+  const std::string dir = tmpl;
+  // A stand-in binary (this tests the launcher's logic, not va-remote).
+  {
+    std::ofstream script(dir + "/va-remote");
+    script << "#!/bin/sh\necho \"cannot bind: $2\" >&2\nexit 4\n";
+  }
+  ASSERT_EQ(chmod((dir + "/va-remote").c_str(), 0755), 0);
+  const FleetDirs dirs = FleetDirs::Under(dir);
+  ASSERT_TRUE(dirs.Create().has_value());
+  RemoteSpec spec;
+  spec.member = SampleMember("eu-fra-1");
+  auto m = LaunchRemote(spec, dir, dirs);
+  ASSERT_TRUE(m.has_value()) << m.error().detail;
+  EXPECT_TRUE(std::ifstream(dir + "/config/eu-fra-1.json").good());
+  auto st = AwaitReady({&*m}, 20s, [] { return false; });
+  ASSERT_FALSE(st.has_value());
+  EXPECT_NE(st.error().detail.find("eu-fra-1 exited with status 4 before it was ready"),
+            std::string::npos)
+      << st.error().detail;
+  EXPECT_NE(st.error().detail.find("cannot bind: " + dir + "/config/eu-fra-1.json"),
+            std::string::npos)
+      << st.error().detail;
+  std::vector<FleetMember> none;
+  StopMembers(&*m, none);
+  std::filesystem::remove_all(dir);
 }
 
 }  // namespace

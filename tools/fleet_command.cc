@@ -15,8 +15,10 @@
 #include <vector>
 
 #include "checks/key_authorization.h"
+#include "lab/data_dir.h"
 #include "lab/flags.h"
 #include "lab/local_fleet.h"
+#include "lab/signal_scope.h"
 #include "perspective/wire.h"
 #include "tools/validate_command.h"
 
@@ -46,42 +48,7 @@ constexpr const char* kIssuer = "ca.example";
 constexpr const char* kAccountUri = "https://ca.example/acme/acct/1";
 constexpr std::chrono::seconds kValidateTimeout{30};
 
-std::atomic<int> g_signal{0};
-static_assert(std::atomic<int>::is_always_lock_free);
-
-void OnSignal(int sig) { g_signal.store(sig); }
-
-// Installs OnSignal for SIGINT/SIGTERM/SIGHUP (no SA_RESTART: waits notice at once) and puts
-// the previous handlers back on destruction.
-class SignalScope {
- public:
-  SignalScope() {
-    g_signal.store(0);
-    struct sigaction sa {};
-    sa.sa_handler = OnSignal;
-    sigemptyset(&sa.sa_mask);
-    for (size_t i = 0; i < std::size(kSignals); ++i) sigaction(kSignals[i], &sa, &old_[i]);
-  }
-  ~SignalScope() {
-    for (size_t i = 0; i < std::size(kSignals); ++i) sigaction(kSignals[i], &old_[i], nullptr);
-  }
-  SignalScope(const SignalScope&) = delete;
-  SignalScope& operator=(const SignalScope&) = delete;
-
- private:
-  static constexpr int kSignals[] = {SIGINT, SIGTERM, SIGHUP};
-  struct sigaction old_[std::size(kSignals)]{};
-};
-
-bool Interrupted() { return g_signal.load() != 0; }
-
-// The directory of this executable: va-primary and va-remote are built next to mpic.
-std::string SelfDir() {
-  std::error_code ec;
-  fs::path self = fs::read_symlink("/proc/self/exe", ec);
-  if (ec) return ".";
-  return self.parent_path().string();
-}
+bool Interrupted() { return lab::CaughtSignal() != 0; }
 
 std::string SelfPath() {
   std::error_code ec;
@@ -314,7 +281,7 @@ int KeepRunning(lab::LocalFleet& fleet, const std::vector<Challenge>& challenges
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(200));
   }
-  err << "mpic fleet: signal " << g_signal.load() << ", stopping\n";
+  err << "mpic fleet: signal " << lab::CaughtSignal() << ", stopping\n";
   fleet.Stop(&err);
   return 0;
 }
@@ -382,7 +349,7 @@ int RunScenarios(lab::LocalFleet& fleet, const std::vector<Challenge>& challenge
   }
   fleet.Stop(&log);
   if (Interrupted()) {
-    err << "mpic fleet: interrupted by signal " << g_signal.load() << "\n";
+    err << "mpic fleet: interrupted by signal " << lab::CaughtSignal() << "\n";
     return 1;
   }
   return all_ok ? 0 : 1;
@@ -433,12 +400,12 @@ int RunFleet(int argc, char** argv, int first, std::ostream& out, std::ostream& 
     temporary_dir = true;
   }
 
-  SignalScope signals;
+  lab::SignalScope signals;
   log << "mpic fleet: starting " << remotes->value_or(5) << " remotes + primary in " << dir << "\n";
   lab::LocalFleet::Options options;
   options.remotes = static_cast<int>(remotes->value_or(5));
   options.dir = dir;
-  options.bin_dir = SelfDir();
+  options.bin_dir = lab::ExecutableDir();
   int rc = 1;
   {
     auto fleet = lab::LocalFleet::Start(options, log, Interrupted);

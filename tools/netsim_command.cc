@@ -5,18 +5,16 @@
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
-#include <filesystem>
 #include <iostream>
 #include <string_view>
 
 #include "lab/data_dir.h"
 #include "lab/flags.h"
 #include "lab/pki.h"
+#include "tools/netsim_fleet.h"
 
 namespace mpic::tools {
 namespace {
-
-namespace fs = std::filesystem;
 
 constexpr const char* kUsage =
     "usage: mpic netsim run SCENARIO.json [--out DIR] [--keep DIR]\n"
@@ -24,16 +22,14 @@ constexpr const char* kUsage =
     "       mpic netsim selftest [--out DIR]\n"
     "       mpic netsim cleanup\n"
     "       mpic netsim pki --dir DIR --member NAME=IP[,IP...]...\n"
+    "       mpic netsim fleet --spec FILE\n"
     "Routing and DNS attacks against a real fleet in network namespaces (root needed,\n"
     "except for report and pki). pki: the fleet CA (DIR/ca.pem) and, per member, a P-256\n"
     "certificate for serverAuth and clientAuth with SANs NAME and its IPs (DIR/NAME.pem,\n"
-    "DIR/NAME.key) -- the same PKI code as `mpic fleet up`. See docs/netsim.md.\n";
-
-std::string SelfDir() {
-  std::error_code ec;
-  fs::path self = fs::read_symlink("/proc/self/exe", ec);
-  return ec ? std::string(".") : self.parent_path().string();
-}
+    "DIR/NAME.key) -- the same PKI code as `mpic fleet up`. fleet: starts the va-remote and\n"
+    "va-primary processes a JSON spec describes, each in its namespace, with the launcher of\n"
+    "`mpic fleet up`; one JSON line once ready; stops them when stdin ends or on SIGTERM.\n"
+    "See docs/netsim.md.\n";
 
 // python3 from PATH (or the usual places): "" when absent.
 std::string FindPython() {
@@ -65,7 +61,9 @@ std::vector<std::string> NetsimArgv(const std::string& python, const std::string
 bool NetsimNeedsRoot(const std::vector<std::string>& args) {
   if (args.empty()) return false;
   const std::string& sub = args.front();
-  return sub != "report" && sub != "pki" && sub != "-h" && sub != "--help" && sub != "help";
+  // `fleet` checks for itself (root only when its spec names namespaces).
+  return sub != "report" && sub != "pki" && sub != "fleet" && sub != "-h" && sub != "--help" &&
+         sub != "help";
 }
 
 namespace {
@@ -124,6 +122,7 @@ int RunNetsim(int argc, char** argv, int first, std::ostream& out, std::ostream&
     return 0;
   }
   if (args.front() == "pki") return RunPki(argc, argv, first + 1, out, err);
+  if (args.front() == "fleet") return RunNetsimFleet(argc, argv, first + 1, out, err);
   // Installed beside the binary's tree: ../share/mpic/netsim/netsim.py (lab/data_dir.h).
   auto harness_file = lab::DataFile("netsim/netsim.py");
   if (!harness_file) {
@@ -142,7 +141,7 @@ int RunNetsim(int argc, char** argv, int first, std::ostream& out, std::ostream&
     return 3;
   }
   // The harness runs the va-primary and va-remote built next to this binary.
-  setenv("MPIC_BIN_DIR", SelfDir().c_str(), 1);
+  setenv("MPIC_BIN_DIR", lab::ExecutableDir().c_str(), 1);
   std::vector<std::string> full = NetsimArgv(python, harness, args);
   std::vector<char*> c_argv;
   for (std::string& a : full) c_argv.push_back(a.data());

@@ -1,4 +1,5 @@
-// `mpic netsim run SCENARIO [--out DIR] | report RESULTS [--out PNG] | selftest | cleanup`:
+// `mpic netsim run SCENARIO [--out DIR] | report RESULTS [--out PNG] | selftest | cleanup`
+// (and the harness's own `pki` and `fleet`: lab::Pki and the fleet launcher, tools/netsim_fleet.h):
 // routing and DNS attacks against a real fleet in network namespaces. A thin front to the
 // Python harness (docs/netsim.md; source in tests/netsim/, installed as
 // share/mpic/netsim/netsim.py and found relative to this executable: lab/data_dir.h): it finds
@@ -25,7 +26,8 @@ int RunNetsim(int argc, char** argv, int first, std::ostream& out, std::ostream&
 std::vector<std::string> NetsimArgv(const std::string& python, const std::string& harness,
                                     const std::vector<std::string>& args);
 
-// True for the subcommands that need root (everything but `report` and help).
+// True for the subcommands that need root (everything but `report`, `pki`, `fleet` -- which
+// checks for itself -- and help).
 bool NetsimNeedsRoot(const std::vector<std::string>& args);
 
 }  // namespace mpic::tools

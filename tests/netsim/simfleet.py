@@ -1,4 +1,5 @@
-"""simfleet: the DNS hierarchy, the mTLS PKI and the real va-primary/va-remote processes.
+"""simfleet: the DNS hierarchy, the mTLS PKI and the real va-primary/va-remote processes (the
+latter started by `mpic netsim fleet`, the lab's one fleet launcher).
 
 The DNS reuses dnslab (zones, keys, dnssec-signzone, NSD configuration, cleanup) with its own
 addresses: root and lab. on the dns host, the victim's signed and unsigned zones on the
@@ -7,10 +8,11 @@ victim host, each NSD started inside its namespace.
 
 import json
 import os
+import re
+import select
 import signal
 import subprocess
 import sys
-import time
 
 import simnet
 from simnet import in_netns, pdeathsig_preexec
@@ -163,34 +165,56 @@ def make_pki(bin_dir, directory, members):
 # --- processes -----------------------------------------------------------------------------
 
 
-class Proc:
-    def __init__(self, name, netns, argv, log_file):
-        self.name, self.log_file = name, log_file
+class Launcher:
+    """One `mpic netsim fleet --spec FILE`: the lab's fleet launcher (lab/fleet_member.h, the
+    same code as `mpic fleet up`) writes the members' configs, starts each in its namespace and
+    waits for its ready file; it prints one JSON line when all are ready and keeps them running
+    until its stdin ends. Its own messages go to `log_file`."""
+
+    def __init__(self, bin_dir, spec, spec_file, log_file):
+        with open(spec_file, "w") as f:
+            json.dump(spec, f, indent=2)
+        self.name, self.log_file = os.path.basename(spec_file), log_file
         with open(log_file, "ab") as log:
-            self.popen = subprocess.Popen(["ip", "netns", "exec", netns] + argv,
-                                          stdin=subprocess.DEVNULL, stdout=log, stderr=log,
-                                          start_new_session=True, preexec_fn=pdeathsig_preexec())
+            self.popen = subprocess.Popen(
+                [os.path.join(bin_dir, "mpic"), "netsim", "fleet", "--spec", spec_file],
+                stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=log,
+                start_new_session=True, preexec_fn=pdeathsig_preexec())
+        line = self._first_line(READY_TIMEOUT_S + 15)
+        try:
+            self.ready = json.loads(line)["ready"] if line else None
+        except (ValueError, KeyError, TypeError):
+            self.ready = None
+        if self.ready is None:
+            self.stop()
+            how = "not ready" if line is None else f"exited {self.popen.returncode}"
+            raise FleetError(f"mpic netsim fleet ({self.name}) {how}:\n{self.tail()}")
 
-    def running(self):
-        return self.popen.poll() is None
+    def _first_line(self, timeout):
+        """Its first stdout line; "" at EOF (it failed), None when none came in `timeout`."""
+        ready, _, _ = select.select([self.popen.stdout], [], [], timeout)
+        if not ready:
+            return None
+        return self.popen.stdout.readline().decode(errors="replace")
 
-    def tail(self, n=8):
+    def tail(self, n=20):
         try:
             with open(self.log_file, errors="replace") as f:
                 return "".join(f.readlines()[-n:])
         except OSError:
             return ""
 
-    def stop(self, timeout=5.0):
-        if self.popen.poll() is None:
-            try:
-                os.killpg(self.popen.pid, signal.SIGTERM)
-            except ProcessLookupError:
-                pass
-            try:
-                self.popen.wait(timeout=timeout)
-            except subprocess.TimeoutExpired:
-                pass
+    def stop(self, timeout=20.0):
+        """Closes its stdin: it stops its members (SIGTERM, bounded wait, SIGKILL) and exits;
+        SIGKILL after `timeout` (its members then die with it: PR_SET_PDEATHSIG)."""
+        try:
+            self.popen.stdin.close()
+        except OSError:
+            pass
+        try:
+            self.popen.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            pass
         try:
             os.killpg(self.popen.pid, signal.SIGKILL)
         except (ProcessLookupError, PermissionError):
@@ -199,6 +223,7 @@ class Proc:
             self.popen.wait(timeout=2)
         except subprocess.TimeoutExpired:
             pass
+        self.popen.stdout.close()
 
 
 def identity_json(p):
@@ -208,100 +233,65 @@ def identity_json(p):
 
 
 class Fleet:
+    """The va-remote processes (one launcher for the run) and va-primary (one launcher per
+    fleet entry, restarted with its remote set and policy), described for `mpic netsim fleet`
+    (spec format: docs/netsim.md)."""
+
     def __init__(self, net, bin_dir, work, dns_dir, timeouts):
         self.net, self.bin_dir, self.work = net, bin_dir, work
         self.pki = os.path.join(work, "pki")
         self.dns_dir = dns_dir
         self.timeouts = timeouts
-        self.remotes = {}   # name -> Proc
-        self.primary = None
+        self.remotes = None  # Launcher
+        self.primary = None  # Launcher
         self.primary_desc = None
-        for d in ("config", "logs", "run"):
+        for d in ("config", "logs"):
             os.makedirs(os.path.join(work, d), exist_ok=True)
 
-    def _tls(self, name):
-        return {"ca_file": f"{self.pki}/ca.pem", "cert_file": f"{self.pki}/{name}.pem",
-                "key_file": f"{self.pki}/{name}.key"}
+    def _spec(self):
+        return {"dir": self.work, "bin_dir": self.bin_dir, "pki_dir": self.pki,
+                "root_hints": os.path.join(self.dns_dir, "root.hints"),
+                "trust_anchor": os.path.join(self.dns_dir, "root.key"),
+                # LAB_NET (10.77.0.0/16) is private: acknowledged explicitly; it exists only
+                # inside the network namespaces this run created.
+                "lab": {"allow_cidrs": simnet.ALLOW_CIDRS, "allow_private_ranges": True},
+                "max_check_ms": self.timeouts["check_ms"],
+                "ready_timeout_ms": int(READY_TIMEOUT_S * 1000)}
 
-    @staticmethod
-    def _lab():
-        # LAB_NET (10.77.0.0/16) is private: acknowledged explicitly; it exists only inside the
-        # network namespaces this run created.
-        return {"allow_cidrs": simnet.ALLOW_CIDRS, "allow_private_ranges": True}
-
-    def _resolver(self):
-        return {"unbound": {"root_hints_file": os.path.join(self.dns_dir, "root.hints"),
-                            "trust_anchor_file": os.path.join(self.dns_dir, "root.key")}}
-
-    def _write(self, name, config):
-        path = os.path.join(self.work, "config", name + ".json")
-        with open(path, "w") as f:
-            json.dump(config, f, indent=2)
-        return path
+    def _launch(self, spec, tag):
+        return Launcher(self.bin_dir, spec,
+                        os.path.join(self.work, "config", f"fleet-{tag}.spec.json"),
+                        os.path.join(self.work, "logs", f"fleet-{tag}.log"))
 
     def start_remotes(self, perspectives, primary_name):
         """Starts va-remote for each perspective; only `primary_name`'s certificate may call."""
-        waiting = []
-        for p in perspectives:
-            name = p["name"]
-            ready = os.path.join(self.work, "run", name + ".ready")
-            if os.path.exists(ready):
-                os.remove(ready)
-            config = {"identity": identity_json(p), "listen": f"{self.net.addr(name)}:{PORT}",
-                      "ready_file": ready, "tls": self._tls(name), "resolver": self._resolver(),
-                      "lab": self._lab(), "authorized_primaries": [primary_name],
-                      "max_check_ms": self.timeouts["check_ms"], "max_concurrent": 64}
-            path = self._write(name, config)
-            proc = Proc(name, self.net.ns(name), [f"{self.bin_dir}/va-remote", "--config", path],
-                        os.path.join(self.work, "logs", name + ".log"))
-            self.remotes[name] = proc
-            waiting.append((proc, ready))
-        self._await(waiting)
+        spec = self._spec()
+        spec["remotes"] = [{"identity": identity_json(p), "netns": self.net.ns(p["name"]),
+                            "listen": f"{self.net.addr(p['name'])}:{PORT}",
+                            "authorized_primaries": [primary_name], "max_concurrent": 64}
+                           for p in perspectives]
+        self.remotes = self._launch(spec, "remotes")
 
     def start_primary(self, identity, remotes, policy, tag):
         """(Re)starts va-primary with this remote set and policy."""
         if self.primary is not None:
             self.primary.stop()
             self.primary = None
-        name = identity["name"]
-        ready = os.path.join(self.work, "run", "va-primary.ready")
-        if os.path.exists(ready):
-            os.remove(ready)
-        config = {
-            "identity": identity_json(identity), "listen": f"{self.net.addr('primary')}:{PORT}",
-            "ready_file": ready, "server_tls": self._tls(name), "client_tls": self._tls(name),
-            "remotes": [{"identity": identity_json(r), "address": f"{self.net.addr(r['name'])}:{PORT}",
+        tag = re.sub(r"[^A-Za-z0-9._-]", "_", tag)[:40]
+        spec = self._spec()
+        spec["primary"] = {
+            "identity": identity_json(identity), "netns": self.net.ns("primary"),
+            "listen": f"{self.net.addr('primary')}:{PORT}", "file_name": f"va-primary-{tag}",
+            "remotes": [{"identity": identity_json(r),
+                         "address": f"{self.net.addr(r['name'])}:{PORT}",
                          "tls_server_name": r["name"]} for r in remotes],
-            "resolver": self._resolver(), "lab": self._lab(),
-            "authorized_clients": ["mpic-ca-client"],
             "policy": policy, "remotes_per_validation": len(remotes),
-            "selection_secret": os.urandom(16).hex(),
             "remote_timeout_ms": self.timeouts["remote_ms"],
             "straggler_grace_ms": self.timeouts["grace_ms"],
             "audit_log": os.path.join(self.work, "audit.jsonl"),
-            "max_check_ms": self.timeouts["check_ms"]}
-        path = self._write(f"va-primary-{tag}", config)
-        self.primary = Proc("va-primary", self.net.ns("primary"),
-                            [f"{self.bin_dir}/va-primary", "--config", path],
-                            os.path.join(self.work, "logs", f"va-primary-{tag}.log"))
+            "authorized_clients": ["mpic-ca-client"]}
         self.primary_desc = identity
-        self._await([(self.primary, ready)])
-
-    def _await(self, waiting):
-        deadline = time.monotonic() + READY_TIMEOUT_S
-        pending = list(waiting)
-        while pending:
-            for proc, ready in list(pending):
-                if not proc.running():
-                    raise FleetError(f"{proc.name} exited ({proc.popen.returncode}):\n"
-                                     f"{proc.tail()}")
-                if os.path.exists(ready):
-                    pending.remove((proc, ready))
-            if not pending:
-                return
-            if time.monotonic() > deadline:
-                raise FleetError("not ready in time: " + ", ".join(p.name for p, _ in pending))
-            time.sleep(0.05)
+        self.primary = self._launch(spec, f"primary-{tag}")
 
     def validate(self, method, identifier, key_authorization, account, timeout_s=30):
         """One Validate through `mpic validate --json`, run in the primary's namespace."""
@@ -324,15 +314,9 @@ class Fleet:
         return json.loads(p.stdout)
 
     def stop(self):
-        if self.primary is not None:
-            self.primary.stop()
-            self.primary = None
-        for proc in self.remotes.values():
-            if proc.running():
-                try:
-                    os.killpg(proc.popen.pid, signal.SIGTERM)
-                except ProcessLookupError:
-                    pass
-        for proc in self.remotes.values():
-            proc.stop()
-        self.remotes = {}
+        """The primary first (no new fan-out), then the remotes."""
+        for attr in ("primary", "remotes"):
+            launcher = getattr(self, attr)
+            if launcher is not None:
+                setattr(self, attr, None)
+                launcher.stop()
