@@ -78,6 +78,11 @@ int main(int argc, char** argv) {
     for (const std::string& reason : settings->non_production) {
       std::cout << "NOT FOR PRODUCTION: " << reason << "\n";
     }
+    for (const auto& [method, deadlines] : settings->method_deadlines) {
+      std::cout << "method " << mpic::v1::Method_Name(static_cast<mpic::v1::Method>(method))
+                << ": max_check_ms " << deadlines.max_check.count() << ", remote_timeout_ms "
+                << deadlines.remote_timeout.count() << "\n";
+    }
     std::cout << "configuration OK: " << settings->remotes.size() << " remote perspective(s), "
               << settings->remotes_per_validation << " per validation, "
               << settings->policy.Describe() << "\n";

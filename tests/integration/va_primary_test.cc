@@ -1071,11 +1071,24 @@ TEST_F(VaPrimaryTest, FleetsThatCannotMeetThePhaseAreRefused) {
   CommandResult r =
       RunCommand({BinDir() + "/va-primary", "--config", base + ".json", "--check-config"}, 20s);
   EXPECT_EQ(r.exit_code, 2) << r.err;
-  // And a good one passes.
+  // An unknown method in method_timeouts is refused, naming it.
   config.erase("straggler_grace");
+  config["method_timeouts"] = {{{"method", "DNS-01"}, {"max_check_ms", 1000}}};
+  std::ofstream(base + ".json") << config.dump(2);
+  r = RunCommand({BinDir() + "/va-primary", "--config", base + ".json", "--check-config"}, 20s);
+  EXPECT_EQ(r.exit_code, 2) << r.err;
+  EXPECT_NE(r.err.find("method_timeouts[0].method \"DNS-01\" is not a DCV method"),
+            std::string::npos)
+      << r.err;
+  // And a good one passes, printing the per-method deadlines.
+  config["method_timeouts"] = {{{"method", "DNS_01"}, {"max_check_ms", 1000}}};
   std::ofstream(base + ".json") << config.dump(2);
   r = RunCommand({BinDir() + "/va-primary", "--config", base + ".json", "--check-config"}, 20s);
   EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("method DNS_01: max_check_ms 1000, remote_timeout_ms " +
+                       std::to_string(kRemoteTimeoutMs)),
+            std::string::npos)
+      << r.out;
 }
 
 TEST_F(VaPrimaryTest, InProcessLibrary) {
