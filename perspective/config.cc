@@ -1,6 +1,8 @@
 #include "perspective/config.h"
 
+#include <google/protobuf/descriptor.h>
 #include <google/protobuf/util/json_util.h>
+#include <google/protobuf/util/message_differencer.h>
 #include <openssl/bio.h>
 #include <openssl/err.h>
 #include <openssl/evp.h>
@@ -456,6 +458,54 @@ Status ValidateRemoteConfig(const v1::RemoteConfig& config) {
     return s;
   }
   return {};
+}
+
+std::vector<std::string> ChangedFields(const google::protobuf::Message& running,
+                                       const google::protobuf::Message& next) {
+  std::vector<std::string> changed;
+  const google::protobuf::Descriptor* type = running.GetDescriptor();
+  if (next.GetDescriptor() != type) return {"(message type)"};
+  for (int i = 0; i < type->field_count(); ++i) {
+    const google::protobuf::FieldDescriptor* field = type->field(i);
+    google::protobuf::util::MessageDifferencer differencer;
+    std::vector<const google::protobuf::FieldDescriptor*> only{field};
+    if (!differencer.CompareWithFields(running, next, only, only)) {
+      changed.push_back(field->name());
+    }
+  }
+  std::sort(changed.begin(), changed.end(), [type](const std::string& a, const std::string& b) {
+    return type->FindFieldByName(a)->number() < type->FindFieldByName(b)->number();
+  });
+  return changed;
+}
+
+std::vector<std::string> RestartOnlyChanges(const google::protobuf::Message& running,
+                                            const google::protobuf::Message& next,
+                                            const std::vector<std::string>& live) {
+  std::vector<std::string> restart;
+  for (std::string& field : ChangedFields(running, next)) {
+    if (std::find(live.begin(), live.end(), field) == live.end()) {
+      restart.push_back(std::move(field));
+    }
+  }
+  return restart;
+}
+
+const std::vector<std::string>& RemoteLiveFields() {
+  static const std::vector<std::string> live = {"authorized_primaries", "max_check_ms",
+                                                "max_concurrent"};
+  return live;
+}
+
+Status CheckRemoteReload(const v1::RemoteConfig& running, const v1::RemoteConfig& next) {
+  if (Status ok = ValidateRemoteConfig(next); !ok) return ok;
+  const std::vector<std::string> restart = RestartOnlyChanges(running, next, RemoteLiveFields());
+  if (restart.empty()) return {};
+  std::string fields;
+  for (const std::string& field : restart) fields += (fields.empty() ? "" : ", ") + field;
+  return Fail(ProblemType::kMalformed, "restart to change " + fields +
+                                           " (a reload applies only authorized_primaries, "
+                                           "max_check_ms and max_concurrent)");
 }
 
 }  // namespace mpic::perspective

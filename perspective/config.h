@@ -87,8 +87,30 @@ struct TlsPems {
   std::string ca;
   std::string cert;
   std::string key;
+  bool operator==(const TlsPems&) const = default;
 };
 [[nodiscard]] Result<TlsPems> LoadTlsFiles(const v1::TlsFiles& tls, std::string_view field);
+
+// Configuration reload (SIGHUP, docs/operations.md). A reload applies only some fields while
+// serving; any other field that differs between the running configuration and the new one makes
+// the reload refused, naming the fields: "restart to change listen, lab". A field not listed as
+// live (a new one included) needs a restart: a setting is never silently left unapplied.
+// The top-level fields of `running` and `next` (the same message type) that differ and are not
+// in `live`, in field-number order.
+[[nodiscard]] std::vector<std::string> RestartOnlyChanges(
+    const google::protobuf::Message& running, const google::protobuf::Message& next,
+    const std::vector<std::string>& live);
+// The top-level fields that differ, every one (for the reload's log line).
+[[nodiscard]] std::vector<std::string> ChangedFields(const google::protobuf::Message& running,
+                                                     const google::protobuf::Message& next);
+// va-remote's live fields: authorized_primaries, max_check_ms, max_concurrent. (The TLS files'
+// contents are re-read by the server's certificate watcher; their paths need a restart.)
+[[nodiscard]] const std::vector<std::string>& RemoteLiveFields();
+// The reload of a running va-remote: exactly what --check-config checks (ValidateRemoteConfig,
+// the resolver settings being restart-only), then no restart-only field changed. kMalformed
+// saying why otherwise.
+[[nodiscard]] Status CheckRemoteReload(const v1::RemoteConfig& running,
+                                       const v1::RemoteConfig& next);
 
 // Lab mode: allow_cidrs is non-empty (test ranges and ports are allowed).
 [[nodiscard]] bool IsLabMode(const v1::LabSettings& lab);

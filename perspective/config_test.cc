@@ -321,6 +321,55 @@ TEST_F(ConfigLoaderTest, LimitRules) {
   ExpectBad([](auto* c) { c->set_max_concurrent(kMaxMaxConcurrent + 1); }, "max_concurrent");
 }
 
+TEST_F(ConfigLoaderTest, RemoteReloadAppliesLiveFields) {
+  v1::RemoteConfig running = Good();
+  running.add_authorized_primaries("us-east-iad-1");
+  v1::RemoteConfig next = running;
+  next.clear_authorized_primaries();
+  next.add_authorized_primaries("us-east-iad-2");
+  next.set_max_check_ms(3000);
+  next.set_max_concurrent(8);
+  EXPECT_TRUE(CheckRemoteReload(running, next)) << CheckRemoteReload(running, next).error().detail;
+  EXPECT_EQ(ChangedFields(running, next),
+            (std::vector<std::string>{"max_check_ms", "max_concurrent", "authorized_primaries"}));
+  EXPECT_TRUE(CheckRemoteReload(running, running));  // nothing changed: a TLS re-read
+}
+
+TEST_F(ConfigLoaderTest, RemoteReloadRefusesRestartOnlyFieldsAndBadConfigs) {
+  const v1::RemoteConfig running = Good();
+  auto refused = [&](const std::function<void(v1::RemoteConfig*)>& change) {
+    v1::RemoteConfig next = running;
+    change(&next);
+    Status st = CheckRemoteReload(running, next);
+    return st ? std::string() : st.error().detail;
+  };
+  EXPECT_EQ(refused([](v1::RemoteConfig* c) { c->set_listen("127.0.0.1:8443"); }),
+            "restart to change listen (a reload applies only authorized_primaries, max_check_ms "
+            "and max_concurrent)");
+  EXPECT_EQ(refused([](v1::RemoteConfig* c) {
+              c->mutable_identity()->set_name("eu-fra-2");
+              c->set_ready_file("/tmp/ready.json");
+            }).rfind("restart to change identity, ready_file (", 0),
+            0u);
+  EXPECT_EQ(refused([](v1::RemoteConfig* c) { c->mutable_lab()->set_http_port(5003); })
+                .rfind("restart to change lab (", 0),
+            0u);
+  EXPECT_EQ(refused([&](v1::RemoteConfig* c) { c->mutable_tls()->set_cert_file(other_.cert_file);
+                                               c->mutable_tls()->set_key_file(other_.key_file); })
+                .rfind("restart to change tls (", 0),
+            0u);
+  EXPECT_EQ(refused([](v1::RemoteConfig* c) { c->set_health_listen("127.0.0.1:0"); })
+                .rfind("restart to change health_listen (", 0),
+            0u);
+  // Every --check-config rule first: a bad new config is refused as bad, whatever changed.
+  EXPECT_NE(refused([](v1::RemoteConfig* c) { c->set_max_check_ms(kMaxMaxCheckMs + 1); })
+                .find("max_check_ms"),
+            std::string::npos);
+  EXPECT_NE(refused([](v1::RemoteConfig* c) { c->mutable_identity()->clear_name(); })
+                .find("identity"),
+            std::string::npos);
+}
+
 TEST_F(ConfigLoaderTest, Builders) {
   asio::io_context io;
   v1::RemoteConfig c = Good();

@@ -69,10 +69,14 @@ Result<std::shared_ptr<grpc::ServerCredentials>> MakeServerCredentials(
 Result<std::shared_ptr<grpc::ChannelCredentials>> MakeChannelCredentials(const v1::TlsFiles& tls) {
   auto pems = LoadTlsFiles(tls, "tls");
   if (!pems) return Fail(pems.error());
+  return MakeChannelCredentials(*pems);
+}
+
+Result<std::shared_ptr<grpc::ChannelCredentials>> MakeChannelCredentials(const TlsPems& pems) {
   grpc::SslCredentialsOptions options;
-  options.pem_root_certs = pems->ca;
-  options.pem_private_key = pems->key;
-  options.pem_cert_chain = pems->cert;
+  options.pem_root_certs = pems.ca;
+  options.pem_private_key = pems.key;
+  options.pem_cert_chain = pems.cert;
   auto creds = grpc::SslCredentials(options);
   if (!creds) return Fail(ProblemType::kServerInternal, "cannot build TLS channel credentials");
   return creds;

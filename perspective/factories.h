@@ -17,6 +17,7 @@
 #include "common/asio.h"
 #include "common/error.h"
 #include "mpic/v1/config.pb.h"
+#include "perspective/config.h"
 #include "resolver/resolver.h"
 
 namespace mpic::perspective {
@@ -34,8 +35,10 @@ namespace v1 = ::mpic::v1;
 [[nodiscard]] Result<std::unique_ptr<checks::TcpDialer>> MakeDialer(asio::any_io_executor executor,
                                                                     const v1::LabSettings& lab);
 
-// How often a server re-reads its certificate, key and CA files (rotation without restart).
-inline constexpr std::chrono::seconds kCertificateRefresh{30};
+// How often a server re-reads its certificate, key and CA files, and va-primary its client_tls
+// files (rotation without restart). Short, because gRPC's watcher cannot be told to re-read at
+// once: a SIGHUP checks the files at once and they are in use within this (docs/operations.md).
+inline constexpr std::chrono::seconds kCertificateRefresh{2};
 
 // gRPC server credentials that REQUIRE a client certificate and verify it against ca_file
 // (GRPC_SSL_REQUEST_AND_REQUIRE_CLIENT_CERTIFICATE_AND_VERIFY). The three files are checked now
@@ -48,5 +51,9 @@ inline constexpr std::chrono::seconds kCertificateRefresh{30};
 // gRPC channel credentials: trust only ca_file, present cert_file/key_file.
 [[nodiscard]] Result<std::shared_ptr<grpc::ChannelCredentials>> MakeChannelCredentials(
     const v1::TlsFiles& tls);
+// The same from files already read and checked (LoadTlsFiles), e.g. to compare a rotated
+// certificate with the one in use before building new channels.
+[[nodiscard]] Result<std::shared_ptr<grpc::ChannelCredentials>> MakeChannelCredentials(
+    const TlsPems& pems);
 
 }  // namespace mpic::perspective

@@ -53,6 +53,15 @@ void ExportNonProduction(prometheus::Registry& registry, std::string_view role,
       .Set(reasons.empty() ? 0 : 1);
 }
 
+ReloadMetrics::ReloadMetrics(prometheus::Registry& registry, std::string_view role) {
+  auto& family = prometheus::BuildCounter()
+                     .Name("mpic_config_reloads_total")
+                     .Help("Configuration reloads (SIGHUP), applied or refused (old one kept)")
+                     .Register(registry);
+  applied_ = &family.Add({{"role", std::string(role)}, {"result", "applied"}});
+  refused_ = &family.Add({{"role", std::string(role)}, {"result", "refused"}});
+}
+
 std::string Serialize(const prometheus::Registry& registry) {
   return prometheus::TextSerializer().Serialize(registry.Collect());
 }

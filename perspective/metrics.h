@@ -50,6 +50,19 @@ class CheckMetrics final : public checks::CheckMetrics {
 void ExportNonProduction(prometheus::Registry& registry, std::string_view role,
                          const std::vector<std::string>& reasons);
 
+// mpic_config_reloads_total{role,result="applied"|"refused"}: configuration reloads (SIGHUP).
+// Both series exist from the start (0), so an alert on refusals needs no absent() guard.
+class ReloadMetrics {
+ public:
+  ReloadMetrics(prometheus::Registry& registry, std::string_view role);
+  void Applied() { applied_->Increment(); }
+  void Refused() { refused_->Increment(); }
+
+ private:
+  prometheus::Counter* applied_ = nullptr;
+  prometheus::Counter* refused_ = nullptr;
+};
+
 // The text exposition format of everything in `registry` (for tests and tools).
 [[nodiscard]] std::string Serialize(const prometheus::Registry& registry);
 

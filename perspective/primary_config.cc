@@ -243,7 +243,79 @@ OpenMpicOptions CheckOpenMpic(const v1::PrimaryConfig& config, std::vector<std::
   return out;
 }
 
+// PrimaryConfig.method_timeouts: a known DCV method at most once, the same bounds and margin
+// rules as the global values; fills out->method_deadlines and lengthens the longest bounds.
+void CheckMethodTimeouts(const v1::PrimaryConfig& config, PrimarySettings* out,
+                         std::vector<std::string>* problems) {
+  for (int i = 0; i < config.method_timeouts_size(); ++i) {
+    const v1::MethodTimeout& entry = config.method_timeouts(i);
+    const std::string where = "method_timeouts[" + std::to_string(i) + "]";
+    v1::Method method = v1::METHOD_UNSPECIFIED;
+    if (!v1::Method_Parse(entry.method(), &method) || method == v1::METHOD_UNSPECIFIED ||
+        method == v1::CAA) {
+      std::string known;
+      for (int m = v1::Method_MIN; m <= v1::Method_MAX; ++m) {
+        if (!v1::Method_IsValid(m) || m == v1::METHOD_UNSPECIFIED || m == v1::CAA) continue;
+        known += (known.empty() ? "" : ", ") + v1::Method_Name(static_cast<v1::Method>(m));
+      }
+      problems->push_back(where + ".method " + Quoted(entry.method()) +
+                          " is not a DCV method (one of " + known + ")");
+      continue;
+    }
+    const std::string name = where + " (" + entry.method() + ")";
+    if (out->method_deadlines.count(method) != 0) {
+      problems->push_back(name + ": method given more than once");
+      continue;
+    }
+    if (entry.max_check_ms() == 0 && entry.remote_timeout_ms() == 0) {
+      problems->push_back(name + ": sets neither max_check_ms nor remote_timeout_ms");
+      continue;
+    }
+    MethodDeadlines deadlines{out->max_check, out->default_remote_timeout};
+    if (entry.max_check_ms() != 0) {
+      if (entry.max_check_ms() > kMaxTimeoutMs) {
+        problems->push_back(name + ".max_check_ms " + std::to_string(entry.max_check_ms()) +
+                            " exceeds " + std::to_string(kMaxTimeoutMs));
+      }
+      deadlines.max_check = std::chrono::milliseconds(entry.max_check_ms());
+    }
+    if (entry.remote_timeout_ms() != 0) {
+      const uint32_t value = entry.remote_timeout_ms();
+      if (value < kMinRemoteTimeoutMs) {
+        problems->push_back(name + ".remote_timeout_ms " + std::to_string(value) + " is below " +
+                            std::to_string(kMinRemoteTimeoutMs) +
+                            ": a remote keeps up to 100 ms of the deadline to send its answer and "
+                            "needs the rest to check");
+      } else if (value > kMaxTimeoutMs) {
+        problems->push_back(name + ".remote_timeout_ms " + std::to_string(value) + " exceeds " +
+                            std::to_string(kMaxTimeoutMs));
+      }
+      deadlines.remote_timeout = std::chrono::milliseconds(value);
+    }
+    if (out->straggler_grace.count() > 0 && out->straggler_grace >= deadlines.remote_timeout) {
+      problems->push_back("straggler_grace_ms " + std::to_string(out->straggler_grace.count()) +
+                          " is not below " + name + "'s remote timeout " +
+                          std::to_string(deadlines.remote_timeout.count()) +
+                          ": every straggler reaches its RPC deadline before the grace ends");
+    }
+    out->remote_timeout = std::max(out->remote_timeout, deadlines.remote_timeout);
+    out->longest_max_check = std::max(out->longest_max_check, deadlines.max_check);
+    out->method_deadlines[method] = deadlines;
+  }
+}
+
 }  // namespace
+
+MethodDeadlines PrimarySettings::DeadlinesFor(v1::Method method) const {
+  if (auto it = method_deadlines.find(method); it != method_deadlines.end()) return it->second;
+  return MethodDeadlines{max_check, default_remote_timeout};
+}
+
+std::chrono::milliseconds PrimarySettings::RemoteTimeoutFor(const v1::RemoteEndpoint& remote,
+                                                            v1::Method method) const {
+  if (remote.timeout_ms() != 0) return std::chrono::milliseconds(remote.timeout_ms());
+  return DeadlinesFor(method).remote_timeout;
+}
 
 Result<quorum::Rir> RirFromProto(v1::Rir rir) {
   switch (rir) {
@@ -414,6 +486,9 @@ Result<PrimarySettings> ValidatePrimaryConfig(const v1::PrimaryConfig& config,
                        std::to_string(default_remote_timeout.count()) +
                        ": every straggler reaches its RPC deadline before the grace ends");
   }
+  out.default_remote_timeout = default_remote_timeout;
+  out.longest_max_check = out.max_check;
+  CheckMethodTimeouts(config, &out, &problems);
   if (config.max_in_flight() > kMaxMaxInFlight) {
     problems.push_back("max_in_flight " + std::to_string(config.max_in_flight()) + " exceeds " +
                        std::to_string(kMaxMaxInFlight));
@@ -469,6 +544,33 @@ Result<PrimarySettings> ValidatePrimaryConfig(const v1::PrimaryConfig& config,
     detail += problems[i];
   }
   return Fail(ProblemType::kMalformed, std::move(detail));
+}
+
+const std::vector<std::string>& PrimaryLiveFields() {
+  static const std::vector<std::string> live = {
+      "remotes",          "policy",         "remotes_per_validation", "selection_secret",
+      "remote_timeout_ms", "straggler_grace_ms", "remotes_after_primary", "max_check_ms",
+      "method_timeouts",  "authorized_clients", "max_in_flight",       "client_tls"};
+  return live;
+}
+
+Result<PrimarySettings> CheckPrimaryReload(const v1::PrimaryConfig& running,
+                                           const v1::PrimaryConfig& next,
+                                           const quorum::Date& today) {
+  auto settings = ValidatePrimaryConfig(next, today);
+  if (!settings) return settings;
+  const std::vector<std::string> restart = RestartOnlyChanges(running, next, PrimaryLiveFields());
+  if (restart.empty()) return settings;
+  std::string fields;
+  for (const std::string& field : restart) fields += (fields.empty() ? "" : ", ") + field;
+  return Fail(ProblemType::kMalformed,
+              "restart to change " + fields + " (a reload applies only " + [] {
+                std::string live;
+                for (const std::string& f : PrimaryLiveFields()) {
+                  live += (live.empty() ? "" : ", ") + f;
+                }
+                return live;
+              }() + ")");
 }
 
 }  // namespace mpic::perspective

@@ -14,6 +14,7 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -73,6 +74,12 @@ struct OpenMpicOptions {
   std::vector<std::string> default_caa_domains;  // for requests without caa_domains
 };
 
+// The deadlines of one validation: the primary's own check and each remote's RPC.
+struct MethodDeadlines {
+  std::chrono::milliseconds max_check{kDefaultPrimaryMaxCheckMs};
+  std::chrono::milliseconds remote_timeout{kDefaultRemoteTimeoutMs};
+};
+
 // A validated configuration, with the derived values the server needs.
 struct PrimarySettings {
   v1::PrimaryConfig config;  // as given
@@ -83,9 +90,17 @@ struct PrimarySettings {
   std::string selection_secret;              // key for SelectCohort (see config.cc)
   // The longest RPC deadline of any remote: remote_timeout_ms, or a remote's own timeout_ms
   // when longer (it bounds a validation's watchdog).
+  // Also the longest of any method_timeouts entry.
   std::chrono::milliseconds remote_timeout{kDefaultRemoteTimeoutMs};
+  // remote_timeout_ms (or its default): the RPC deadline of a remote without its own timeout_ms
+  // for a method without its own entry in method_timeouts.
+  std::chrono::milliseconds default_remote_timeout{kDefaultRemoteTimeoutMs};
   std::chrono::milliseconds straggler_grace{0};
-  std::chrono::milliseconds max_check{kDefaultPrimaryMaxCheckMs};
+  std::chrono::milliseconds max_check{kDefaultPrimaryMaxCheckMs};  // max_check_ms (or default)
+  // max_check, or the longest max_check_ms of method_timeouts when longer.
+  std::chrono::milliseconds longest_max_check{kDefaultPrimaryMaxCheckMs};
+  // method_timeouts, by v1::Method, zeros replaced by the global values.
+  std::map<int, MethodDeadlines> method_deadlines;
   int max_in_flight = static_cast<int>(kDefaultMaxInFlight);
   std::string phase;                  // "2026-06-15"; "" for research or pre-MPIC
   OpenMpicOptions openmpic;           // the REST API; enabled only when configured
@@ -93,12 +108,35 @@ struct PrimarySettings {
   // Why this is not a production configuration (lab mode, ...); empty in production. Shown by
   // --check-config, logged at start, exported as mpic_non_production, in every audit record.
   std::vector<std::string> non_production;
+
+  // The deadlines a validation of `method` runs with: its method_timeouts entry, else the global
+  // max_check_ms and remote_timeout_ms (METHOD_UNSPECIFIED, a CAA-only request: the globals).
+  [[nodiscard]] MethodDeadlines DeadlinesFor(v1::Method method) const;
+  // One remote's RPC deadline for `method`: the remote's own timeout_ms when set (a far remote
+  // needs longer whatever the method), else DeadlinesFor(method).remote_timeout.
+  [[nodiscard]] std::chrono::milliseconds RemoteTimeoutFor(const v1::RemoteEndpoint& remote,
+                                                           v1::Method method) const;
 };
 
 // kMalformed listing every violation found ("; "-joined). `today` is used when
 // policy.effective_date is "today" (callers pass UtcToday() once, at start).
 [[nodiscard]] Result<PrimarySettings> ValidatePrimaryConfig(const v1::PrimaryConfig& config,
                                                             const quorum::Date& today);
+
+// va-primary's live fields (a reload applies them to new validations; in-flight ones finish
+// on the configuration they started with): remotes (their timeouts included), policy,
+// remotes_per_validation, selection_secret, remote_timeout_ms, straggler_grace_ms,
+// remotes_after_primary, max_check_ms, method_timeouts, authorized_clients, max_in_flight and
+// client_tls (new channels to the remotes with the files read again). Everything else (identity,
+// listen, ready_file, metrics_listen, health_listen, server_tls, resolver, lab, audit_log,
+// audit_max_bytes, openmpic) needs a restart.
+[[nodiscard]] const std::vector<std::string>& PrimaryLiveFields();
+// The reload of a running va-primary: exactly what --check-config checks (ValidatePrimaryConfig
+// with `today`), then no restart-only field changed ("restart to change listen"). The new
+// settings, or kMalformed saying why the reload is refused.
+[[nodiscard]] Result<PrimarySettings> CheckPrimaryReload(const v1::PrimaryConfig& running,
+                                                         const v1::PrimaryConfig& next,
+                                                         const quorum::Date& today);
 
 // The current UTC calendar date.
 [[nodiscard]] quorum::Date UtcToday();

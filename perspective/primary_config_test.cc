@@ -8,6 +8,7 @@
 #include <string>
 
 #include "lab/pki.h"
+#include "perspective/config.h"
 
 namespace mpic::perspective {
 namespace {
@@ -281,6 +282,167 @@ TEST_F(ConfigTest, PerRemoteTimeouts) {
 }
 
 // Issue 15, defect 4: validations in flight are bounded.
+TEST_F(ConfigTest, MethodTimeoutsOverrideTheGlobalDeadlines) {
+  v1::PrimaryConfig c = Base();
+  c.set_max_check_ms(5000);
+  c.set_remote_timeout_ms(6000);
+  v1::MethodTimeout* dns = c.add_method_timeouts();
+  dns->set_method("DNS_01");
+  dns->set_max_check_ms(1500);
+  dns->set_remote_timeout_ms(2000);
+  v1::MethodTimeout* http = c.add_method_timeouts();
+  http->set_method("HTTP_01");
+  http->set_remote_timeout_ms(15000);  // max_check_ms from the global value
+  c.mutable_remotes(0)->set_timeout_ms(9000);
+  auto s = ValidatePrimaryConfig(c, quorum::Date{2026, 7, 1});
+  ASSERT_TRUE(s.has_value()) << s.error().detail;
+  using std::chrono::milliseconds;
+  EXPECT_EQ(s->DeadlinesFor(v1::DNS_01).max_check, milliseconds(1500));
+  EXPECT_EQ(s->DeadlinesFor(v1::DNS_01).remote_timeout, milliseconds(2000));
+  EXPECT_EQ(s->DeadlinesFor(v1::HTTP_01).max_check, milliseconds(5000));
+  EXPECT_EQ(s->DeadlinesFor(v1::HTTP_01).remote_timeout, milliseconds(15000));
+  // No entry (and a CAA-only request): the global values.
+  EXPECT_EQ(s->DeadlinesFor(v1::TLS_ALPN_01).max_check, milliseconds(5000));
+  EXPECT_EQ(s->DeadlinesFor(v1::METHOD_UNSPECIFIED).remote_timeout, milliseconds(6000));
+  // A remote's own timeout_ms is its deadline whatever the method.
+  EXPECT_EQ(s->RemoteTimeoutFor(c.remotes(0), v1::DNS_01), milliseconds(9000));
+  EXPECT_EQ(s->RemoteTimeoutFor(c.remotes(1), v1::DNS_01), milliseconds(2000));
+  // The longest bounds include the methods' (they bound a validation and the shutdown).
+  EXPECT_EQ(s->remote_timeout, milliseconds(15000));
+  EXPECT_EQ(s->longest_max_check, milliseconds(5000));
+}
+
+TEST_F(ConfigTest, MethodTimeoutsFollowTheGlobalRules) {
+  auto with = [&](const std::string& method, uint32_t check, uint32_t remote) {
+    v1::PrimaryConfig c = Base();
+    v1::MethodTimeout* t = c.add_method_timeouts();
+    t->set_method(method);
+    t->set_max_check_ms(check);
+    t->set_remote_timeout_ms(remote);
+    return c;
+  };
+  EXPECT_NE(Error(with("DNS-01", 1000, 0)).find("method_timeouts[0].method \"DNS-01\" is not a "
+                                                "DCV method (one of HTTP_01, DNS_01"),
+            std::string::npos)
+      << Error(with("DNS-01", 1000, 0));
+  EXPECT_NE(Error(with("CAA", 1000, 0)).find("is not a DCV method"), std::string::npos);
+  EXPECT_NE(Error(with("METHOD_UNSPECIFIED", 1000, 0)).find("is not a DCV method"),
+            std::string::npos);
+  EXPECT_NE(Error(with("DNS_01", 0, 0)).find("sets neither"), std::string::npos);
+  EXPECT_NE(Error(with("DNS_01", 0, 400)).find("remote_timeout_ms 400 is below 500"),
+            std::string::npos)
+      << Error(with("DNS_01", 0, 400));
+  EXPECT_NE(Error(with("DNS_01", 0, 60001)).find("exceeds 60000"), std::string::npos);
+  EXPECT_NE(Error(with("DNS_01", 60001, 0)).find("max_check_ms 60001 exceeds"),
+            std::string::npos);
+  EXPECT_EQ(Error(with("DNS_01", 1000, 500)), "");
+
+  v1::PrimaryConfig twice = with("DNS_01", 1000, 0);
+  *twice.add_method_timeouts() = twice.method_timeouts(0);
+  EXPECT_NE(Error(twice).find("method_timeouts[1] (DNS_01): method given more than once"),
+            std::string::npos)
+      << Error(twice);
+
+  // A grace period the method's deadline cannot outlast, as for the global value.
+  v1::PrimaryConfig grace = with("DNS_01", 0, 800);
+  grace.set_straggler_grace_ms(800);
+  EXPECT_NE(Error(grace).find("straggler_grace_ms 800 is not below method_timeouts[0] (DNS_01)"),
+            std::string::npos)
+      << Error(grace);
+}
+
+TEST_F(ConfigTest, MethodTimeoutsFromJson) {
+  auto c = ParsePrimaryConfig(
+      R"({"method_timeouts": [{"method": "DNS_01", "max_check_ms": 1000}]})", "test");
+  ASSERT_TRUE(c.has_value()) << c.error().detail;
+  ASSERT_EQ(c->method_timeouts_size(), 1);
+  EXPECT_EQ(c->method_timeouts(0).method(), "DNS_01");
+  EXPECT_EQ(c->method_timeouts(0).max_check_ms(), 1000u);
+}
+
+TEST_F(ConfigTest, ReloadAppliesLiveFields) {
+  const v1::PrimaryConfig running = Base();
+  v1::PrimaryConfig next = Base();
+  next.mutable_remotes()->RemoveLast();
+  next.mutable_policy()->set_effective_date("2026-03-15");  // 3 remotes suffice
+  next.clear_authorized_clients();
+  next.add_authorized_clients("ca-client-2");
+  next.set_max_in_flight(8);
+  next.set_remote_timeout_ms(3000);
+  v1::MethodTimeout* t = next.add_method_timeouts();
+  t->set_method("DNS_01");
+  t->set_max_check_ms(1000);
+  next.mutable_client_tls()->set_cert_file(cert_);  // same files: allowed anyway
+  auto s = CheckPrimaryReload(running, next, quorum::Date{2026, 7, 1});
+  ASSERT_TRUE(s.has_value()) << s.error().detail;
+  EXPECT_EQ(s->remotes.size(), 3u);
+  EXPECT_EQ(s->max_in_flight, 8);
+  EXPECT_EQ(s->config.authorized_clients(0), "ca-client-2");
+  EXPECT_EQ(ChangedFields(running, next),
+            (std::vector<std::string>{"remotes", "policy", "remote_timeout_ms",
+                                      "authorized_clients", "max_in_flight", "method_timeouts"}));
+  // Nothing changed at all: applied (a SIGHUP to re-read the TLS files).
+  EXPECT_TRUE(CheckPrimaryReload(running, running, quorum::Date{2026, 7, 1}).has_value());
+}
+
+TEST_F(ConfigTest, ReloadRefusesRestartOnlyFields) {
+  const v1::PrimaryConfig running = Base();
+  auto refused = [&](const v1::PrimaryConfig& next) {
+    auto s = CheckPrimaryReload(running, next, quorum::Date{2026, 7, 1});
+    return s ? std::string() : s.error().detail;
+  };
+  v1::PrimaryConfig c = Base();
+  c.set_listen("127.0.0.1:4443");
+  EXPECT_EQ(refused(c).rfind("restart to change listen (a reload applies only remotes, ", 0), 0u)
+      << refused(c);
+  c = Base();
+  c.set_ready_file(dir_ + "/ready.json");
+  c.set_metrics_listen("127.0.0.1:0");
+  EXPECT_EQ(refused(c).rfind("restart to change ready_file, metrics_listen (", 0), 0u)
+      << refused(c);
+  c = Base();
+  c.set_audit_log(dir_ + "/other.jsonl");
+  EXPECT_EQ(refused(c).rfind("restart to change audit_log (", 0), 0u) << refused(c);
+  c = Base();
+  c.mutable_identity()->set_region("elsewhere");
+  EXPECT_EQ(refused(c).rfind("restart to change identity (", 0), 0u) << refused(c);
+  c = Base();
+  c.mutable_lab()->add_allow_cidrs("127.0.0.0/8");
+  EXPECT_EQ(refused(c).rfind("restart to change lab (", 0), 0u) << refused(c);
+  c = Base();
+  ASSERT_EQ(std::system(("cp " + ca_ + " " + dir_ + "/ca2.pem").c_str()), 0);
+  c.mutable_server_tls()->set_ca_file(dir_ + "/ca2.pem");  // the same CA, another path
+  EXPECT_NE(refused(c).find("restart to change server_tls"), std::string::npos) << refused(c);
+  c = Base();
+  c.mutable_resolver()->mutable_stub()->set_server("127.0.0.1");
+  c.mutable_resolver()->mutable_stub()->set_require_ad(true);
+  EXPECT_EQ(refused(c).rfind("restart to change resolver (", 0), 0u) << refused(c);
+}
+
+TEST_F(ConfigTest, ReloadRunsEveryCheckConfigRule) {
+  const v1::PrimaryConfig running = Base();
+  v1::PrimaryConfig next = Base();
+  next.mutable_remotes()->RemoveLast();  // 3 remotes cannot meet the 2026-06-15 phase
+  auto s = CheckPrimaryReload(running, next, quorum::Date{2026, 7, 1});
+  ASSERT_FALSE(s.has_value());
+  EXPECT_NE(s.error().detail.find("needs at least 4"), std::string::npos) << s.error().detail;
+  next = Base();
+  next.clear_authorized_clients();  // required outside lab mode
+  s = CheckPrimaryReload(running, next, quorum::Date{2026, 7, 1});
+  ASSERT_FALSE(s.has_value());
+  EXPECT_NE(s.error().detail.find("authorized_clients"), std::string::npos) << s.error().detail;
+}
+
+TEST_F(ConfigTest, EveryLiveFieldExists) {
+  // A live field that no longer exists (renamed) would silently turn into a restart-only one.
+  for (const std::string& name : PrimaryLiveFields()) {
+    EXPECT_NE(v1::PrimaryConfig::descriptor()->FindFieldByName(name), nullptr) << name;
+  }
+  for (const std::string& name : RemoteLiveFields()) {
+    EXPECT_NE(v1::RemoteConfig::descriptor()->FindFieldByName(name), nullptr) << name;
+  }
+}
+
 TEST_F(ConfigTest, MaxInFlight) {
   auto s = ValidatePrimaryConfig(Base(), quorum::Date{2026, 7, 1});
   ASSERT_TRUE(s.has_value()) << s.error().detail;

@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <grpc/grpc_security_constants.h>
 #include <grpc/support/log.h>
+#include <malloc.h>
 #include <pthread.h>
 #include <signal.h>
 #include <unistd.h>
@@ -11,6 +12,8 @@
 #include <algorithm>
 #include <cctype>
 #include <cerrno>
+#include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <nlohmann/json.hpp>
 
@@ -161,6 +164,59 @@ void GrpcLog(gpr_log_func_args* args) {
 }  // namespace
 
 void RouteGrpcLogs() { gpr_set_log_function(&GrpcLog); }
+
+uint64_t ResidentBytes() {
+  std::FILE* statm = std::fopen("/proc/self/statm", "re");
+  if (statm == nullptr) return 0;
+  unsigned long long size = 0, resident = 0;
+  const bool read = std::fscanf(statm, "%llu %llu", &size, &resident) == 2;
+  std::fclose(statm);
+  return read ? resident * static_cast<uint64_t>(::sysconf(_SC_PAGESIZE)) : 0;
+}
+
+MemoryTrimmer::MemoryTrimmer(std::function<bool()> idle, std::function<uint64_t()> work,
+                             std::chrono::milliseconds period)
+    : idle_(std::move(idle)), work_(std::move(work)), period_(period) {
+  thread_ = std::thread([this] { Run(); });
+}
+
+MemoryTrimmer::~MemoryTrimmer() {
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    stop_ = true;
+  }
+  wake_.notify_all();
+  if (thread_.joinable()) thread_.join();
+}
+
+std::unique_ptr<MemoryTrimmer> StartMemoryTrimmer(std::function<bool()> idle,
+                                                  std::function<uint64_t()> work) {
+  const char* setting = std::getenv("MPIC_MALLOC_TRIM");
+  if (setting != nullptr && std::string_view(setting) == "0") {
+    log::Info("MPIC_MALLOC_TRIM=0: free memory is not returned to the kernel when idle");
+    return nullptr;
+  }
+  return std::make_unique<MemoryTrimmer>(std::move(idle), std::move(work), kMemoryTrimPeriod);
+}
+
+void MemoryTrimmer::Run() {
+  uint64_t trimmed_at = work_();
+  for (;;) {
+    {
+      std::unique_lock<std::mutex> lock(mutex_);
+      if (wake_.wait_for(lock, period_, [this] { return stop_; })) return;
+    }
+    const uint64_t work = work_();
+    if (work == trimmed_at || !idle_()) continue;
+    trimmed_at = work;
+    const uint64_t before = ResidentBytes();
+    ::malloc_trim(0);
+    const uint64_t after = ResidentBytes();
+    log::Info("idle: free memory returned to the kernel",
+              {{"rss_before_mib", static_cast<double>(before) / (1024.0 * 1024.0)},
+               {"rss_after_mib", static_cast<double>(after) / (1024.0 * 1024.0)}});
+  }
+}
 
 namespace {
 

@@ -18,9 +18,15 @@
 #include <prometheus/exposer.h>
 #include <prometheus/registry.h>
 
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <functional>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <string_view>
+#include <thread>
 #include <vector>
 
 #include "common/error.h"
@@ -76,6 +82,40 @@ void ConfigureServerBuilder(grpc::ServerBuilder& builder);
 // The reply the other way round; kServerInternal when it cannot be serialized.
 [[nodiscard]] Status SerializeMessage(const google::protobuf::MessageLite& message,
                                       grpc::ByteBuffer* bytes);
+
+// Gives the allocator's free memory back to the kernel once a burst of work is over (issue 15:
+// after 1,000 slow validations glibc kept the freed pages in its per-thread arenas, so the RSS
+// stayed near the burst's peak and crept up from burst to burst; docs/BENCHMARKS.md). Every
+// `period` its own thread calls malloc_trim(0) when `idle()` says nothing runs and `work()` (a
+// count of work started) moved since the last trim; each trim is logged with the RSS before and
+// after. malloc_trim walks every arena: a few ms, only ever while idle.
+class MemoryTrimmer {
+ public:
+  MemoryTrimmer(std::function<bool()> idle, std::function<uint64_t()> work,
+                std::chrono::milliseconds period);
+  ~MemoryTrimmer();  // stops and joins its thread
+  MemoryTrimmer(const MemoryTrimmer&) = delete;
+  MemoryTrimmer& operator=(const MemoryTrimmer&) = delete;
+
+ private:
+  void Run();
+
+  std::function<bool()> idle_;
+  std::function<uint64_t()> work_;
+  const std::chrono::milliseconds period_;
+  std::mutex mutex_;
+  std::condition_variable wake_;
+  bool stop_ = false;
+  std::thread thread_;
+};
+inline constexpr std::chrono::milliseconds kMemoryTrimPeriod{5000};
+// The trimmer the servers run: null when the environment says MPIC_MALLOC_TRIM=0 (to measure
+// without it, or should trimming ever cost more than it gives).
+[[nodiscard]] std::unique_ptr<MemoryTrimmer> StartMemoryTrimmer(std::function<bool()> idle,
+                                                                std::function<uint64_t()> work);
+
+// The resident set size of this process in bytes (/proc/self/statm), 0 when unreadable.
+[[nodiscard]] uint64_t ResidentBytes();
 
 // gRPC's own log lines (gpr_log) become lines of the one log schema, with "source":"grpc".
 void RouteGrpcLogs();

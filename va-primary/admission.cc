@@ -72,7 +72,7 @@ void Admission::Expire(uint64_t id) {
 
 void Admission::ReleaseSlot() {
   std::unique_lock<std::mutex> lock(mutex_);
-  if (waiters_.empty()) {
+  if (waiters_.empty() || counts_.in_flight > options_.max_in_flight) {
     --counts_.in_flight;
     lock.unlock();
     Notify();
@@ -90,6 +90,34 @@ void Admission::ReleaseSlot() {
   asio::post(executor_, [callback = std::move(next.callback), slot = std::move(slot)]() mutable {
     callback(std::move(slot));
   });
+}
+
+void Admission::SetLimits(int max_in_flight, int max_queued) {
+  std::vector<Waiter> admitted;
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    options_.max_in_flight = std::max(1, max_in_flight);
+    options_.max_queued = std::max(0, max_queued);
+    while (!waiters_.empty() && counts_.in_flight < options_.max_in_flight) {
+      admitted.push_back(std::move(waiters_.front()));
+      waiters_.pop_front();
+      --counts_.queued;
+      ++counts_.in_flight;
+    }
+  }
+  Notify();
+  for (Waiter& waiter : admitted) {
+    waiter.timer->cancel();
+    auto slot = std::make_shared<Slot>(shared_from_this());
+    asio::post(executor_, [callback = std::move(waiter.callback), slot = std::move(slot)]() mutable {
+      callback(std::move(slot));
+    });
+  }
+}
+
+Admission::Options Admission::options() const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return options_;
 }
 
 Admission::Counts Admission::counts() const {

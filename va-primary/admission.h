@@ -75,7 +75,12 @@ class Admission : public std::enable_shared_from_this<Admission> {
   void Acquire(Clock::time_point deadline, Callback callback);
 
   [[nodiscard]] Counts counts() const;
-  [[nodiscard]] const Options& options() const { return options_; }
+  [[nodiscard]] Options options() const;
+
+  // New limits (a configuration reload): raised, waiters are admitted at once; lowered, slots
+  // released are not handed on until in_flight is below the new limit (nothing running is
+  // stopped). max_wait is kept.
+  void SetLimits(int max_in_flight, int max_queued);
 
  private:
   struct Waiter {
@@ -92,7 +97,7 @@ class Admission : public std::enable_shared_from_this<Admission> {
   [[nodiscard]] std::string BusyMessage(std::string_view what) const;
 
   asio::any_io_executor executor_;
-  const Options options_;
+  Options options_;  // guarded by mutex_ (SetLimits)
   Observer observer_;
   mutable std::mutex mutex_;
   Counts counts_;

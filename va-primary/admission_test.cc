@@ -57,6 +57,52 @@ TEST(AdmissionTest, AdmitsUpToTheLimitThenQueuesThenRefuses) {
   EXPECT_EQ(admission->counts().in_flight, 0);
 }
 
+// A configuration reload changes max_in_flight: raised, waiters start at once; lowered, nothing
+// running is stopped but released slots are not handed on until below the new limit.
+TEST(AdmissionTest, SetLimitsRaisesAndLowersTheBound) {
+  asio::io_context io;
+  auto admission = Admission::Make(io.get_executor(), {1, 4, milliseconds(60'000)});
+  Outcome a, b, c;
+  admission->Acquire(Clock::now() + kFar, Record(a));
+  admission->Acquire(Clock::now() + kFar, Record(b));
+  admission->Acquire(Clock::now() + kFar, Record(c));
+  ASSERT_TRUE(a.admitted());
+  EXPECT_FALSE(b.ticket.has_value());
+  EXPECT_FALSE(c.ticket.has_value());
+
+  admission->SetLimits(3, 3);
+  io.restart();
+  io.poll();
+  EXPECT_TRUE(b.admitted());
+  EXPECT_TRUE(c.admitted());
+  EXPECT_EQ(admission->counts().in_flight, 3);
+  EXPECT_EQ(admission->counts().queued, 0);
+  EXPECT_EQ(admission->options().max_in_flight, 3);
+
+  admission->SetLimits(1, 1);
+  Outcome d;
+  admission->Acquire(Clock::now() + kFar, Record(d));
+  EXPECT_FALSE(d.ticket.has_value());  // queued behind the new limit
+  a.ticket.reset();                    // 3 -> 2 running: still above 1, d keeps waiting
+  io.restart();
+  io.poll();
+  EXPECT_FALSE(d.ticket.has_value());
+  EXPECT_EQ(admission->counts().in_flight, 2);
+  b.ticket.reset();  // 2 -> 1
+  io.restart();
+  io.poll();
+  EXPECT_FALSE(d.ticket.has_value());
+  c.ticket.reset();  // the slot goes to d
+  io.restart();
+  io.poll();
+  EXPECT_TRUE(d.admitted());
+  EXPECT_EQ(admission->counts().in_flight, 1);
+  d.ticket.reset();
+  io.restart();
+  io.poll();
+  EXPECT_EQ(admission->counts().in_flight, 0);
+}
+
 TEST(AdmissionTest, AWaiterIsRefusedAtItsQueueDeadline) {
   asio::io_context io;
   auto admission = Admission::Make(io.get_executor(), {1, 4, milliseconds(20)});

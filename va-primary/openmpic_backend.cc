@@ -19,9 +19,9 @@ int64_t UnixNanos() {
 // One POST /mpic: its attempts, one after the other (each on the previous one's strand).
 class Attempts : public std::enable_shared_from_this<Attempts> {
  public:
-  Attempts(internal::Env& env, CheckedRequest request, openmpic::Orchestration orchestration,
+  Attempts(internal::Env env, CheckedRequest request, openmpic::Orchestration orchestration,
            AuditInfo::Api api, openmpic::BackendCallback done, internal::Outstanding& in_flight)
-      : env_(env),
+      : env_(std::move(env)),
         request_(std::move(request)),
         orchestration_(orchestration),
         api_(std::move(api)),
@@ -71,7 +71,7 @@ class Attempts : public std::enable_shared_from_this<Attempts> {
     in_flight_.Done();
   }
 
-  internal::Env& env_;
+  const internal::Env env_;  // the generation every attempt runs on
   const CheckedRequest request_;
   const openmpic::Orchestration orchestration_;
   const AuditInfo::Api api_;
@@ -102,7 +102,7 @@ void OpenMpicBackend::Validate(const openmpic::BackendRequest& request,
   api.quorum_count = o.monitoring ? 0 : o.quorum_count;
   api.monitoring = o.monitoring;
   in_flight_.Add();
-  std::make_shared<Attempts>(env_, std::move(*checked), o, std::move(api), std::move(done),
+  std::make_shared<Attempts>(current_(), std::move(*checked), o, std::move(api), std::move(done),
                              in_flight_)
       ->Next();
 }

@@ -15,6 +15,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <functional>
 
 #include "openmpic/backend.h"
 #include "va-primary/internal/validation.h"
@@ -23,7 +24,12 @@ namespace mpic::va_primary {
 
 class OpenMpicBackend final : public openmpic::Backend {
  public:
-  explicit OpenMpicBackend(internal::Env& env) : env_(env) {}
+  // Every request runs on what `current` returns when it arrives (all its attempts on the same
+  // configuration generation, whatever a reload does meanwhile).
+  explicit OpenMpicBackend(std::function<internal::Env()> current)
+      : current_(std::move(current)) {}
+  // A fixed environment that outlives the backend (tests).
+  explicit OpenMpicBackend(internal::Env& env) : current_([&env] { return env; }) {}
 
   void Validate(const openmpic::BackendRequest& request, openmpic::BackendCallback done) override;
 
@@ -35,7 +41,7 @@ class OpenMpicBackend final : public openmpic::Backend {
   }
 
  private:
-  internal::Env& env_;
+  std::function<internal::Env()> current_;
   std::atomic<bool> closed_{false};
   internal::Outstanding in_flight_;
 };

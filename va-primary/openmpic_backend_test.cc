@@ -73,7 +73,7 @@ class OpenMpicBackendTest : public ::testing::Test {
                                  audit_lines_.push_back(std::move(line));
                                  done(Status{});
                                },
-                               outstanding_});
+                               outstanding_, nullptr});
     backend_.emplace(*env_);
   }
 

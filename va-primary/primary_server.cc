@@ -7,7 +7,12 @@
 #include <prometheus/gauge.h>
 #include <unistd.h>
 
+#include <google/protobuf/util/message_differencer.h>
+
+#include <atomic>
+#include <condition_variable>
 #include <cstdio>
+#include <functional>
 #include <mutex>
 #include <thread>
 
@@ -100,17 +105,20 @@ class AdmissionMetrics {
 class PrimaryService final
     : public v1::Primary::WithRawCallbackMethod_Validate<v1::Primary::Service> {
  public:
-  PrimaryService(internal::Env& env, std::shared_ptr<Admission> admission)
-      : env_(env), admission_(std::move(admission)) {}
+  PrimaryService(std::function<internal::Env()> current, std::shared_ptr<Admission> admission)
+      : current_(std::move(current)), admission_(std::move(admission)) {}
 
   grpc::ServerUnaryReactor* Validate(grpc::CallbackServerContext* context,
                                      const grpc::ByteBuffer* request_bytes,
                                      grpc::ByteBuffer* response) override {
     grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
     try {
+      // The configuration in force now; the validation keeps it to the end, whatever a reload
+      // does meanwhile.
+      internal::Env env = current_();
       // Only the CA clients named in authorized_clients (any fleet certificate in lab mode).
       if (grpc::Status allowed = perspective::AuthorizePeer(
-              context->auth_context().get(), env_.settings.config.authorized_clients(),
+              context->auth_context().get(), env.settings.config.authorized_clients(),
               "authorized_clients");
           !allowed.ok()) {
         log::Warning("validation refused",
@@ -132,8 +140,8 @@ class PrimaryService final
       }
       // At most max_in_flight validations run; the rest wait briefly or are refused.
       admission_->Acquire(
-          CallDeadline(*context), [this, reactor, response, request = std::move(*checked)](
-                                      Admission::Ticket ticket) mutable {
+          CallDeadline(*context), [this, reactor, response, env = std::move(env),
+                                   request = std::move(*checked)](Admission::Ticket ticket) mutable {
             if (!ticket) {
               log::Warning("validation refused",
                            {{"code", "RESOURCE_EXHAUSTED"}, {"error", ticket.error().detail}});
@@ -141,7 +149,7 @@ class PrimaryService final
                   grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED, ticket.error().detail));
               return;
             }
-            Run(reactor, response, std::move(request), std::move(*ticket));
+            Run(env, reactor, response, std::move(request), std::move(*ticket));
           });
     } catch (const std::exception& e) {
       reactor->Finish(grpc::Status(grpc::StatusCode::INTERNAL, e.what()));
@@ -150,11 +158,12 @@ class PrimaryService final
   }
 
  private:
-  void Run(grpc::ServerUnaryReactor* reactor, grpc::ByteBuffer* response, CheckedRequest request,
+  void Run(const internal::Env& env, grpc::ServerUnaryReactor* reactor,
+           grpc::ByteBuffer* response, CheckedRequest request,
            std::shared_ptr<Admission::Slot> slot) {
     try {
       internal::RunValidation(
-          env_, std::move(request),
+          env, std::move(request),
           [reactor, response, slot](grpc::Status status, v1::ValidateResponse answer) {
             slot->Release();  // the record is written: the next validation may start
             if (status.ok()) {
@@ -170,9 +179,56 @@ class PrimaryService final
     }
   }
 
-  internal::Env& env_;
+  std::function<internal::Env()> current_;
   std::shared_ptr<Admission> admission_;
 };
+
+// One applied configuration: its settings and the channels to its remotes. Validations hold it
+// (internal::Env::keep_alive) until their record is written; a reload makes a new one.
+struct Generation {
+  PrimarySettings settings;
+  perspective::TlsPems client_pems;  // what the channels present to the remotes
+  std::shared_ptr<grpc::ChannelCredentials> credentials;
+  std::vector<std::shared_ptr<RemoteClient>> clients;  // parallel to settings.config.remotes()
+  std::vector<RemoteClient*> raw;                      // the same, for internal::Env
+};
+
+// The generation for `settings`: client_tls read again; channels of `previous` reused for the
+// remotes whose endpoint did not change while the client certificate did not either (no new
+// handshake), new ones otherwise (connecting now). In-flight calls keep their old channels.
+Result<std::shared_ptr<Generation>> BuildGeneration(PrimarySettings settings,
+                                                    const Generation* previous) {
+  auto generation = std::make_shared<Generation>();
+  auto pems = perspective::LoadTlsFiles(settings.config.client_tls(), "client_tls");
+  if (!pems) return Fail(pems.error());
+  generation->client_pems = std::move(*pems);
+  const bool same_tls = previous != nullptr && previous->client_pems == generation->client_pems;
+  if (same_tls) {
+    generation->credentials = previous->credentials;
+  } else {
+    auto credentials = perspective::MakeChannelCredentials(generation->client_pems);
+    if (!credentials) {
+      return Fail(ProblemType::kMalformed, "client_tls: " + credentials.error().detail);
+    }
+    generation->credentials = std::move(*credentials);
+  }
+  for (const v1::RemoteEndpoint& endpoint : settings.config.remotes()) {
+    std::shared_ptr<RemoteClient> client;
+    if (same_tls) {
+      for (const std::shared_ptr<RemoteClient>& old : previous->clients) {
+        if (google::protobuf::util::MessageDifferencer::Equals(old->endpoint(), endpoint)) {
+          client = old;
+        }
+      }
+    }
+    // Each call's deadline comes from the validation (settings.RemoteTimeoutFor).
+    if (!client) client = std::make_shared<GrpcRemoteClient>(endpoint, generation->credentials);
+    generation->clients.push_back(client);
+    generation->raw.push_back(client.get());
+  }
+  generation->settings = std::move(settings);
+  return generation;
+}
 
 // The Open MPIC REST API (docs/openmpic.md): the server's options from the validated settings.
 openmpic::ServerOptions OpenMpicServerOptions(const PrimarySettings& s, bool lab_mode,
@@ -212,6 +268,8 @@ openmpic::ServerOptions OpenMpicServerOptions(const PrimarySettings& s, bool lab
 }  // namespace
 
 struct PrimaryServer::Impl {
+  // The settings the server started with: restart-only fields (listeners, ready file, audit log,
+  // Open MPIC, ...) come from here; what a reload may change comes from `current`.
   PrimarySettings settings;
   asio::io_context io{1};
   std::optional<asio::executor_work_guard<asio::io_context::executor_type>> work;
@@ -226,12 +284,25 @@ struct PrimaryServer::Impl {
   std::unique_ptr<prometheus::Exposer> exposer;
   std::unique_ptr<perspective::HealthEndpoint> health;  // plaintext probe port; null when off
   std::unique_ptr<AuditLog> audit;
-  std::vector<std::unique_ptr<RemoteClient>> remotes;
   internal::Outstanding outstanding;
+  // The configuration in force (SIGHUP replaces it); validations keep the one they started on.
+  mutable std::mutex current_mutex;
+  std::shared_ptr<const Generation> current;
+  std::mutex reload_mutex;  // one reload (or client certificate refresh) at a time
+  std::unique_ptr<perspective::ReloadMetrics> reload_metrics;
+  std::atomic<int64_t> longest_bound_ms{0};  // of every generation applied (shutdown waits it)
+  // Re-reads client_tls every kCertificateRefresh: a rotated client certificate gets new
+  // channels without a SIGHUP.
+  std::thread tls_watcher;
+  std::mutex watcher_mutex;
+  std::condition_variable watcher_wake;
+  bool watcher_stop = false;
+  std::string watcher_last_problem;
+  std::atomic<uint64_t> validations_started{0};  // CurrentEnv calls: work for the trimmer
+  std::unique_ptr<perspective::MemoryTrimmer> trimmer;  // null when MPIC_MALLOC_TRIM=0
   // Shared with the admission's observer, which a slot released late may still call.
   std::shared_ptr<AdmissionMetrics> admission_metrics;
   std::shared_ptr<Admission> admission;
-  std::unique_ptr<internal::Env> env;
   std::unique_ptr<PrimaryService> service;
   std::unique_ptr<grpc::Server> server;
   std::string address;
@@ -249,16 +320,67 @@ struct PrimaryServer::Impl {
   std::unique_ptr<OpenMpic> openmpic;
 
   // Bound on one validation from start to record: the watchdog plus grace plus slack.
+  static std::chrono::milliseconds BoundOf(const PrimarySettings& s) {
+    return s.longest_max_check + s.remote_timeout + s.straggler_grace + std::chrono::seconds(2);
+  }
+  // The longest of every configuration applied (a validation may still run on an older one).
   std::chrono::milliseconds ValidationBound() const {
-    return settings.max_check + settings.remote_timeout + settings.straggler_grace +
-           std::chrono::seconds(2);
+    return std::chrono::milliseconds(longest_bound_ms.load());
+  }
+
+  std::shared_ptr<const Generation> Current() const {
+    std::lock_guard<std::mutex> lock(current_mutex);
+    return current;
+  }
+
+  // What a validation starting now runs with.
+  internal::Env CurrentEnv() {
+    validations_started.fetch_add(1, std::memory_order_relaxed);
+    std::shared_ptr<const Generation> generation = Current();
+    AuditLog* audit_log = audit.get();
+    return internal::Env{generation->settings,
+                         io.get_executor(),
+                         *engine,
+                         generation->raw,
+                         timers,
+                         metrics,
+                         [audit_log](std::string line, std::function<void(Status)> done) {
+                           audit_log->Append(std::move(line), std::move(done));
+                         },
+                         outstanding,
+                         generation};
+  }
+
+  // Puts `generation` in force for new validations.
+  void Apply(std::shared_ptr<const Generation> generation) {
+    const int64_t bound = BoundOf(generation->settings).count();
+    int64_t seen = longest_bound_ms.load();
+    while (bound > seen && !longest_bound_ms.compare_exchange_weak(seen, bound)) {
+    }
+    const int limit = generation->settings.max_in_flight;
+    {
+      std::lock_guard<std::mutex> lock(current_mutex);
+      current = std::move(generation);
+    }
+    if (admission) admission->SetLimits(limit, limit);
+  }
+
+  Status Reload(const std::string& path);
+  void WatchClientTls();
+  void StopTlsWatcher() {
+    {
+      std::lock_guard<std::mutex> lock(watcher_mutex);
+      watcher_stop = true;
+    }
+    watcher_wake.notify_all();
+    if (tls_watcher.joinable()) tls_watcher.join();
   }
 
   // Start, or stop (closing every connection) the Open MPIC API; no-ops when not configured.
   Status StartOpenMpic(bool lab_mode) {
     if (!settings.openmpic.enabled) return {};
     openmpic = std::make_unique<OpenMpic>();
-    openmpic->backend = std::make_unique<OpenMpicBackend>(*env);
+    openmpic->backend = std::make_unique<OpenMpicBackend>([this] { return CurrentEnv(); });
     auto started = openmpic::Server::Start(
         openmpic->io, OpenMpicServerOptions(settings, lab_mode, ValidationBound()),
         *openmpic->backend);
@@ -351,25 +473,12 @@ Result<std::unique_ptr<PrimaryServer>> PrimaryServer::Start(const v1::PrimaryCon
   if (!server_credentials) {
     return fail(Error{ProblemType::kMalformed, "server_tls: " + server_credentials.error().detail});
   }
-  auto client_credentials = perspective::MakeChannelCredentials(s.config.client_tls());
-  if (!client_credentials) {
-    return fail(Error{ProblemType::kMalformed, "client_tls: " + client_credentials.error().detail});
-  }
-
   // One long-lived mTLS channel per remote, connecting now (the first handshake is the slow
   // part); an unreachable remote is not an error here, only in the validations that ask it.
-  std::vector<RemoteClient*> clients;
-  for (v1::RemoteEndpoint endpoint : s.config.remotes()) {
-    // Each call's deadline is the validation's longest (settings.remote_timeout); a remote
-    // without its own timeout_ms gets remote_timeout_ms.
-    if (endpoint.timeout_ms() == 0) {
-      endpoint.set_timeout_ms(s.config.remote_timeout_ms() != 0
-                                  ? s.config.remote_timeout_ms()
-                                  : perspective::kDefaultRemoteTimeoutMs);
-    }
-    impl->remotes.push_back(std::make_unique<GrpcRemoteClient>(endpoint, *client_credentials));
-    clients.push_back(impl->remotes.back().get());
-  }
+  auto generation = BuildGeneration(impl->settings, nullptr);
+  if (!generation) return fail(generation.error());
+  impl->reload_metrics = std::make_unique<perspective::ReloadMetrics>(*impl->metrics.registry(),
+                                                                      "primary");
   impl->engine = std::make_unique<perspective::Engine>(*impl->resolver, *impl->dialer,
                                                        impl->clock, impl->check_metrics);
 
@@ -386,14 +495,7 @@ Result<std::unique_ptr<PrimaryServer>> PrimaryServer::Start(const v1::PrimaryCon
   impl->exposer = std::move(metrics_endpoint->exposer);
   impl->metrics_address = metrics_endpoint->address;
 
-  AuditLog* audit_log = impl->audit.get();
-  impl->env = std::make_unique<internal::Env>(internal::Env{
-      impl->settings, impl->io.get_executor(), *impl->engine, std::move(clients), impl->timers,
-      impl->metrics,
-      [audit_log](std::string line, std::function<void(Status)> done) {
-        audit_log->Append(std::move(line), std::move(done));
-      },
-      impl->outstanding});
+  impl->Apply(std::move(*generation));
   impl->io_thread = std::thread([io = &impl->io] { io->run(); });
 
   impl->admission_metrics = std::make_shared<AdmissionMetrics>(impl->metrics.registry());
@@ -403,7 +505,8 @@ Result<std::unique_ptr<PrimaryServer>> PrimaryServer::Start(const v1::PrimaryCon
                        std::chrono::milliseconds(perspective::kAdmissionMaxWaitMs)},
                       [m = impl->admission_metrics](const Admission::Counts& c) { m->Update(c); });
   impl->admission_metrics->Update(impl->admission->counts());
-  impl->service = std::make_unique<PrimaryService>(*impl->env, impl->admission);
+  impl->service = std::make_unique<PrimaryService>(
+      [self = impl.get()] { return self->CurrentEnv(); }, impl->admission);
   grpc::EnableDefaultHealthCheckService(true);
   grpc::ServerBuilder builder;
   perspective::ConfigureServerBuilder(builder);
@@ -464,13 +567,104 @@ Result<std::unique_ptr<PrimaryServer>> PrimaryServer::Start(const v1::PrimaryCon
                         {"max_in_flight", s.max_in_flight},
                         {"authorized_clients", s.config.authorized_clients_size()},
                         {"audit_max_bytes", s.config.audit_max_bytes()}});
+  impl->tls_watcher = std::thread([self = impl.get()] { self->WatchClientTls(); });
+  // After a burst, give the freed memory back (docs/BENCHMARKS.md, the soak section).
+  impl->trimmer = perspective::StartMemoryTrimmer(
+      [self = impl.get()] {
+        const Admission::Counts counts = self->admission->counts();
+        return counts.in_flight == 0 && counts.queued == 0;
+      },
+      [self = impl.get()] { return self->validations_started.load(std::memory_order_relaxed); });
   return std::unique_ptr<PrimaryServer>(new PrimaryServer(std::move(impl)));
+}
+
+Status PrimaryServer::Reload(const std::string& path) { return impl_->Reload(path); }
+
+Status PrimaryServer::Impl::Reload(const std::string& path) {
+  std::lock_guard<std::mutex> lock(reload_mutex);
+  const std::shared_ptr<const Generation> running = Current();
+  auto refuse = [&](const std::string& why) -> Status {
+    reload_metrics->Refused();
+    log::Error("configuration reload refused: the running configuration stays in force",
+               {{"config", path}, {"reason", why}});
+    return Fail(ProblemType::kMalformed, why);
+  };
+  auto next = perspective::LoadPrimaryConfig(path);
+  if (!next) return refuse(next.error().detail);
+  auto checked =
+      perspective::CheckPrimaryReload(running->settings.config, *next, perspective::UtcToday());
+  if (!checked) return refuse(checked.error().detail);
+  if (checked->non_production != running->settings.non_production) {
+    // Every audit record carries the start's list: what makes it non-production is fixed.
+    return refuse("restart to change what makes this configuration non-production (now: " +
+                  std::to_string(running->settings.non_production.size()) + " reason(s), new: " +
+                  std::to_string(checked->non_production.size()) + ")");
+  }
+  auto generation = BuildGeneration(std::move(*checked), running.get());
+  if (!generation) return refuse(generation.error().detail);
+  const std::vector<std::string> changed =
+      perspective::ChangedFields(running->settings.config, *next);
+  const bool new_client_certificate = (*generation)->client_pems != running->client_pems;
+  const PrimarySettings& s = (*generation)->settings;
+  for (const std::string& warning : s.warnings) {
+    log::Warning(warning, {{"policy", s.policy.Describe()}});
+  }
+  Apply(*generation);
+  reload_metrics->Applied();
+  log::Info("configuration reloaded: new validations use it, those in flight finish on theirs",
+            {{"config", path},
+             {"changed", changed},
+             {"client_certificate", new_client_certificate ? "re-read: new channels" : "same"},
+             {"remotes", s.remotes.size()},
+             {"remotes_per_validation", s.remotes_per_validation},
+             {"policy", s.policy.Describe()},
+             {"max_in_flight", s.max_in_flight},
+             {"authorized_clients", s.config.authorized_clients_size()}});
+  return {};
+}
+
+void PrimaryServer::Impl::WatchClientTls() {
+  for (;;) {
+    {
+      std::unique_lock<std::mutex> lock(watcher_mutex);
+      if (watcher_wake.wait_for(lock, perspective::kCertificateRefresh,
+                                [this] { return watcher_stop; })) {
+        return;
+      }
+    }
+    std::lock_guard<std::mutex> lock(reload_mutex);
+    const std::shared_ptr<const Generation> running = Current();
+    auto pems = perspective::LoadTlsFiles(running->settings.config.client_tls(), "client_tls");
+    if (!pems) {
+      // Mid-rotation (a key that does not match the certificate yet) or gone: keep the pair in
+      // use, say so once per distinct problem.
+      if (pems.error().detail != watcher_last_problem) {
+        watcher_last_problem = pems.error().detail;
+        log::Warning("client_tls files not usable; the client certificate in use is kept",
+                     {{"error", pems.error().detail}});
+      }
+      continue;
+    }
+    watcher_last_problem.clear();
+    if (*pems == running->client_pems) continue;
+    auto generation = BuildGeneration(running->settings, running.get());
+    if (!generation) {
+      log::Warning("rotated client certificate not taken", {{"error", generation.error().detail}});
+      continue;
+    }
+    Apply(std::move(*generation));
+    log::Info("client certificate re-read: new channels to the remotes (in-flight calls keep "
+              "theirs)",
+              {{"cert_file", running->settings.config.client_tls().cert_file()}});
+  }
 }
 
 void PrimaryServer::Shutdown() {
   Impl& impl = *impl_;
   std::call_once(impl.shutdown_once, [&impl] {
     log::Info("shutting down: NOT_SERVING, draining in-flight validations");
+    impl.StopTlsWatcher();
+    impl.trimmer.reset();
     impl.server->GetHealthCheckService()->SetServingStatus(false);
     if (impl.health) impl.health->SetServing(false);
     // No new calls; in-flight validations finish (each bounded by its watchdog) and write
@@ -487,7 +681,10 @@ void PrimaryServer::Shutdown() {
     impl.audit->Close();
     log::Info("audit log closed");
     impl.StopIo();
-    impl.remotes.clear();
+    {
+      std::lock_guard<std::mutex> lock(impl.current_mutex);
+      impl.current.reset();
+    }
     if (impl.health) impl.health->Shutdown();
     impl.exposer.reset();  // civetweb notices the stop within its 2 s poll quantum
     if (!impl.settings.config.ready_file().empty()) {

@@ -59,6 +59,14 @@ class PrimaryServer {
   // "host:port" of the Open MPIC REST API (docs/openmpic.md), "" when off.
   [[nodiscard]] std::string openmpic_address() const;
 
+  // SIGHUP: reads the config file at `path` again and applies it to new validations when it
+  // passes every --check-config rule and changes only live fields
+  // (perspective::PrimaryLiveFields); client_tls files are re-read (new channels when the
+  // certificate changed). Validations in flight finish on the configuration they started with.
+  // Refused otherwise (kMalformed saying why; the running configuration stays). Logged and
+  // counted (mpic_config_reloads_total{role="primary"}) either way. Any thread but a callback.
+  Status Reload(const std::string& path);
+
   // Health NOT_SERVING, no new calls, in-flight validations finish (bounded by their own
   // deadlines), every record written, threads joined. Idempotent; blocks. Never call it from a
   // gRPC or Asio callback.

@@ -73,7 +73,7 @@ class ValidationTest : public ::testing::Test {
                            done(audit_ok_ ? Status{}
                                           : Status(Fail(ProblemType::kServerInternal, "disk full")));
                          },
-                         outstanding_};
+                         outstanding_, nullptr};
   }
 
   static CheckedRequest Request() {
@@ -285,6 +285,64 @@ TEST_F(ValidationTest, WatchdogCancelsTheOwnCheckAndTimesEveryoneOut) {
   EXPECT_EQ(RemoteResult(out.response, "eu-fra-1").status(), v1::TIMED_OUT);
   EXPECT_EQ(remotes_[0]->cancels(), 1);
   EXPECT_EQ(remotes_[1]->cancels(), 1);
+}
+
+// PrimaryConfig.method_timeouts: a DNS-01 validation runs on its method's deadlines (own check,
+// each RPC, and so the watchdog), other methods on the global ones.
+TEST_F(ValidationTest, MethodTimeoutsApplyToTheirMethodOnly) {
+  settings_.method_deadlines[v1::DNS_01] =
+      perspective::MethodDeadlines{milliseconds(1000), milliseconds(1500)};
+  own_.Set(FakeRunner::Behaviour::kHang);
+  for (auto& remote : remotes_) remote->Set(FakeRemote::Behaviour::kHang);
+
+  const auto wall_before = std::chrono::system_clock::now();
+  const auto steady_before = checks::Clock::now();
+  Outcome out = Run();  // DNS_01
+  EXPECT_FALSE(out.done);
+  // The deadlines handed out are the method's, not the global 5 s.
+  EXPECT_LE(own_.last_deadline(), checks::Clock::now() + milliseconds(1000));
+  EXPECT_GE(own_.last_deadline(), steady_before + milliseconds(1000));
+  EXPECT_LE(remotes_[0]->last_deadline(), std::chrono::system_clock::now() + milliseconds(1500));
+  EXPECT_GE(remotes_[0]->last_deadline(), wall_before + milliseconds(1500));
+  // The watchdog follows: max(1000, 1500) + 1 s on the fake clock, not max(5000, 5000) + 1 s.
+  out = AdvanceAndGet(milliseconds(2499));
+  EXPECT_FALSE(out.done);
+  out = AdvanceAndGet(milliseconds(1));
+  ASSERT_TRUE(out.done);
+  EXPECT_EQ(out.response.decision(), v1::NOT_CORROBORATED);
+  EXPECT_EQ(out.response.primary().status(), v1::TIMED_OUT);
+  EXPECT_EQ(RemoteResult(out.response, "eu-fra-1").status(), v1::TIMED_OUT);
+
+  // HTTP-01 has no entry: the global deadlines.
+  CheckedRequest http = Request();
+  http.dcv = checks::Method::kHttp01;
+  http.method = v1::HTTP_01;
+  out = Run(http);
+  EXPECT_GE(remotes_[0]->last_deadline(), wall_before + milliseconds(5000));
+  out = AdvanceAndGet(milliseconds(2500));
+  EXPECT_FALSE(out.done);
+  out = AdvanceAndGet(milliseconds(3500));  // 5000 + 1 s in all
+  ASSERT_TRUE(out.done);
+  EXPECT_EQ(out.response.primary().status(), v1::TIMED_OUT);
+}
+
+// A remote's own timeout_ms is its deadline whatever the method's.
+TEST_F(ValidationTest, ARemotesOwnTimeoutWinsOverTheMethods) {
+  settings_.method_deadlines[v1::DNS_01] =
+      perspective::MethodDeadlines{milliseconds(1000), milliseconds(1500)};
+  // The fixture's endpoints are copies: set it on the remote's own endpoint.
+  v1::RemoteEndpoint endpoint = remotes_[0]->endpoint();
+  endpoint.set_timeout_ms(7000);
+  remotes_[0] = std::make_unique<FakeRemote>(io_.get_executor(), endpoint);
+  remotes_[0]->Set(FakeRemote::Behaviour::kHang);
+  const auto wall_before = std::chrono::system_clock::now();
+  Outcome out = Run();
+  EXPECT_GE(remotes_[0]->last_deadline(), wall_before + milliseconds(7000));
+  EXPECT_LE(remotes_[1]->last_deadline(), std::chrono::system_clock::now() + milliseconds(1500));
+  // Everyone else answered: the decision does not wait for the slow remote's deadline.
+  out = AdvanceAndGet(milliseconds(600));
+  ASSERT_TRUE(out.done);
+  EXPECT_EQ(out.response.decision(), v1::CORROBORATED);
 }
 
 TEST_F(ValidationTest, RemotesAfterPrimaryAreNotAskedWhenThePrimaryFails) {

@@ -1,6 +1,6 @@
 // va-remote: a remote perspective of the mpic fleet. See va-remote/remote_server.h.
 //
-//   va-remote --config remote.json                 # serve until SIGTERM/SIGINT
+//   va-remote --config remote.json                 # serve until SIGTERM/SIGINT; SIGHUP reloads
 //   va-remote --config remote.json --check-config  # "config OK" (exit 0) or why (exit 2)
 //   va-remote --help | --version
 //
@@ -117,11 +117,12 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "va-remote: %s\n", server.error().detail.c_str());
     return server.error().type == mpic::ProblemType::kMalformed ? kExitConfig : kExitRuntime;
   }
-  // SIGHUP does not stop the server (and never leaves a stale ready file behind).
+  // SIGHUP reloads: the config file read again and applied if every --check-config rule passes
+  // and only live fields changed; otherwise refused, the running configuration kept. Either way
+  // logged and counted (mpic_config_reloads_total); the server keeps serving.
   while (mpic::perspective::WaitForSignal() == SIGHUP) {
-    mpic::log::Warning(
-        "SIGHUP ignored: TLS files are re-read every 30 s without it; restart the process to "
-        "load a new configuration");
+    mpic::log::Info("SIGHUP: reloading the configuration", {{"config", config_path}});
+    (void)(*server)->Reload(config_path);
   }
   (*server)->Shutdown();
   server->reset();

@@ -64,9 +64,17 @@ class CheckReactor final : public grpc::ServerUnaryReactor {
 }  // namespace
 
 struct RemoteServer::Impl {
-  v1::RemoteConfig config;
-  milliseconds max_check{perspective::kDefaultRemoteMaxCheckMs};
-  int max_concurrent = static_cast<int>(perspective::kDefaultMaxConcurrent);
+  v1::RemoteConfig config;  // as started: the restart-only fields (identity, listeners, ...)
+  // What a reload (SIGHUP) may change; each Check reads it once, at its start.
+  struct Live {
+    v1::RemoteConfig config;  // the configuration in force (reloads compare with it)
+    milliseconds max_check{perspective::kDefaultRemoteMaxCheckMs};
+    int max_concurrent = static_cast<int>(perspective::kDefaultMaxConcurrent);
+  };
+  mutable std::mutex live_mutex;
+  std::shared_ptr<const Live> live;
+  std::mutex reload_mutex;  // one reload at a time
+  std::unique_ptr<perspective::ReloadMetrics> reload_metrics;
   std::string address;
   std::string metrics_address;
 
@@ -94,8 +102,23 @@ struct RemoteServer::Impl {
   std::condition_variable calls_done;
 
   std::once_flag shutdown_once;
+  std::unique_ptr<perspective::MemoryTrimmer> trimmer;  // null when MPIC_MALLOC_TRIM=0
 
   ~Impl();
+  std::shared_ptr<const Live> CurrentLive() const {
+    std::lock_guard<std::mutex> lock(live_mutex);
+    return live;
+  }
+  static std::shared_ptr<const Live> LiveOf(const v1::RemoteConfig& config) {
+    auto out = std::make_shared<Live>();
+    out->config = config;
+    if (config.max_check_ms() != 0) out->max_check = milliseconds(config.max_check_ms());
+    if (config.max_concurrent() != 0) {
+      out->max_concurrent = static_cast<int>(config.max_concurrent());
+    }
+    return out;
+  }
+  Status Reload(const std::string& path);
   grpc::ServerUnaryReactor* HandleCheck(grpc::CallbackServerContext* context,
                                         const grpc::ByteBuffer* request_bytes,
                                         grpc::ByteBuffer* response);
@@ -293,9 +316,14 @@ grpc::ServerUnaryReactor* RemoteServer::Impl::HandleCheck(grpc::CallbackServerCo
     reactor->Finish(grpc::Status(code, std::move(message)));
     return reactor;
   };
+  // The configuration in force when the call arrived (a reload applies to later calls).
+  const std::shared_ptr<const Live> now = CurrentLive();
+  const milliseconds max_check = now->max_check;
+  const int max_concurrent = now->max_concurrent;
   // Only the primaries named in authorized_primaries (any fleet certificate in lab mode).
-  if (grpc::Status allowed = perspective::AuthorizePeer(
-          context->auth_context().get(), config.authorized_primaries(), "authorized_primaries");
+  if (grpc::Status allowed = perspective::AuthorizePeer(context->auth_context().get(),
+                                                        now->config.authorized_primaries(),
+                                                        "authorized_primaries");
       !allowed.ok()) {
     return refuse(allowed.error_code(), allowed.error_message());
   }
@@ -367,9 +395,46 @@ std::string RemoteServer::address() const { return impl_->address; }
 std::string RemoteServer::metrics_address() const { return impl_->metrics_address; }
 RemoteMetrics& RemoteServer::metrics() { return *impl_->metrics; }
 
+Status RemoteServer::Reload(const std::string& path) { return impl_->Reload(path); }
+
+Status RemoteServer::Impl::Reload(const std::string& path) {
+  std::lock_guard<std::mutex> lock(reload_mutex);
+  const std::shared_ptr<const Live> running = CurrentLive();
+  auto refuse = [&](const std::string& why) -> Status {
+    reload_metrics->Refused();
+    log::Error("configuration reload refused: the running configuration stays in force",
+               {{"config", path}, {"reason", why}});
+    return Fail(ProblemType::kMalformed, why);
+  };
+  auto next = perspective::LoadRemoteConfig(path);
+  if (!next) return refuse(next.error().detail);
+  if (Status ok = perspective::CheckRemoteReload(running->config, *next); !ok) {
+    return refuse(ok.error().detail);
+  }
+  if (next->authorized_primaries().empty() != running->config.authorized_primaries().empty()) {
+    // Empty (lab mode only) makes the configuration non-production, fixed at start.
+    return refuse("restart to empty authorized_primaries or to fill it (non-production setting)");
+  }
+  const std::vector<std::string> changed = perspective::ChangedFields(running->config, *next);
+  std::shared_ptr<const Live> applied = LiveOf(*next);
+  {
+    std::lock_guard<std::mutex> live_lock(live_mutex);
+    live = applied;
+  }
+  reload_metrics->Applied();
+  log::Info("configuration reloaded: new checks use it, those in flight finish on theirs",
+            {{"config", path},
+             {"changed", changed},
+             {"authorized_primaries", next->authorized_primaries_size()},
+             {"max_check_ms", applied->max_check.count()},
+             {"max_concurrent", applied->max_concurrent}});
+  return {};
+}
+
 void RemoteServer::Shutdown(std::chrono::milliseconds grace) {
   std::call_once(impl_->shutdown_once, [&] {
     log::Info("shutting down", {{"grace_ms", grace.count()}});
+    impl_->trimmer.reset();
     impl_->ShutdownNow(grace);
     if (!impl_->config.ready_file().empty()) ::unlink(impl_->config.ready_file().c_str());
     log::Info("stopped");
@@ -380,11 +445,10 @@ Result<std::unique_ptr<RemoteServer>> RemoteServer::Start(const v1::RemoteConfig
   if (auto st = perspective::ValidateRemoteConfig(config); !st) return Fail(st.error());
   auto impl = std::make_unique<Impl>();
   impl->config = config;
-  if (config.max_check_ms() != 0) impl->max_check = milliseconds(config.max_check_ms());
-  if (config.max_concurrent() != 0) {
-    impl->max_concurrent = static_cast<int>(config.max_concurrent());
-  }
+  impl->live = Impl::LiveOf(config);
   impl->metrics = std::make_unique<RemoteMetrics>();
+  impl->reload_metrics =
+      std::make_unique<perspective::ReloadMetrics>(*impl->metrics->registry(), "remote");
   // Lab mode is never silent: the log and /metrics (mpic_non_production).
   std::vector<std::string> non_production = perspective::NonProductionReasons(config.lab());
   if (config.authorized_primaries().empty() && perspective::IsLabMode(config.lab())) {
@@ -474,6 +538,10 @@ Result<std::unique_ptr<RemoteServer>> RemoteServer::Start(const v1::RemoteConfig
       return Fail(st.error());
     }
   }
+  // After a burst, give the freed memory back (docs/BENCHMARKS.md, the soak section).
+  server->impl_->trimmer = perspective::StartMemoryTrimmer(
+      [state = server->impl_.get()] { return state->admitted.load() == 0; },
+      [state = server->impl_.get()] { return state->next_call_id.load(); });
   log::Info("serving", {{"identity", config.identity().name()},
                         {"address", ready.address},
                         {"metrics", ready.metrics_address},

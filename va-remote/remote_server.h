@@ -52,6 +52,14 @@ class RemoteServer {
   [[nodiscard]] std::string metrics_address() const;
   [[nodiscard]] RemoteMetrics& metrics();
 
+  // SIGHUP: reads the config file at `path` again and applies it to new checks when it passes
+  // every --check-config rule and changes only live fields (perspective::RemoteLiveFields:
+  // authorized_primaries, max_check_ms, max_concurrent); checks in flight are not touched.
+  // Refused otherwise (kMalformed saying why; the running configuration stays). Logged and
+  // counted (mpic_config_reloads_total{role="remote"}) either way. The TLS files themselves are
+  // re-read by the certificate watcher (perspective::kCertificateRefresh).
+  Status Reload(const std::string& path);
+
   // Health NOT_SERVING, stop accepting, let in-flight RPCs finish for up to `grace` (then
   // they are cancelled), cancel the checks still running, stop the check thread. Idempotent;
   // call from any thread but a gRPC or check callback.

@@ -21,6 +21,7 @@
 #include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <future>
 #include <map>
 #include <memory>
@@ -85,7 +86,7 @@ const Site kScl{"scl", "LACNIC", -33.45, -70.67};  // killed mid-request
 const Site kNbo{"nbo", "AFRINIC", -1.29, 36.82};   // certificate from another CA
 const Site kLim{"lim", "LACNIC", -12.05, -77.04};  // claims another identity
 const Site kBom{"bom", "APNIC", 19.08, 72.88};     // hangs
-const Site kMow{"mow", "RIPE_NCC", 55.75, 37.62};  // config refusal only
+const Site kMow{"mow", "RIPE_NCC", 55.75, 37.62};  // config refusal; reload (picky remote)
 
 json Identity(const Site& site) {
   return json{{"name", site.name},
@@ -189,6 +190,7 @@ struct PrimaryProcess {
   std::string address;
   std::string metrics;
   std::string audit_log;
+  std::string config_path;
 };
 
 struct PrimaryOptions {
@@ -315,8 +317,9 @@ class VaPrimaryTest : public ::testing::Test {
   enum class RemoteKind { kHealthy, kBogusAnchor, kRogueCa };
 
   // Starts va-remote for `site`, running under identity name `run_as`.
-  static std::optional<RemoteProcess> StartRemote(const Site& site, const std::string& run_as,
-                                                  RemoteKind kind) {
+  static std::optional<RemoteProcess> StartRemote(
+      const Site& site, const std::string& run_as, RemoteKind kind,
+      const std::vector<std::string>& authorized_primaries = {"primary"}) {
     const TestPki& pki = kind == RemoteKind::kRogueCa ? *rogue_pki_ : *pki_;
     auto cert = pki.Issue(site.name, {site.name}, {"127.0.0.1"});
     if (!cert) return std::nullopt;
@@ -336,7 +339,7 @@ class VaPrimaryTest : public ::testing::Test {
              kind == RemoteKind::kBogusAnchor ? *bad_anchor_ : lab_->trust_anchor_file()}}}}},
         {"lab", {{"allow_cidrs", {"127.0.0.0/8"}}}},
         {"max_check_ms", kMaxCheckMs},
-        {"authorized_primaries", {"primary"}},
+        {"authorized_primaries", authorized_primaries},
     };
     std::ofstream(base + ".json") << config.dump(2);
     RemoteProcess remote;
@@ -406,11 +409,14 @@ class VaPrimaryTest : public ::testing::Test {
   }
 
   static std::optional<PrimaryProcess> StartPrimary(
-      const std::vector<std::pair<Site, std::string>>& remotes, const PrimaryOptions& options) {
+      const std::vector<std::pair<Site, std::string>>& remotes, const PrimaryOptions& options,
+      const std::function<void(json&)>& edit = {}) {
     const std::string base = Unique("primary");
     json config = PrimaryConfig(remotes, options, base);
+    if (edit) edit(config);
     std::ofstream(base + ".json") << config.dump(2);
     PrimaryProcess p;
+    p.config_path = base + ".json";
     p.audit_log = config["audit_log"];
     p.child = std::make_unique<Child>(
         std::vector<std::string>{BinDir() + "/va-primary", "--config", base + ".json"},
@@ -746,6 +752,88 @@ TEST_F(VaPrimaryTest, PerRemoteTimeoutIsThatRemotesDeadline) {
   StopPrimary(*p);
 }
 
+// Reload (SIGHUP, docs/operations.md): a broken or restart-only config is refused and the old
+// one keeps serving; a good one changes the remote list for new validations; the rotated client
+// certificate is presented to the remotes (a remote that authorizes only its new name answers).
+TEST_F(VaPrimaryTest, SighupReloadsConfigAndClientCertificate) {
+  // A remote that accepts only the certificate the primary will rotate to.
+  auto picky = StartRemote(kMow, kMow.name, RemoteKind::kHealthy, {"primary-rotated"});
+  ASSERT_TRUE(picky);
+  auto rotated = pki_->Issue("primary-rotated", {"primary"}, {});  // the others know "primary"
+  ASSERT_TRUE(rotated) << rotated.error().detail;
+  const std::string client_cert = Unique("client") + ".pem";
+  const std::string client_key = Unique("client") + ".key";
+  fs::copy_file(primary_cert_->cert_file, client_cert);
+  fs::copy_file(primary_cert_->key_file, client_key);
+
+  std::vector<std::pair<Site, std::string>> remotes = Pool({"fra", "syd"});
+  remotes.emplace_back(picky->site, picky->address);
+  json config;
+  auto p = StartPrimary(remotes, PrimaryOptions{}, [&](json& c) {
+    c["client_tls"]["cert_file"] = client_cert;
+    c["client_tls"]["key_file"] = client_key;
+    config = c;
+  });
+  ASSERT_TRUE(p);
+  auto reloads = [&](const std::string& result) {
+    return Metric(HttpGet(p->metrics, "/metrics"),
+                  "mpic_config_reloads_total{result=\"" + result + "\",role=\"primary\"}");
+  };
+  // SIGHUP, then wait (bounded) until the reload was counted.
+  auto sighup = [&](const std::string& result) {
+    const double before = reloads(result);
+    p->child->Signal(SIGHUP);
+    for (int i = 0; i < 200 && reloads(result) == before; ++i) std::this_thread::sleep_for(25ms);
+    return reloads(result) == before + 1;
+  };
+  EXPECT_EQ(reloads("applied"), 0);
+  EXPECT_EQ(reloads("refused"), 0);
+
+  v1::ValidateResponse first = MustValidate(*p, Dns01("reload-1"));
+  EXPECT_EQ(first.decision(), v1::CORROBORATED);
+  ASSERT_EQ(first.remotes_size(), 3);
+  EXPECT_EQ(ByName(first)["mow"]->status(), v1::RPC_ERROR);  // "primary" is not authorized there
+  EXPECT_NE(ByName(first)["mow"]->error().find("PERMISSION_DENIED"), std::string::npos)
+      << ByName(first)["mow"]->error();
+
+  // A syntax error: refused, logged with the reason, still serving on the old configuration.
+  std::ofstream(p->config_path) << config.dump(2).substr(0, 40);
+  ASSERT_TRUE(sighup("refused")) << p->child->Log();
+  EXPECT_NE(p->child->Log().find("configuration reload refused"), std::string::npos);
+  // A restart-only change: refused, naming the field.
+  json moved = config;
+  moved["listen"] = "127.0.0.1:1";
+  std::ofstream(p->config_path) << moved.dump(2);
+  ASSERT_TRUE(sighup("refused")) << p->child->Log();
+  EXPECT_NE(p->child->Log().find("restart to change listen"), std::string::npos);
+  EXPECT_TRUE(p->child->Running());
+  EXPECT_EQ(MustValidate(*p, Dns01("reload-2")).remotes_size(), 3);
+
+  // Rotate the client certificate (each file replaced atomically, as cert-manager does) and add
+  // a remote: applied at once, the next validation asks four remotes with the new certificate.
+  fs::copy_file(rotated->cert_file, client_cert + ".new");
+  fs::copy_file(rotated->key_file, client_key + ".new");
+  fs::rename(client_key + ".new", client_key);
+  fs::rename(client_cert + ".new", client_cert);
+  json grown = config;
+  grown["remotes"].push_back({{"identity", Identity(kSao)},
+                              {"address", remotes_->at("sao").address},
+                              {"tls_server_name", "sao"}});
+  grown["remotes_per_validation"] = 4;  // the whole pool (no selection secret needed)
+  std::ofstream(p->config_path) << grown.dump(2);
+  ASSERT_TRUE(sighup("applied")) << p->child->Log();
+  EXPECT_NE(p->child->Log().find("configuration reloaded"), std::string::npos);
+  v1::ValidateResponse after = MustValidate(*p, Dns01("reload-3"));
+  EXPECT_EQ(after.decision(), v1::CORROBORATED);
+  ASSERT_EQ(after.remotes_size(), 4);
+  EXPECT_EQ(ByName(after)["mow"]->status(), v1::ANSWERED) << ByName(after)["mow"]->error();
+  EXPECT_TRUE(ByName(after)["mow"]->corroborates());
+  EXPECT_EQ(ByName(after)["sao"]->status(), v1::ANSWERED);
+  StopPrimary(*p);
+  picky->child->Signal(SIGTERM);
+  EXPECT_EQ(picky->child->Wait(15s), 0) << picky->child->Log();
+}
+
 TEST_F(VaPrimaryTest, RemoteKilledMidRequestIsAnRpcError) {
   auto victim = StartRemote(kScl, kScl.name, RemoteKind::kHealthy);
   ASSERT_TRUE(victim);
@@ -983,11 +1071,24 @@ TEST_F(VaPrimaryTest, FleetsThatCannotMeetThePhaseAreRefused) {
   CommandResult r =
       RunCommand({BinDir() + "/va-primary", "--config", base + ".json", "--check-config"}, 20s);
   EXPECT_EQ(r.exit_code, 2) << r.err;
-  // And a good one passes.
+  // An unknown method in method_timeouts is refused, naming it.
   config.erase("straggler_grace");
+  config["method_timeouts"] = {{{"method", "DNS-01"}, {"max_check_ms", 1000}}};
+  std::ofstream(base + ".json") << config.dump(2);
+  r = RunCommand({BinDir() + "/va-primary", "--config", base + ".json", "--check-config"}, 20s);
+  EXPECT_EQ(r.exit_code, 2) << r.err;
+  EXPECT_NE(r.err.find("method_timeouts[0].method \"DNS-01\" is not a DCV method"),
+            std::string::npos)
+      << r.err;
+  // And a good one passes, printing the per-method deadlines.
+  config["method_timeouts"] = {{{"method", "DNS_01"}, {"max_check_ms", 1000}}};
   std::ofstream(base + ".json") << config.dump(2);
   r = RunCommand({BinDir() + "/va-primary", "--config", base + ".json", "--check-config"}, 20s);
   EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("method DNS_01: max_check_ms 1000, remote_timeout_ms " +
+                       std::to_string(kRemoteTimeoutMs)),
+            std::string::npos)
+      << r.out;
 }
 
 TEST_F(VaPrimaryTest, InProcessLibrary) {

@@ -537,6 +537,63 @@ TEST_F(VaRemoteTest, RotatedServerCertificateIsServedWithoutRestart) {
   server->Shutdown(std::chrono::system_clock::now() + 2s);
 }
 
+// Reload (SIGHUP, docs/operations.md): a broken or restart-only config is refused and the old
+// one stays in force; a changed authorized_primaries applies to the next call.
+TEST_F(VaRemoteTest, SighupReloadsAuthorizedPrimaries) {
+  json config = Config("reload");
+  const std::string path = WriteConfig("reload", config);
+  Child child({BinDir() + "/va-remote", "--config", path}, *dir_ + "/reload.log");
+  auto ready = WaitReady(*dir_ + "/reload.ready", &child, 30s);
+  ASSERT_TRUE(ready) << child.Log();
+  const std::string address = (*ready)["address"];
+  const std::string metrics = (*ready)["metrics"];
+  auto reloads = [&](const std::string& result) {
+    const std::string sample =
+        "mpic_config_reloads_total{result=\"" + result + "\",role=\"remote\"} ";
+    const std::string page = HttpGet(metrics, "/metrics", 5s);
+    const auto at = page.find(sample);
+    return at == std::string::npos ? -1 : std::stod(page.substr(at + sample.size()));
+  };
+  auto sighup = [&](const std::string& result) {
+    const double before = reloads(result);
+    child.Signal(SIGHUP);
+    for (int i = 0; i < 200 && reloads(result) == before; ++i) std::this_thread::sleep_for(25ms);
+    return reloads(result) == before + 1;
+  };
+  auto code_as = [&](const CertPair* cert) {
+    v1::CheckResponse response;
+    return Check(address, Dns01Request("www.secure.lab"), &response, 10s, cert).error_code();
+  };
+  EXPECT_EQ(reloads("applied"), 0);
+  EXPECT_EQ(code_as(client_cert_), grpc::StatusCode::OK);
+  EXPECT_EQ(code_as(ca_client_cert_), grpc::StatusCode::PERMISSION_DENIED);
+
+  // Unreadable JSON, then a restart-only change: both refused, the old configuration serves.
+  std::ofstream(path) << "{\"identity\": ";
+  ASSERT_TRUE(sighup("refused")) << child.Log();
+  json moved = config;
+  moved["listen"] = "127.0.0.1:1";
+  moved["authorized_primaries"] = {"mpic-ca-client"};
+  WriteConfig("reload", moved);
+  ASSERT_TRUE(sighup("refused")) << child.Log();
+  EXPECT_NE(child.Log().find("restart to change listen"), std::string::npos) << child.Log();
+  EXPECT_EQ(code_as(client_cert_), grpc::StatusCode::OK);
+  EXPECT_EQ(code_as(ca_client_cert_), grpc::StatusCode::PERMISSION_DENIED);
+
+  // A new authorized list: in effect for the next call.
+  json swapped = config;
+  swapped["authorized_primaries"] = {"mpic-ca-client"};
+  WriteConfig("reload", swapped);
+  ASSERT_TRUE(sighup("applied")) << child.Log();
+  EXPECT_EQ(code_as(ca_client_cert_), grpc::StatusCode::OK);
+  EXPECT_EQ(code_as(client_cert_), grpc::StatusCode::PERMISSION_DENIED);
+  EXPECT_NE(child.Log().find("configuration reloaded"), std::string::npos);
+  EXPECT_EQ(reloads("refused"), 2);
+
+  child.Signal(SIGTERM);
+  EXPECT_EQ(child.Wait(15s), 0) << child.Log();
+}
+
 TEST_F(VaRemoteTest, SigtermExitsZeroPromptly) {
   std::string config = WriteConfig("term", Config("term"));
   Child child({BinDir() + "/va-remote", "--config", config}, *dir_ + "/term.log");

@@ -22,9 +22,10 @@ using perspective::PrimarySettings;
 
 class Validation : public std::enable_shared_from_this<Validation> {
  public:
-  Validation(Env& env, CheckedRequest request, ValidationOptions options, ValidationDone done)
+  Validation(const Env& env, CheckedRequest request, ValidationOptions options,
+             ValidationDone done)
       : env_(env),
-        settings_(env.settings),
+        settings_(env_.settings),
         strand_(asio::make_strand(env.executor)),
         request_(std::move(request)),
         options_(std::move(options)),
@@ -42,6 +43,7 @@ class Validation : public std::enable_shared_from_this<Validation> {
     v1::PerspectiveResult result;
     Phase phase = Phase::kNotStarted;
     Timers::Clock::time_point started;
+    std::chrono::milliseconds timeout{0};  // the RPC deadline (remote, method)
     std::shared_ptr<RemoteCall> call;
   };
 
@@ -100,13 +102,18 @@ class Validation : public std::enable_shared_from_this<Validation> {
                                    "selected remote \"" + p.name + "\" has no client"});
       }
       slot.result.mutable_perspective()->CopyFrom(slot.client->endpoint().identity());
+      slot.timeout = settings_.RemoteTimeoutFor(slot.client->endpoint(), request_.method);
       remotes_.push_back(std::move(slot));
     }
 
-    // Every wait is bounded: if nothing decides by then, whatever is running timed out.
+    // Every wait is bounded: if nothing decides by then, whatever is running timed out. The
+    // deadlines are the method's (method_timeouts) where it has its own.
+    max_check_ = settings_.DeadlinesFor(request_.method).max_check;
+    std::chrono::milliseconds longest_remote{0};
+    for (const Slot& slot : remotes_) longest_remote = std::max(longest_remote, slot.timeout);
     const auto limit = (settings_.config.remotes_after_primary()
-                            ? settings_.max_check + settings_.remote_timeout
-                            : std::max(settings_.max_check, settings_.remote_timeout)) +
+                            ? max_check_ + longest_remote
+                            : std::max(max_check_, longest_remote)) +
                        std::chrono::seconds(1);
     watchdog_ = env_.timers.After(strand_, std::chrono::duration_cast<std::chrono::milliseconds>(limit),
                                   [self = shared_from_this()] {
@@ -120,7 +127,7 @@ class Validation : public std::enable_shared_from_this<Validation> {
 
   // The primary's own checks: the perspective engine, exactly as a remote runs them.
   void StartPrimary() {
-    const auto deadline = checks::Clock::now() + settings_.max_check;
+    const auto deadline = checks::Clock::now() + max_check_;
     primary_.phase = Phase::kRunning;
     primary_.started = env_.timers.Now();
     env_.outstanding.Add();
@@ -179,7 +186,7 @@ class Validation : public std::enable_shared_from_this<Validation> {
       // Callbacks only post into Asio: all state lives on the strand.
       slot.call = slot.client->Check(
           RemoteCheckRequest(request_, request_id_),
-          std::chrono::system_clock::now() + settings_.remote_timeout,
+          std::chrono::system_clock::now() + slot.timeout,
           [self = shared_from_this(), i](grpc::Status status, v1::CheckResponse reply) {
             asio::post(self->strand_, [self, i, status = std::move(status),
                                        reply = std::move(reply)]() mutable {
@@ -439,8 +446,9 @@ class Validation : public std::enable_shared_from_this<Validation> {
     if (done) done(status, status.ok() ? std::move(response_) : v1::ValidateResponse());
   }
 
-  Env& env_;
+  const Env env_;  // a copy: holds this validation's configuration generation alive
   const PrimarySettings& settings_;
+  std::chrono::milliseconds max_check_{0};  // the own check's deadline (method's)
   asio::strand<asio::any_io_executor> strand_;
   std::unique_ptr<Timer> grace_timer_;
   std::unique_ptr<Timer> watchdog_;
@@ -511,11 +519,11 @@ std::string_view ResultLabel(const v1::PerspectiveResult& result) {
   return "unknown";
 }
 
-void RunValidation(Env& env, CheckedRequest request, ValidationDone done) {
+void RunValidation(const Env& env, CheckedRequest request, ValidationDone done) {
   RunValidation(env, std::move(request), ValidationOptions{}, std::move(done));
 }
 
-void RunValidation(Env& env, CheckedRequest request, ValidationOptions options,
+void RunValidation(const Env& env, CheckedRequest request, ValidationOptions options,
                    ValidationDone done) {
   std::make_shared<Validation>(env, std::move(request), std::move(options), std::move(done))
       ->Start();

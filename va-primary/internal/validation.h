@@ -56,7 +56,11 @@ class Outstanding {
 // Writes one audit line durably; `done` runs exactly once (any thread) with the outcome.
 using AuditSink = std::function<void(std::string line, std::function<void(Status)> done)>;
 
-// Shared by every validation; outlives them all (owned by the server or the test).
+// What a validation runs with. Each validation keeps its own copy from start to record, so a
+// configuration reloaded meanwhile (SIGHUP, docs/operations.md) never changes one in flight:
+// `settings` and `remotes` belong to the configuration generation `keep_alive` holds (null when
+// the owner outlives every validation anyway, as in tests); the references below are shared by
+// every generation and outlive them all (owned by the server or the test).
 struct Env {
   const perspective::PrimarySettings& settings;
   asio::any_io_executor executor;      // each validation runs on a strand of it
@@ -66,6 +70,7 @@ struct Env {
   PrimaryMetrics& metrics;
   AuditSink audit;
   Outstanding& outstanding;
+  std::shared_ptr<const void> keep_alive;  // the generation owning settings and remotes
 };
 
 // The answer: OK with the decision, or an error status (INTERNAL: no record could be written,
@@ -90,9 +95,10 @@ struct ValidationOptions {
   std::optional<AuditInfo::Api> api;
 };
 
-// Runs one validation; `done` is called exactly once, on the validation's strand.
-void RunValidation(Env& env, CheckedRequest request, ValidationDone done);
-void RunValidation(Env& env, CheckedRequest request, ValidationOptions options,
+// Runs one validation (on a copy of `env`); `done` is called exactly once, on the validation's
+// strand.
+void RunValidation(const Env& env, CheckedRequest request, ValidationDone done);
+void RunValidation(const Env& env, CheckedRequest request, ValidationOptions options,
                    ValidationDone done);
 
 }  // namespace mpic::va_primary::internal

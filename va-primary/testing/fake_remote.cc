@@ -81,9 +81,10 @@ class FakeRun final : public perspective::PlanRun, public std::enable_shared_fro
 }  // namespace
 
 std::shared_ptr<RemoteCall> FakeRemote::Check(const v1::CheckRequest& request,
-                                              std::chrono::system_clock::time_point /*deadline*/,
+                                              std::chrono::system_clock::time_point deadline,
                                               Done done) {
   ++calls_;
+  last_deadline_ = deadline;
   last_request_ = request;
   auto call = std::make_shared<FakeCall>(executor_, std::move(done), cancels_);
   if (behaviour_ == Behaviour::kHang) return call;
@@ -111,6 +112,11 @@ std::shared_ptr<perspective::PlanRun> FakeRunner::Start(
     asio::any_io_executor executor, perspective::CheckPlan plan,
     std::function<void(perspective::PlanResult)> done) {
   ++runs_;
+  if (plan.dcv) {
+    last_deadline_ = plan.dcv->deadline;
+  } else if (plan.caa) {
+    last_deadline_ = plan.caa->deadline;
+  }
   auto run = std::make_shared<FakeRun>(executor, std::move(done), cancels_);
   if (behaviour_ == Behaviour::kHang) return run;
   perspective::PlanResult result;

@@ -4,6 +4,7 @@
 // runs on the test's io_context: replies are posted, never delivered inline.
 #pragma once
 
+#include <chrono>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -42,10 +43,15 @@ class FakeRemote final : public RemoteClient {
   [[nodiscard]] int calls() const { return calls_; }
   [[nodiscard]] int cancels() const { return *cancels_; }
   [[nodiscard]] const v1::CheckRequest& last_request() const { return last_request_; }
+  // The RPC deadline of the last call (system clock, as gRPC takes it).
+  [[nodiscard]] std::chrono::system_clock::time_point last_deadline() const {
+    return last_deadline_;
+  }
 
  private:
   asio::any_io_executor executor_;
   v1::RemoteEndpoint endpoint_;
+  std::chrono::system_clock::time_point last_deadline_;
   Behaviour behaviour_ = Behaviour::kValid;
   ProblemType problem_ = ProblemType::kUnauthorized;
   grpc::StatusCode code_ = grpc::StatusCode::UNAVAILABLE;
@@ -70,8 +76,11 @@ class FakeRunner final : public perspective::Runner {
 
   [[nodiscard]] int runs() const { return runs_; }
   [[nodiscard]] int cancels() const { return *cancels_; }
+  // The checks' deadline in the last plan (its DCV check's, else its CAA check's).
+  [[nodiscard]] checks::Deadline last_deadline() const { return last_deadline_; }
 
  private:
+  checks::Deadline last_deadline_{};
   Behaviour behaviour_ = Behaviour::kValid;
   ProblemType problem_ = ProblemType::kUnauthorized;
   int runs_ = 0;
