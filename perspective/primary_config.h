@@ -41,6 +41,11 @@ inline constexpr uint32_t kMinRemoteTimeoutMs = 500;
 inline constexpr uint32_t kDefaultMaxInFlight = 64;
 inline constexpr uint32_t kMaxMaxInFlight = 10000;
 inline constexpr uint32_t kAdmissionMaxWaitMs = 1000;
+// Rate limits (rate_limits): bounds on a rule's numbers and the keys tracked per limit.
+inline constexpr uint32_t kMaxRateLimitPerMinute = 1000000;
+inline constexpr uint32_t kMaxRateLimitBurst = 1000000;
+inline constexpr uint32_t kDefaultRateLimitMaxKeys = 65536;
+inline constexpr uint32_t kMaxRateLimitMaxKeys = 10000000;
 
 // The Open MPIC REST API (PrimaryConfig.openmpic, docs/openmpic.md), defaults applied.
 inline constexpr uint32_t kDefaultOpenMpicMaxBodyBytes = 64 * 1024;
@@ -73,6 +78,23 @@ struct OpenMpicOptions {
   std::vector<std::string> default_caa_domains;  // for requests without caa_domains
 };
 
+// One token bucket rule (PrimaryConfig.rate_limits), defaults applied: burst = per_minute when
+// unset; per_minute 0 means off.
+struct RateLimitRule {
+  uint32_t per_minute = 0;
+  uint32_t burst = 0;
+  [[nodiscard]] bool enabled() const { return per_minute > 0; }
+};
+
+struct RateLimits {
+  RateLimitRule per_account;
+  RateLimitRule per_identifier;
+  uint32_t max_keys = kDefaultRateLimitMaxKeys;
+  [[nodiscard]] bool enabled() const { return per_account.enabled() || per_identifier.enabled(); }
+  // "per account 60/min burst 20, per identifier off, max 65536 keys each" or "off".
+  [[nodiscard]] std::string Describe() const;
+};
+
 // A validated configuration, with the derived values the server needs.
 struct PrimarySettings {
   v1::PrimaryConfig config;  // as given
@@ -87,6 +109,7 @@ struct PrimarySettings {
   std::chrono::milliseconds straggler_grace{0};
   std::chrono::milliseconds max_check{kDefaultPrimaryMaxCheckMs};
   int max_in_flight = static_cast<int>(kDefaultMaxInFlight);
+  RateLimits rate_limits;             // all off unless configured
   std::string phase;                  // "2026-06-15"; "" for research or pre-MPIC
   OpenMpicOptions openmpic;           // the REST API; enabled only when configured
   std::vector<std::string> warnings;  // logged loudly at start (research policy, ...)

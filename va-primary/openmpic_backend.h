@@ -18,12 +18,15 @@
 
 #include "openmpic/backend.h"
 #include "va-primary/internal/validation.h"
+#include "va-primary/rate_limit.h"
 
 namespace mpic::va_primary {
 
 class OpenMpicBackend final : public openmpic::Backend {
  public:
-  explicit OpenMpicBackend(internal::Env& env) : env_(env) {}
+  // `rate_limits`: checked on every request before any attempt runs (null: none).
+  explicit OpenMpicBackend(internal::Env& env, RateLimitGate* rate_limits = nullptr)
+      : env_(env), rate_limits_(rate_limits) {}
 
   void Validate(const openmpic::BackendRequest& request, openmpic::BackendCallback done) override;
 
@@ -36,6 +39,7 @@ class OpenMpicBackend final : public openmpic::Backend {
 
  private:
   internal::Env& env_;
+  RateLimitGate* rate_limits_;
   std::atomic<bool> closed_{false};
   internal::Outstanding in_flight_;
 };
