@@ -1069,6 +1069,22 @@ TEST_F(VaPrimaryTest, FleetsThatCannotMeetThePhaseAreRefused) {
   std::ofstream(base + ".json") << config.dump(2);
   r = RunCommand({BinDir() + "/va-primary", "--config", base + ".json", "--check-config"}, 20s);
   EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("rate limits: off"), std::string::npos) << r.out;
+  // Rate limits are shown when set, and a burst without a rate is refused.
+  config["rate_limits"] = {{"per_identifier", {{"per_minute", 10}, {"burst", 3}}}};
+  std::ofstream(base + ".json") << config.dump(2);
+  r = RunCommand({BinDir() + "/va-primary", "--config", base + ".json", "--check-config"}, 20s);
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("rate limits: per account off, per identifier 10/min burst 3"),
+            std::string::npos)
+      << r.out;
+  config["rate_limits"] = {{"per_account", {{"burst", 3}}}};
+  std::ofstream(base + ".json") << config.dump(2);
+  r = RunCommand({BinDir() + "/va-primary", "--config", base + ".json", "--check-config"}, 20s);
+  EXPECT_EQ(r.exit_code, 2) << r.out;
+  EXPECT_NE(r.err.find("rate_limits.per_account.burst is set but per_minute is 0"),
+            std::string::npos)
+      << r.err;
 }
 
 TEST_F(VaPrimaryTest, InProcessLibrary) {
