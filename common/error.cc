@@ -5,7 +5,7 @@
 namespace mpic {
 namespace {
 
-constexpr std::array<std::pair<ProblemType, std::string_view>, 9> kNames{{
+constexpr std::array<std::pair<ProblemType, std::string_view>, 10> kNames{{
     {ProblemType::kConnection, "connection"},
     {ProblemType::kDns, "dns"},
     {ProblemType::kUnauthorized, "unauthorized"},
@@ -15,6 +15,7 @@ constexpr std::array<std::pair<ProblemType, std::string_view>, 9> kNames{{
     {ProblemType::kRejectedIdentifier, "rejectedIdentifier"},
     {ProblemType::kMalformed, "malformed"},
     {ProblemType::kServerInternal, "serverInternal"},
+    {ProblemType::kRateLimited, "rateLimited"},
 }};
 
 constexpr std::string_view kUrnPrefix = "urn:ietf:params:acme:error:";

@@ -26,6 +26,7 @@ enum class ProblemType {
   kRejectedIdentifier,
   kMalformed,
   kServerInternal,
+  kRateLimited,  // the primary's rate limits refused the request (never a check's verdict)
 };
 
 // "dns", "incorrectResponse", ...

@@ -329,16 +329,34 @@ Status LocalFleet::AddTlsAlpn01(const std::string& host, const std::string& key_
   return {};
 }
 
+namespace {
+
+void DescribeIfDead(const std::string& name, std::optional<ChildProcess>& p, std::string* out) {
+  if (!p || p->Running()) return;
+  *out += "  " + name + " " + p->how_it_ended() + "; end of " + p->log_file() + ":\n" +
+          TailOfFile(p->log_file(), 8);
+}
+
+}  // namespace
+
 std::string LocalFleet::DeadMembers() {
   std::string out;
-  auto check = [&](const std::string& name, std::optional<ChildProcess>& p) {
-    if (!p || p->Running()) return;
-    out += "  " + name + " " + p->how_it_ended() + "; end of " + p->log_file() + ":\n" +
-           TailOfFile(p->log_file(), 8);
-  };
-  check("va-primary", primary_.process);
-  for (Member& m : remotes_) check(m.identity.name(), m.process);
-  check("pebble-challtestsrv", responder_.process);
+  DescribeIfDead("va-primary", primary_.process, &out);
+  for (Member& m : remotes_) DescribeIfDead(m.identity.name(), m.process, &out);
+  DescribeIfDead("pebble-challtestsrv", responder_.process, &out);
+  return out;
+}
+
+std::string LocalFleet::DeadCore() {
+  std::string out;
+  DescribeIfDead("va-primary", primary_.process, &out);
+  DescribeIfDead("pebble-challtestsrv", responder_.process, &out);
+  return out;
+}
+
+std::vector<bool> LocalFleet::RemotesRunning() {
+  std::vector<bool> out;
+  for (Member& m : remotes_) out.push_back(m.process && m.process->Running());
   return out;
 }
 

@@ -106,6 +106,12 @@ class LocalFleet {
   // Names of members (and the responder) that are no longer running, with how they ended and
   // the end of their logs; "" when all run.
   [[nodiscard]] std::string DeadMembers();
+  // As DeadMembers, for the va-primary and the responder only: the fleet cannot validate
+  // without them (a remote may die and the quorum still hold, see RemotesRunning).
+  [[nodiscard]] std::string DeadCore();
+  // Parallel to remotes(): whether each still runs (reaping those that ended, whose
+  // process->how_it_ended() then says how).
+  [[nodiscard]] std::vector<bool> RemotesRunning();
 
   [[nodiscard]] DnsLab& lab() { return *lab_; }
   [[nodiscard]] const DnsLab& lab() const { return *lab_; }

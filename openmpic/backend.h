@@ -32,6 +32,10 @@ struct BackendRequest {
   std::optional<std::array<uint8_t, 32>> key_authorization_sha256;
   std::string certificate_type;  // CAA: "tls-server" | "s-mime" ("" for DCV)
   std::string client;            // who asked: certificate subject or "api-key:<name>"
+  // W3C Trace Context headers exactly as received (each field line's value; usually none or
+  // one): the backend parses them (common/trace_context.h) and carries the trace on.
+  std::vector<std::string> traceparent;
+  std::vector<std::string> tracestate;
 };
 
 // One attempt's outcome, as the primary produced it.
@@ -46,8 +50,8 @@ struct BackendResult {
 };
 
 // kMalformed / kRejectedIdentifier / kUnauthorized errors become 400 (the request could not be
-// validated as asked); anything else a 500. A failed validation is NOT an error: it is a
-// BackendResult whose decision is NOT_CORROBORATED.
+// validated as asked); kRateLimited a 429 (the primary's rate limits); anything else a 500. A
+// failed validation is NOT an error: it is a BackendResult whose decision is NOT_CORROBORATED.
 using BackendCallback = std::function<void(Result<BackendResult>)>;
 
 class Backend {

@@ -390,6 +390,13 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
     call.key_authorization_sha256 = decoded->key_authorization_sha256;
     call.certificate_type = decoded->certificate_type;
     call.client = std::move(client);
+    // W3C Trace Context: passed on as received; the primary parses (and ignores an invalid one).
+    for (auto [it, end] = request.equal_range("traceparent"); it != end; ++it) {
+      call.traceparent.emplace_back(it->value());
+    }
+    for (auto [it, end] = request.equal_range("tracestate"); it != end; ++it) {
+      call.tracestate.emplace_back(it->value());
+    }
     trace_ = call.trace_identifier;
 
     auto pending = std::make_shared<Pending>();
@@ -433,6 +440,10 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
         return Send(MakeJson(http::status::bad_request,
                              ValidationErrorBody(ValidationIssues{ValidationIssue{
                                  "request-rejected-by-primary", result.error().detail}})));
+      }
+      if (type == ProblemType::kRateLimited) {
+        return SendError(http::status::too_many_requests, "rate-limited", result.error().detail,
+                         false);
       }
       return Send(MakeJson(http::status::internal_server_error,
                            {{"error", "internal-server-error"},

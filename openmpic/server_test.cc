@@ -44,7 +44,7 @@ std::string HttpBody() {
 
 class FakeBackend : public Backend {
  public:
-  enum class Mode { kCorroborate, kMalformed, kInternal, kNever };
+  enum class Mode { kCorroborate, kMalformed, kInternal, kRateLimited, kNever };
   std::atomic<Mode> mode{Mode::kCorroborate};
 
   void Validate(const BackendRequest& request, BackendCallback done) override {
@@ -68,6 +68,9 @@ class FakeBackend : public Backend {
         break;
       case Mode::kInternal:
         done(Fail(ProblemType::kServerInternal, "audit log not writable"));
+        break;
+      case Mode::kRateLimited:
+        done(Fail(ProblemType::kRateLimited, "rate limited: per-identifier limit exceeded"));
         break;
       case Mode::kNever:
         held_.push_back(std::move(done));  // never answered (until the test ends)
@@ -234,6 +237,24 @@ TEST_F(ServerFixture, ValidatesAndKeepsTheConnectionAlive) {
   EXPECT_EQ(requests[0].validate.method(), v1::HTTP_01);
   EXPECT_EQ(requests[0].trace_identifier, "t-1");
   EXPECT_EQ(requests[0].orchestration.quorum_count, 3);
+}
+
+TEST_F(ServerFixture, TraceContextHeadersArePassedOnAsReceived) {
+  StartServer(Lab());
+  PlainClient client(endpoint());
+  auto request = Post("/mpic", HttpBody());
+  request.set("traceparent", "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01");
+  request.insert("tracestate", "rojo=1");
+  request.insert("TraceState", "congo=2");
+  EXPECT_EQ(client.Send(request).status, 200);
+  EXPECT_EQ(client.Send(Post("/mpic", HttpBody())).status, 200);
+  auto requests = backend_.requests();
+  ASSERT_EQ(requests.size(), 2u);
+  EXPECT_EQ(requests[0].traceparent,
+            std::vector<std::string>{"00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"});
+  EXPECT_EQ(requests[0].tracestate, (std::vector<std::string>{"rojo=1", "congo=2"}));
+  EXPECT_TRUE(requests[1].traceparent.empty());
+  EXPECT_TRUE(requests[1].tracestate.empty());
 }
 
 TEST_F(ServerFixture, BadRequestsGetClearErrorsAndTheConnectionSurvives) {
@@ -405,6 +426,12 @@ TEST_F(ServerFixture, BackendErrorsAndTimeout) {
   EXPECT_EQ(reply.status, 500);
   EXPECT_EQ(reply.body["error"], "internal-server-error");
   EXPECT_FALSE(reply.body.contains("is_valid"));
+  backend_.mode = FakeBackend::Mode::kRateLimited;
+  reply = client.Send(Post("/mpic", HttpBody()));
+  EXPECT_EQ(reply.status, 429);
+  EXPECT_EQ(reply.body["error"], "rate-limited");
+  EXPECT_EQ(reply.body["message"], "rate limited: per-identifier limit exceeded");
+  EXPECT_TRUE(reply.keep_alive);
   backend_.mode = FakeBackend::Mode::kNever;
   reply = client.Send(Post("/mpic", HttpBody()));
   EXPECT_EQ(reply.status, 504);

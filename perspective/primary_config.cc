@@ -356,6 +356,16 @@ Result<quorum::Perspective> PerspectiveFromProto(const v1::PerspectiveIdentity& 
   return p;
 }
 
+std::string RateLimits::Describe() const {
+  if (!enabled()) return "off";
+  auto one = [](const RateLimitRule& r) {
+    return r.enabled() ? std::to_string(r.per_minute) + "/min burst " + std::to_string(r.burst)
+                       : std::string("off");
+  };
+  return "per account " + one(per_account) + ", per identifier " + one(per_identifier) +
+         ", at most " + std::to_string(max_keys) + " keys each";
+}
+
 quorum::Date UtcToday() {
   const std::time_t now = std::time(nullptr);
   std::tm utc{};
@@ -495,6 +505,36 @@ Result<PrimarySettings> ValidatePrimaryConfig(const v1::PrimaryConfig& config,
   }
   out.max_in_flight =
       static_cast<int>(config.max_in_flight() == 0 ? kDefaultMaxInFlight : config.max_in_flight());
+
+  // Rate limits: each rule's numbers bounded; a burst without a rate is a mistake.
+  auto rule = [&](const char* name, const v1::RateLimit& in) {
+    RateLimitRule r;
+    const std::string where = std::string("rate_limits.") + name;
+    if (in.per_minute() > kMaxRateLimitPerMinute) {
+      problems.push_back(where + ".per_minute " + std::to_string(in.per_minute()) + " exceeds " +
+                         std::to_string(kMaxRateLimitPerMinute));
+    }
+    if (in.burst() > kMaxRateLimitBurst) {
+      problems.push_back(where + ".burst " + std::to_string(in.burst()) + " exceeds " +
+                         std::to_string(kMaxRateLimitBurst));
+    }
+    if (in.burst() != 0 && in.per_minute() == 0) {
+      problems.push_back(where + ".burst is set but per_minute is 0 (the limit would be off): "
+                         "set per_minute, or remove burst");
+    }
+    r.per_minute = in.per_minute();
+    r.burst = in.burst() != 0 ? in.burst() : in.per_minute();
+    return r;
+  };
+  out.rate_limits.per_account = rule("per_account", config.rate_limits().per_account());
+  out.rate_limits.per_identifier = rule("per_identifier", config.rate_limits().per_identifier());
+  if (config.rate_limits().max_keys() > kMaxRateLimitMaxKeys) {
+    problems.push_back("rate_limits.max_keys " + std::to_string(config.rate_limits().max_keys()) +
+                       " exceeds " + std::to_string(kMaxRateLimitMaxKeys));
+  }
+  if (config.rate_limits().max_keys() != 0) {
+    out.rate_limits.max_keys = config.rate_limits().max_keys();
+  }
 
   // Policy, cohort size, secret, and whether the fleet can meet the policy.
   auto policy = PolicyFrom(config.policy(), today, &out.warnings);

@@ -42,6 +42,11 @@ inline constexpr uint32_t kMinRemoteTimeoutMs = 500;
 inline constexpr uint32_t kDefaultMaxInFlight = 64;
 inline constexpr uint32_t kMaxMaxInFlight = 10000;
 inline constexpr uint32_t kAdmissionMaxWaitMs = 1000;
+// Rate limits (rate_limits): bounds on a rule's numbers and the keys tracked per limit.
+inline constexpr uint32_t kMaxRateLimitPerMinute = 1000000;
+inline constexpr uint32_t kMaxRateLimitBurst = 1000000;
+inline constexpr uint32_t kDefaultRateLimitMaxKeys = 65536;
+inline constexpr uint32_t kMaxRateLimitMaxKeys = 10000000;
 
 // The Open MPIC REST API (PrimaryConfig.openmpic, docs/openmpic.md), defaults applied.
 inline constexpr uint32_t kDefaultOpenMpicMaxBodyBytes = 64 * 1024;
@@ -80,6 +85,23 @@ struct MethodDeadlines {
   std::chrono::milliseconds remote_timeout{kDefaultRemoteTimeoutMs};
 };
 
+// One token bucket rule (PrimaryConfig.rate_limits), defaults applied: burst = per_minute when
+// unset; per_minute 0 means off.
+struct RateLimitRule {
+  uint32_t per_minute = 0;
+  uint32_t burst = 0;
+  [[nodiscard]] bool enabled() const { return per_minute > 0; }
+};
+
+struct RateLimits {
+  RateLimitRule per_account;
+  RateLimitRule per_identifier;
+  uint32_t max_keys = kDefaultRateLimitMaxKeys;
+  [[nodiscard]] bool enabled() const { return per_account.enabled() || per_identifier.enabled(); }
+  // "per account 60/min burst 20, per identifier off, max 65536 keys each" or "off".
+  [[nodiscard]] std::string Describe() const;
+};
+
 // A validated configuration, with the derived values the server needs.
 struct PrimarySettings {
   v1::PrimaryConfig config;  // as given
@@ -102,6 +124,7 @@ struct PrimarySettings {
   // method_timeouts, by v1::Method, zeros replaced by the global values.
   std::map<int, MethodDeadlines> method_deadlines;
   int max_in_flight = static_cast<int>(kDefaultMaxInFlight);
+  RateLimits rate_limits;             // all off unless configured
   std::string phase;                  // "2026-06-15"; "" for research or pre-MPIC
   OpenMpicOptions openmpic;           // the REST API; enabled only when configured
   std::vector<std::string> warnings;  // logged loudly at start (research policy, ...)

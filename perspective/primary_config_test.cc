@@ -456,6 +456,43 @@ TEST_F(ConfigTest, MaxInFlight) {
   EXPECT_NE(Error(c).find("max_in_flight"), std::string::npos) << Error(c);
 }
 
+// Issue 15: per-account and per-identifier rate limits.
+TEST_F(ConfigTest, RateLimits) {
+  auto s = ValidatePrimaryConfig(Base(), quorum::Date{2026, 7, 1});
+  ASSERT_TRUE(s.has_value()) << s.error().detail;
+  EXPECT_FALSE(s->rate_limits.enabled());
+  EXPECT_EQ(s->rate_limits.Describe(), "off");
+  v1::PrimaryConfig c = Base();
+  c.mutable_rate_limits()->mutable_per_account()->set_per_minute(60);
+  c.mutable_rate_limits()->mutable_per_identifier()->set_per_minute(10);
+  c.mutable_rate_limits()->mutable_per_identifier()->set_burst(3);
+  s = ValidatePrimaryConfig(c, quorum::Date{2026, 7, 1});
+  ASSERT_TRUE(s.has_value()) << s.error().detail;
+  EXPECT_TRUE(s->rate_limits.enabled());
+  EXPECT_EQ(s->rate_limits.per_account.burst, 60u);  // burst defaults to the rate
+  EXPECT_EQ(s->rate_limits.per_identifier.burst, 3u);
+  EXPECT_EQ(s->rate_limits.max_keys, kDefaultRateLimitMaxKeys);
+  EXPECT_EQ(s->rate_limits.Describe(),
+            "per account 60/min burst 60, per identifier 10/min burst 3, at most 65536 keys each");
+  // A burst without a rate, numbers past their bounds.
+  v1::PrimaryConfig bad = Base();
+  bad.mutable_rate_limits()->mutable_per_account()->set_burst(5);
+  EXPECT_NE(Error(bad).find("rate_limits.per_account.burst is set but per_minute is 0"),
+            std::string::npos)
+      << Error(bad);
+  bad = Base();
+  bad.mutable_rate_limits()->mutable_per_identifier()->set_per_minute(kMaxRateLimitPerMinute + 1);
+  EXPECT_NE(Error(bad).find("rate_limits.per_identifier.per_minute"), std::string::npos)
+      << Error(bad);
+  bad = Base();
+  bad.mutable_rate_limits()->mutable_per_identifier()->set_per_minute(1);
+  bad.mutable_rate_limits()->mutable_per_identifier()->set_burst(kMaxRateLimitBurst + 1);
+  EXPECT_NE(Error(bad).find("rate_limits.per_identifier.burst"), std::string::npos) << Error(bad);
+  bad = Base();
+  bad.mutable_rate_limits()->set_max_keys(kMaxRateLimitMaxKeys + 1);
+  EXPECT_NE(Error(bad).find("rate_limits.max_keys"), std::string::npos) << Error(bad);
+}
+
 // Issue 15, defect 5: outside lab mode the primary names the CA clients allowed to call it.
 TEST_F(ConfigTest, AuthorizedClientsRequiredOutsideLabMode) {
   v1::PrimaryConfig c = Base();

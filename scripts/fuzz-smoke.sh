@@ -85,6 +85,11 @@ put("persist_record_fuzzer", "record",
 
 ka = b"evaGxfADs6pSRb2LAv9IZf17Dt3juxGJ-PCt92wr-oA.9jg46WB3rR_AHD-EBXdN7cBkH1WOu0tA3M9fm21mqTI"
 put("http_body_fuzzer", "match", blob(ka) + ka + b"\r\n")
+
+put("trace_context_fuzzer", "valid",
+    b"00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01\nrojo=00f067aa0ba902b7,congo=t61rcWkgMzE")
+put("trace_context_fuzzer", "later",
+    b"cc-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01-x\nt@v=1")
 PY
 
 # A certificate as a TLS-ALPN-01 responder would present it (RFC 8737 §3).

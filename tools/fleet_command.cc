@@ -19,7 +19,11 @@
 #include "lab/flags.h"
 #include "lab/local_fleet.h"
 #include "lab/signal_scope.h"
+#include "perspective/primary_config.h"
 #include "perspective/wire.h"
+#include "quorum/phase.h"
+#include "quorum/policy.h"
+#include "tools/fleet_watch.h"
 #include "tools/validate_command.h"
 
 namespace mpic::tools {
@@ -225,6 +229,48 @@ void PrintPerspectives(const lab::LocalFleet& fleet, std::ostream& out) {
          "validation\n";
 }
 
+// Notices remotes that ended since the last Poll and says what it means for the quorum.
+class RemoteWatch {
+ public:
+  explicit RemoteWatch(lab::LocalFleet& fleet) : fleet_(fleet) {
+    const auto& o = fleet.options();
+    auto date = o.effective_date == "today" ? Result<quorum::Date>(perspective::UtcToday())
+                                            : quorum::ParseDate(o.effective_date);
+    auto policy = date ? quorum::Policy::BaselineRequirements(*date)
+                       : Result<quorum::Policy>(quorum::Policy());
+    policy_ = policy ? *policy : quorum::Policy();
+    for (const auto& m : fleet.remotes()) {
+      auto p = perspective::PerspectiveFromProto(m.identity);
+      pool_.push_back(p ? *p : quorum::Perspective{m.identity.name(), quorum::Rir::kArin, {}});
+    }
+    cohort_ = o.remotes_per_validation > 0 ? o.remotes_per_validation
+                                           : static_cast<int>(pool_.size());
+    reported_.assign(pool_.size(), false);
+  }
+
+  std::vector<std::string> Poll() {
+    std::vector<std::string> lines;
+    const std::vector<bool> running = fleet_.RemotesRunning();
+    for (std::size_t i = 0; i < running.size() && i < reported_.size(); ++i) {
+      if (running[i] || reported_[i]) continue;
+      reported_[i] = true;
+      const auto& m = fleet_.remotes()[i];
+      lines.push_back(DescribeRemoteLoss(m.identity.name(),
+                                         m.process ? m.process->how_it_ended() : "",
+                                         policy_, cohort_, pool_, running) +
+                      " (log: " + (m.process ? m.process->log_file() : "") + ")");
+    }
+    return lines;
+  }
+
+ private:
+  lab::LocalFleet& fleet_;
+  quorum::Policy policy_;
+  std::vector<quorum::Perspective> pool_;
+  int cohort_ = 0;
+  std::vector<bool> reported_;
+};
+
 int KeepRunning(lab::LocalFleet& fleet, const std::vector<Challenge>& challenges,
                 const std::string& dir, bool json, std::ostream& out, std::ostream& err) {
   if (json) {
@@ -272,13 +318,17 @@ int KeepRunning(lab::LocalFleet& fleet, const std::vector<Challenge>& challenges
         << "Logs: " << fleet.logs_dir() << "; audit log: " << fleet.audit_log() << "\n"
         << std::flush;
   }
+  // A remote that dies is reported once, with what it means for the quorum, and the fleet
+  // keeps serving; without the primary or the responder it cannot, and stops.
+  RemoteWatch watch(fleet);
   while (!Interrupted()) {
-    std::string dead = fleet.DeadMembers();
+    std::string dead = fleet.DeadCore();
     if (!dead.empty()) {
       err << "mpic fleet: a fleet process ended:\n" << dead;
       fleet.Stop(&err);
       return 1;
     }
+    for (const std::string& line : watch.Poll()) err << "mpic fleet: " << line << std::endl;
     std::this_thread::sleep_for(std::chrono::milliseconds(200));
   }
   err << "mpic fleet: signal " << lab::CaughtSignal() << ", stopping\n";

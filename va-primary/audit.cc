@@ -53,6 +53,7 @@ Result<std::string> FormatAuditRecord(const AuditInfo& info, const v1::ValidateR
   line.push_back(':');
   proto::AppendJsonString(Rfc3339Utc(info.time), &line);
   string_field("request_id", response.request_id());
+  if (!info.trace_id.empty()) string_field("trace_id", info.trace_id);
   string_field("identifier", info.identifier);
   string_field("method", info.method);
   key("checks");

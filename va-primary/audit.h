@@ -45,6 +45,8 @@ struct AuditInfo {
   uint32_t attempt = 0;
   bool wildcard = false;
   std::string reason;  // the tally's reason for the decision
+  // W3C trace id (32 hex digits): the caller's traceparent's, or a new one; "" leaves it out.
+  std::string trace_id;
   // Requests through the Open MPIC REST API (docs/openmpic.md); absent from gRPC records.
   struct Api {
     std::string name;              // "openmpic"
@@ -58,8 +60,8 @@ struct AuditInfo {
 };
 
 // One line (no newline inside, none at the end) of JSON:
-//   {"time","request_id","identifier","method","checks","attempt","wildcard","decision",
-//    "quorum","policy","phase","enforced","reason",
+//   {"time","request_id",["trace_id",]"identifier","method","checks","attempt","wildcard",
+//    "decision","quorum","policy","phase","enforced","reason",
 //    ["api":{"name","trace_identifier","client","perspective_count","quorum_count",
 //            "monitoring"},]  (Open MPIC requests only)
 //    "response":{...ValidateResponse...}}

@@ -92,6 +92,19 @@ TEST(AuditTest, RecordIsOneParseableLineWithEveryPerspective) {
   EXPECT_EQ(response["remotes"][2]["status"], "CANCELLED");
   EXPECT_EQ(response["remotes"][2]["corroborates"], false);  // explicit, not omitted
   EXPECT_EQ(response["remotes"][0]["latency_ms"], 12.5);
+  EXPECT_FALSE(j.contains("trace_id"));  // none given
+}
+
+TEST(AuditTest, TraceIdFollowsTheRequestId) {
+  AuditInfo info = SampleInfo();
+  info.trace_id = "4bf92f3577b34da6a3ce929d0e0e4736";
+  auto line = FormatAuditRecord(info, SampleResponse());
+  ASSERT_TRUE(line.has_value()) << line.error().detail;
+  auto j = nlohmann::ordered_json::parse(*line);
+  EXPECT_EQ(j["trace_id"], "4bf92f3577b34da6a3ce929d0e0e4736");
+  auto it = j.begin();
+  ASSERT_EQ((++it).key(), "request_id");
+  EXPECT_EQ((++it).key(), "trace_id");
 }
 
 class AuditLogTest : public ::testing::Test {

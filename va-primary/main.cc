@@ -86,6 +86,7 @@ int main(int argc, char** argv) {
     std::cout << "configuration OK: " << settings->remotes.size() << " remote perspective(s), "
               << settings->remotes_per_validation << " per validation, "
               << settings->policy.Describe() << "\n";
+    std::cout << "rate limits: " << settings->rate_limits.Describe() << "\n";
     return 0;
   }
 

@@ -20,11 +20,13 @@ int64_t UnixNanos() {
 class Attempts : public std::enable_shared_from_this<Attempts> {
  public:
   Attempts(internal::Env env, CheckedRequest request, openmpic::Orchestration orchestration,
-           AuditInfo::Api api, openmpic::BackendCallback done, internal::Outstanding& in_flight)
+           AuditInfo::Api api, trace::Context trace, openmpic::BackendCallback done,
+           internal::Outstanding& in_flight)
       : env_(std::move(env)),
         request_(std::move(request)),
         orchestration_(orchestration),
         api_(std::move(api)),
+        trace_(std::move(trace)),
         done_(std::move(done)),
         in_flight_(in_flight) {}
 
@@ -38,6 +40,7 @@ class Attempts : public std::enable_shared_from_this<Attempts> {
     options.monitoring = orchestration_.monitoring;
     options.min_corroborations = orchestration_.monitoring ? 0 : orchestration_.quorum_count;
     options.api = api_;
+    options.trace = trace_;  // every attempt in the caller's trace
     internal::RunValidation(
         env_, std::move(attempt), std::move(options),
         [self = shared_from_this()](grpc::Status status, v1::ValidateResponse response) {
@@ -75,6 +78,7 @@ class Attempts : public std::enable_shared_from_this<Attempts> {
   const CheckedRequest request_;
   const openmpic::Orchestration orchestration_;
   const AuditInfo::Api api_;
+  const trace::Context trace_;
   openmpic::BackendCallback done_;
   internal::Outstanding& in_flight_;
   int count_ = 0;
@@ -94,6 +98,16 @@ void OpenMpicBackend::Validate(const openmpic::BackendRequest& request,
   if (o.perspective_count < 1 || o.max_attempts < 1 || (o.quorum_count == 0 && !o.monitoring)) {
     return done(Fail(ProblemType::kServerInternal, "orchestration was not resolved"));
   }
+  std::vector<std::string_view> traceparent(request.traceparent.begin(),
+                                            request.traceparent.end());
+  std::vector<std::string_view> tracestate(request.tracestate.begin(), request.tracestate.end());
+  trace::Context trace = trace::Accept(traceparent, tracestate);
+  // Rate limits (per account, per identifier) before anything runs: HTTP 429.
+  if (rate_limits_ != nullptr) {
+    if (Status limited = rate_limits_->Admit(*checked, trace, "openmpic"); !limited) {
+      return done(Fail(limited.error()));
+    }
+  }
   AuditInfo::Api api;
   api.name = "openmpic";
   api.trace_identifier = request.trace_identifier;
@@ -102,8 +116,8 @@ void OpenMpicBackend::Validate(const openmpic::BackendRequest& request,
   api.quorum_count = o.monitoring ? 0 : o.quorum_count;
   api.monitoring = o.monitoring;
   in_flight_.Add();
-  std::make_shared<Attempts>(current_(), std::move(*checked), o, std::move(api), std::move(done),
-                             in_flight_)
+  std::make_shared<Attempts>(current_(), std::move(*checked), o, std::move(api),
+                             std::move(trace), std::move(done), in_flight_)
       ->Next();
 }
 

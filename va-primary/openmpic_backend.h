@@ -19,17 +19,21 @@
 
 #include "openmpic/backend.h"
 #include "va-primary/internal/validation.h"
+#include "va-primary/rate_limit.h"
 
 namespace mpic::va_primary {
 
 class OpenMpicBackend final : public openmpic::Backend {
  public:
   // Every request runs on what `current` returns when it arrives (all its attempts on the same
-  // configuration generation, whatever a reload does meanwhile).
-  explicit OpenMpicBackend(std::function<internal::Env()> current)
-      : current_(std::move(current)) {}
+  // configuration generation, whatever a reload does meanwhile). `rate_limits`: checked on
+  // every request before any attempt runs (null: none).
+  explicit OpenMpicBackend(std::function<internal::Env()> current,
+                           RateLimitGate* rate_limits = nullptr)
+      : current_(std::move(current)), rate_limits_(rate_limits) {}
   // A fixed environment that outlives the backend (tests).
-  explicit OpenMpicBackend(internal::Env& env) : current_([&env] { return env; }) {}
+  explicit OpenMpicBackend(internal::Env& env, RateLimitGate* rate_limits = nullptr)
+      : current_([&env] { return env; }), rate_limits_(rate_limits) {}
 
   void Validate(const openmpic::BackendRequest& request, openmpic::BackendCallback done) override;
 
@@ -42,6 +46,7 @@ class OpenMpicBackend final : public openmpic::Backend {
 
  private:
   std::function<internal::Env()> current_;
+  RateLimitGate* rate_limits_;
   std::atomic<bool> closed_{false};
   internal::Outstanding in_flight_;
 };

@@ -9,7 +9,9 @@
 #include <nlohmann/json.hpp>
 #include <set>
 
+#include "common/trace_context.h"
 #include "quorum/selection.h"
+#include "va-primary/rate_limit.h"
 #include "va-primary/testing/fake_remote.h"
 #include "va-primary/testing/fake_timers.h"
 
@@ -302,6 +304,67 @@ TEST_F(OpenMpicBackendTest, InFlightRequestsAreWaitedForAtShutdown) {
   EXPECT_EQ(outcome->result->final.response.decision(), v1::NOT_CORROBORATED);
   EXPECT_EQ(audit_lines_.size(), 1u);
   EXPECT_TRUE(backend_->WaitIdle(std::chrono::steady_clock::now()));
+}
+
+// Issue 15: the caller's W3C traceparent reaches every remote of every attempt (a new
+// parent-id per call) and the audit record; an absent one starts a new trace.
+TEST_F(OpenMpicBackendTest, TraceContextIsCarriedToEveryRemoteAndAudited) {
+  const std::string trace_id = "4bf92f3577b34da6a3ce929d0e0e4736";
+  openmpic::BackendRequest request = Request(4, 3);
+  request.traceparent = {"00-" + trace_id + "-00f067aa0ba902b7-01"};
+  request.tracestate = {"rojo=1"};
+  Outcome out = Run(request);
+  ASSERT_TRUE(out.result.has_value()) << out.result.error().detail;
+  ASSERT_EQ(audit_lines_.size(), 1u);
+  EXPECT_EQ(Audit(0)["trace_id"], trace_id);
+  std::set<std::string> spans;
+  for (const std::string& name : Cohort(0, 4)) {
+    const CallTrace& t = Remote(name).last_trace();
+    auto parsed = trace::ParseTraceparent(t.traceparent);
+    ASSERT_TRUE(parsed.has_value()) << name << ": " << t.traceparent;
+    EXPECT_EQ(parsed->trace_id, trace_id);
+    EXPECT_NE(parsed->parent_id, "00f067aa0ba902b7");
+    EXPECT_TRUE(parsed->sampled());
+    EXPECT_EQ(t.tracestate, "rojo=1");
+    spans.insert(parsed->parent_id);
+  }
+  EXPECT_EQ(spans.size(), 4u) << "one new span per remote call";
+
+  // No (or an invalid) traceparent: a new trace, recorded and sent all the same.
+  request.traceparent = {"00-" + trace_id + "-0000000000000000-01"};
+  out = Run(request);
+  ASSERT_TRUE(out.result.has_value());
+  ASSERT_EQ(audit_lines_.size(), 2u);
+  const std::string fresh = Audit(1)["trace_id"];
+  EXPECT_EQ(fresh.size(), 32u);
+  EXPECT_NE(fresh, trace_id);
+  const CallTrace& t = Remote(Cohort(0, 4).front()).last_trace();
+  EXPECT_EQ(trace::ParseTraceparent(t.traceparent)->trace_id, fresh);
+  EXPECT_EQ(t.tracestate, "");  // dropped with the invalid traceparent
+}
+
+// Issue 15: the rate limits refuse before any attempt runs: no remote asked, no record.
+TEST_F(OpenMpicBackendTest, RateLimitedRequestsRunNothing) {
+  prometheus::Registry registry;
+  perspective::RateLimits limits;
+  limits.per_identifier = {1, 1};
+  RateLimitGate gate(limits, registry);
+  backend_.emplace(*env_, &gate);
+  Outcome out = Run(Request(4, 3));
+  ASSERT_TRUE(out.result.has_value()) << out.result.error().detail;
+  int calls = 0;
+  for (const auto& r : remotes_) calls += r->calls();
+  EXPECT_EQ(calls, 4);
+  out = Run(Request(4, 3));
+  ASSERT_TRUE(out.done);
+  ASSERT_FALSE(out.result.has_value());
+  EXPECT_EQ(out.result.error().type, ProblemType::kRateLimited);
+  EXPECT_NE(out.result.error().detail.find("per-identifier"), std::string::npos);
+  int after = 0;
+  for (const auto& r : remotes_) after += r->calls();
+  EXPECT_EQ(after, calls);
+  EXPECT_EQ(audit_lines_.size(), 1u);
+  EXPECT_EQ(own_.runs(), 1);
 }
 
 }  // namespace

@@ -31,6 +31,7 @@
 #include "va-primary/internal/timers.h"
 #include "va-primary/internal/validation.h"
 #include "va-primary/openmpic_backend.h"
+#include "va-primary/rate_limit.h"
 #include "va-primary/remote_client.h"
 #include "va-primary/request.h"
 
@@ -99,14 +100,31 @@ class AdmissionMetrics {
   uint64_t timeout_ = 0;
 };
 
+// The W3C Trace Context the CA sent as gRPC metadata (or a new trace).
+trace::Context TraceFromMetadata(const grpc::CallbackServerContext& context) {
+  std::vector<std::string_view> traceparent;
+  std::vector<std::string_view> tracestate;
+  const auto& metadata = context.client_metadata();
+  for (auto [it, end] = metadata.equal_range("traceparent"); it != end; ++it) {
+    traceparent.emplace_back(it->second.data(), it->second.size());
+  }
+  for (auto [it, end] = metadata.equal_range("tracestate"); it != end; ++it) {
+    tracestate.emplace_back(it->second.data(), it->second.size());
+  }
+  return trace::Accept(traceparent, tracestate);
+}
+
 // Validate takes the raw request bytes and parses them itself: bytes that are not a
 // ValidateRequest get INVALID_ARGUMENT with a reason (gRPC's generated code answers them with a
 // bare UNIMPLEMENTED).
 class PrimaryService final
     : public v1::Primary::WithRawCallbackMethod_Validate<v1::Primary::Service> {
  public:
-  PrimaryService(std::function<internal::Env()> current, std::shared_ptr<Admission> admission)
-      : current_(std::move(current)), admission_(std::move(admission)) {}
+  PrimaryService(std::function<internal::Env()> current, std::shared_ptr<Admission> admission,
+                 RateLimitGate& rate_limits)
+      : current_(std::move(current)),
+        admission_(std::move(admission)),
+        rate_limits_(rate_limits) {}
 
   grpc::ServerUnaryReactor* Validate(grpc::CallbackServerContext* context,
                                      const grpc::ByteBuffer* request_bytes,
@@ -126,6 +144,7 @@ class PrimaryService final
         reactor->Finish(allowed);
         return reactor;
       }
+      trace::Context trace = TraceFromMetadata(*context);
       v1::ValidateRequest request;
       if (Status parsed =
               perspective::ParseMessage(*request_bytes, "mpic.v1.ValidateRequest", &request);
@@ -138,18 +157,27 @@ class PrimaryService final
         reactor->Finish(grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, checked.error().detail));
         return reactor;
       }
+      // Rate limits first (per account, per identifier), then admission.
+      if (Status limited = rate_limits_.Admit(*checked, trace); !limited) {
+        reactor->Finish(
+            grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED, limited.error().detail));
+        return reactor;
+      }
       // At most max_in_flight validations run; the rest wait briefly or are refused.
       admission_->Acquire(
-          CallDeadline(*context), [this, reactor, response, env = std::move(env),
-                                   request = std::move(*checked)](Admission::Ticket ticket) mutable {
+          CallDeadline(*context),
+          [this, reactor, response, env = std::move(env), request = std::move(*checked),
+           trace = std::move(trace)](Admission::Ticket ticket) mutable {
             if (!ticket) {
-              log::Warning("validation refused",
-                           {{"code", "RESOURCE_EXHAUSTED"}, {"error", ticket.error().detail}});
+              log::Warning("validation refused", {{"code", "RESOURCE_EXHAUSTED"},
+                                                  {"trace_id", trace.trace_id},
+                                                  {"error", ticket.error().detail}});
               reactor->Finish(
                   grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED, ticket.error().detail));
               return;
             }
-            Run(env, reactor, response, std::move(request), std::move(*ticket));
+            Run(env, reactor, response, std::move(request), std::move(trace),
+                std::move(*ticket));
           });
     } catch (const std::exception& e) {
       reactor->Finish(grpc::Status(grpc::StatusCode::INTERNAL, e.what()));
@@ -159,11 +187,13 @@ class PrimaryService final
 
  private:
   void Run(const internal::Env& env, grpc::ServerUnaryReactor* reactor,
-           grpc::ByteBuffer* response, CheckedRequest request,
+           grpc::ByteBuffer* response, CheckedRequest request, trace::Context trace,
            std::shared_ptr<Admission::Slot> slot) {
     try {
+      internal::ValidationOptions options;
+      options.trace = std::move(trace);
       internal::RunValidation(
-          env, std::move(request),
+          env, std::move(request), std::move(options),
           [reactor, response, slot](grpc::Status status, v1::ValidateResponse answer) {
             slot->Release();  // the record is written: the next validation may start
             if (status.ok()) {
@@ -181,6 +211,7 @@ class PrimaryService final
 
   std::function<internal::Env()> current_;
   std::shared_ptr<Admission> admission_;
+  RateLimitGate& rate_limits_;
 };
 
 // One applied configuration: its settings and the channels to its remotes. Validations hold it
@@ -303,6 +334,7 @@ struct PrimaryServer::Impl {
   // Shared with the admission's observer, which a slot released late may still call.
   std::shared_ptr<AdmissionMetrics> admission_metrics;
   std::shared_ptr<Admission> admission;
+  std::unique_ptr<RateLimitGate> rate_limits;
   std::unique_ptr<PrimaryService> service;
   std::unique_ptr<grpc::Server> server;
   std::string address;
@@ -380,7 +412,8 @@ struct PrimaryServer::Impl {
   Status StartOpenMpic(bool lab_mode) {
     if (!settings.openmpic.enabled) return {};
     openmpic = std::make_unique<OpenMpic>();
-    openmpic->backend = std::make_unique<OpenMpicBackend>([this] { return CurrentEnv(); });
+    openmpic->backend =
+        std::make_unique<OpenMpicBackend>([this] { return CurrentEnv(); }, rate_limits.get());
     auto started = openmpic::Server::Start(
         openmpic->io, OpenMpicServerOptions(settings, lab_mode, ValidationBound()),
         *openmpic->backend);
@@ -497,6 +530,7 @@ Result<std::unique_ptr<PrimaryServer>> PrimaryServer::Start(const v1::PrimaryCon
 
   impl->Apply(std::move(*generation));
   impl->io_thread = std::thread([io = &impl->io] { io->run(); });
+  impl->rate_limits = std::make_unique<RateLimitGate>(s.rate_limits, *impl->metrics.registry());
 
   impl->admission_metrics = std::make_shared<AdmissionMetrics>(impl->metrics.registry());
   impl->admission =
@@ -506,7 +540,7 @@ Result<std::unique_ptr<PrimaryServer>> PrimaryServer::Start(const v1::PrimaryCon
                       [m = impl->admission_metrics](const Admission::Counts& c) { m->Update(c); });
   impl->admission_metrics->Update(impl->admission->counts());
   impl->service = std::make_unique<PrimaryService>(
-      [self = impl.get()] { return self->CurrentEnv(); }, impl->admission);
+      [self = impl.get()] { return self->CurrentEnv(); }, impl->admission, *impl->rate_limits);
   grpc::EnableDefaultHealthCheckService(true);
   grpc::ServerBuilder builder;
   perspective::ConfigureServerBuilder(builder);
@@ -565,6 +599,7 @@ Result<std::unique_ptr<PrimaryServer>> PrimaryServer::Start(const v1::PrimaryCon
                         {"non_production", !s.non_production.empty()},
                         {"non_production_reasons", s.non_production},
                         {"max_in_flight", s.max_in_flight},
+                        {"rate_limits", s.rate_limits.Describe()},
                         {"authorized_clients", s.config.authorized_clients_size()},
                         {"audit_max_bytes", s.config.audit_max_bytes()}});
   impl->tls_watcher = std::thread([self = impl.get()] { self->WatchClientTls(); });

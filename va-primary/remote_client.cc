@@ -37,7 +37,7 @@ GrpcRemoteClient::GrpcRemoteClient(v1::RemoteEndpoint endpoint,
 
 std::shared_ptr<RemoteCall> GrpcRemoteClient::Check(const v1::CheckRequest& request,
                                                     std::chrono::system_clock::time_point deadline,
-                                                    Done done) {
+                                                    const CallTrace& trace, Done done) {
   auto call = std::make_shared<GrpcCall>();
   call->request = request;
   // This remote's own deadline (RemoteEndpoint.timeout_ms), when it is the earlier one.
@@ -46,6 +46,8 @@ std::shared_ptr<RemoteCall> GrpcRemoteClient::Check(const v1::CheckRequest& requ
                                       std::chrono::milliseconds(endpoint_.timeout_ms()));
   }
   call->context.set_deadline(deadline);
+  if (!trace.traceparent.empty()) call->context.AddMetadata("traceparent", trace.traceparent);
+  if (!trace.tracestate.empty()) call->context.AddMetadata("tracestate", trace.tracestate);
   stub_->async()->Check(&call->context, &call->request, &call->response,
                         [call, done = std::move(done)](grpc::Status status) {
                           done(std::move(status), std::move(call->response));

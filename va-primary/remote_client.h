@@ -3,7 +3,8 @@
 // implementation over one long-lived mutual-TLS channel (the first handshake is the slow part).
 //
 //   auto client = GrpcRemoteClient::Create(endpoint, credentials);
-//   auto call = client->Check(request, deadline, [](grpc::Status s, v1::CheckResponse r) {...});
+//   auto call = client->Check(request, deadline, {.traceparent = trace.Child()},
+//                             [](grpc::Status s, v1::CheckResponse r) {...});
 //   call->Cancel();  // the callback still runs, with CANCELLED
 #pragma once
 
@@ -12,6 +13,7 @@
 #include <chrono>
 #include <functional>
 #include <memory>
+#include <string>
 
 #include "mpic/v1/config.pb.h"
 #include "mpic/v1/perspective.grpc.pb.h"
@@ -25,6 +27,13 @@ class RemoteCall {
   virtual void Cancel() = 0;
 };
 
+// W3C Trace Context sent with a call as gRPC metadata ("traceparent", "tracestate"); empty
+// values are not sent.
+struct CallTrace {
+  std::string traceparent;
+  std::string tracestate;
+};
+
 class RemoteClient {
  public:
   using Done = std::function<void(grpc::Status, v1::CheckResponse)>;
@@ -36,7 +45,7 @@ class RemoteClient {
   // status and, when OK, the reply.
   [[nodiscard]] virtual std::shared_ptr<RemoteCall> Check(
       const v1::CheckRequest& request, std::chrono::system_clock::time_point deadline,
-      Done done) = 0;
+      const CallTrace& trace, Done done) = 0;
 };
 
 class GrpcRemoteClient final : public RemoteClient {
@@ -48,7 +57,7 @@ class GrpcRemoteClient final : public RemoteClient {
   const v1::RemoteEndpoint& endpoint() const override { return endpoint_; }
   std::shared_ptr<RemoteCall> Check(const v1::CheckRequest& request,
                                     std::chrono::system_clock::time_point deadline,
-                                    Done done) override;
+                                    const CallTrace& trace, Done done) override;
 
  private:
   v1::RemoteEndpoint endpoint_;

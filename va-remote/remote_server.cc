@@ -16,6 +16,7 @@
 #include "checks/check.h"
 #include "checks/tcp_dialer.h"
 #include "common/log.h"
+#include "common/trace_context.h"
 #include "mpic/v1/perspective.grpc.pb.h"
 #include "perspective/config.h"
 #include "perspective/engine.h"
@@ -136,6 +137,8 @@ class Call : public std::enable_shared_from_this<Call> {
     perspective::CheckPlan plan;
     uint32_t attempt = 0;
     std::string peer;
+    std::string trace_id;   // the caller's W3C trace ("" when it sent no valid traceparent)
+    std::string parent_id;  // the caller's span for this call
   };
 
   Call(RemoteServer::Impl& impl, Params params, grpc::ByteBuffer* response)
@@ -216,6 +219,8 @@ class Call : public std::enable_shared_from_this<Call> {
     const std::optional<checks::CheckResult> none;
     ordered_json fields;
     fields["request_id"] = request_id_;
+    fields["trace_id"] = params_.trace_id;
+    fields["parent_id"] = params_.parent_id;
     fields["identifier"] = identifier_;
     fields["attempt"] = params_.attempt;
     fields["dcv_method"] = dcv_method_;
@@ -274,6 +279,14 @@ class PerspectiveService final
   RemoteServer::Impl& impl_;
 };
 
+// The caller's W3C traceparent (gRPC metadata), when exactly one valid one came.
+std::optional<trace::Traceparent> CallerTrace(const grpc::CallbackServerContext& context) {
+  const auto& metadata = context.client_metadata();
+  if (metadata.count("traceparent") != 1) return std::nullopt;
+  const grpc::string_ref value = metadata.find("traceparent")->second;
+  return trace::ParseTraceparent(std::string_view(value.data(), value.size()));
+}
+
 std::string PeerName(const grpc::CallbackServerContext& context) {
   auto auth = context.auth_context();
   if (!auth) return "";
@@ -305,9 +318,11 @@ grpc::ServerUnaryReactor* RemoteServer::Impl::HandleCheck(grpc::CallbackServerCo
                                                           grpc::ByteBuffer* response) {
   v1::CheckRequest parsed;
   const v1::CheckRequest* request = &parsed;
+  const std::optional<trace::Traceparent> caller_trace = CallerTrace(*context);
   auto refuse = [&](grpc::StatusCode code, std::string message) {
     metrics->CountRequest(code);
     log::Warning("check refused", {{"request_id", Truncate(request->request_id())},
+                                   {"trace_id", caller_trace ? caller_trace->trace_id : ""},
                                    {"identifier", Truncate(request->identifier())},
                                    {"code", std::string(GrpcCodeName(code))},
                                    {"error", message},
@@ -343,6 +358,10 @@ grpc::ServerUnaryReactor* RemoteServer::Impl::HandleCheck(grpc::CallbackServerCo
   params.plan = std::move(*plan);
   params.attempt = request->attempt();
   params.peer = PeerName(*context);
+  if (caller_trace) {
+    params.trace_id = caller_trace->trace_id;
+    params.parent_id = caller_trace->parent_id;
+  }
   // From here on the admission slot belongs to the call (released by its destructor).
   auto call = std::make_shared<Call>(*this, std::move(params), response);
   auto executor = io->get_executor();

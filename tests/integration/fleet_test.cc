@@ -133,7 +133,8 @@ TEST(FleetUp, JsonReportWithSixRemotes) {
 // against it with `mpic validate`, then stop it with SIGTERM.
 class BackgroundFleet {
  public:
-  explicit BackgroundFleet(const std::string& dir) {
+  // Its stderr goes to `err_file` ("" : /dev/null).
+  explicit BackgroundFleet(const std::string& dir, const std::string& err_file = "") {
     int out[2];
     if (pipe2(out, O_CLOEXEC) != 0) return;
     std::vector<std::string> args = {Mpic(),   "fleet", "up", "--keep-running",
@@ -142,15 +143,19 @@ class BackgroundFleet {
     for (auto& a : args) argv.push_back(a.data());
     argv.push_back(nullptr);
     int null_fd = open("/dev/null", O_RDWR | O_CLOEXEC);
+    int err_fd = err_file.empty()
+                     ? null_fd
+                     : open(err_file.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
     pid_ = fork();
     if (pid_ == 0) {
       prctl(PR_SET_PDEATHSIG, SIGTERM);
       dup2(null_fd, 0);
       dup2(out[1], 1);
-      dup2(null_fd, 2);
+      dup2(err_fd >= 0 ? err_fd : null_fd, 2);
       execv(argv[0], argv.data());
       _exit(127);
     }
+    if (err_fd >= 0 && err_fd != null_fd) close(err_fd);
     close(null_fd);
     close(out[1]);
     fd_ = out[0];
@@ -205,7 +210,8 @@ class BackgroundFleet {
 TEST(FleetKeepRunning, MpicValidateAgainstIt) {
   TempDir dir;
   ASSERT_FALSE(dir.path().empty());
-  BackgroundFleet fleet(dir.path());
+  const std::string err_file = dir.path() + "/fleet.err";
+  BackgroundFleet fleet(dir.path(), err_file);
   std::string line = fleet.ReadLine(120s);
   json j = json::parse(line, nullptr, false);
   ASSERT_TRUE(j.is_object()) << "no fleet description: \"" << line << "\"";
@@ -278,6 +284,35 @@ TEST(FleetKeepRunning, MpicValidateAgainstIt) {
                                      30s);
   EXPECT_EQ(refused.exit_code, 1) << refused.out << refused.err;
   EXPECT_NE(refused.err.find("grpc "), std::string::npos) << refused.err;
+
+  // Issue 15: a remote dies (SIGKILL). The fleet says so, with what it means for the quorum,
+  // and keeps serving: 4 of 5 remotes still corroborate.
+  pid_t victim = -1;
+  for (const std::string& p : ProcessesMentioning(dir.path() + "/config/af-jnb-1.json")) {
+    if (p.find("va-remote") != std::string::npos) victim = std::stoi(p.substr(0, p.find(':')));
+  }
+  ASSERT_GT(victim, 0) << "no va-remote af-jnb-1 found";
+  ASSERT_EQ(kill(victim, SIGKILL), 0);
+  const std::string expected =
+      "mpic fleet: remote af-jnb-1 killed by signal 9; 4 of 5 remotes left; quorum ";
+  std::string said;
+  for (int i = 0; i < 100 && said.find(expected) == std::string::npos; ++i) {
+    std::this_thread::sleep_for(100ms);
+    std::ifstream in(err_file);
+    std::stringstream buf;
+    buf << in.rdbuf();
+    said = buf.str();
+  }
+  EXPECT_NE(said.find(expected), std::string::npos) << said;
+  EXPECT_NE(said.find("still reachable: validations continue"), std::string::npos) << said;
+  const json& http = j["challenges"][0];
+  auto again = base;
+  again.insert(again.end(), {"--method", http.value("method", ""), "--identifier",
+                             http.value("identifier", ""), "--key-authorization",
+                             http.value("key_authorization", "")});
+  CommandResult after = RunCommand(again, 60s);
+  EXPECT_EQ(after.exit_code, 0) << after.err;
+  EXPECT_EQ(Count(after.out, "decision: CORROBORATED"), 1) << after.out << after.err;
 
   EXPECT_EQ(fleet.Terminate(30s), 0);
   EXPECT_EQ(ProcessesMentioning(dir.path()), std::vector<std::string>{});

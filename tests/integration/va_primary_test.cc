@@ -155,6 +155,13 @@ std::vector<json> AuditLines(const std::string& path) {
   return out;
 }
 
+std::vector<std::string> Lines(const std::string& text) {
+  std::vector<std::string> out;
+  std::istringstream in(text);
+  for (std::string line; std::getline(in, line);) out.push_back(line);
+  return out;
+}
+
 // A perspective that accepts every Check and never answers until cancelled.
 class HangingPerspective final : public v1::Perspective::CallbackService {
  public:
@@ -202,6 +209,12 @@ struct PrimaryOptions {
   std::string audit_log;  // default: a fresh file
   int max_in_flight = 0;
   std::map<std::string, int> remote_timeouts;  // RemoteEndpoint.timeout_ms by name
+  json rate_limits;                            // PrimaryConfig.rate_limits; null: none
+
+  PrimaryOptions& RateLimits(json limits) {
+    rate_limits = std::move(limits);
+    return *this;
+  }
 
   PrimaryOptions& RemoteTimeout(const std::string& name, int ms) {
     remote_timeouts[name] = ms;
@@ -391,6 +404,7 @@ class VaPrimaryTest : public ::testing::Test {
         {"authorized_clients", {"ca-client"}},
     };
     if (options.max_in_flight > 0) config["max_in_flight"] = options.max_in_flight;
+    if (!options.rate_limits.is_null()) config["rate_limits"] = options.rate_limits;
     if (options.remotes_per_validation > 0) {
       config["remotes_per_validation"] = options.remotes_per_validation;
     }
@@ -449,6 +463,17 @@ class VaPrimaryTest : public ::testing::Test {
     auto stub = v1::Primary::NewStub(Channel(address, cert));
     grpc::ClientContext context;
     context.set_deadline(std::chrono::system_clock::now() + 15s);
+    return stub->Validate(&context, request, response);
+  }
+
+  // As Validate, with gRPC metadata (e.g. W3C traceparent) on the call.
+  static grpc::Status ValidateWith(const std::string& address, const v1::ValidateRequest& request,
+                                   const std::multimap<std::string, std::string>& metadata,
+                                   v1::ValidateResponse* response) {
+    auto stub = v1::Primary::NewStub(Channel(address, ca_client_cert_));
+    grpc::ClientContext context;
+    context.set_deadline(std::chrono::system_clock::now() + 15s);
+    for (const auto& [key, value] : metadata) context.AddMetadata(key, value);
     return stub->Validate(&context, request, response);
   }
 
@@ -977,6 +1002,62 @@ TEST_F(VaPrimaryTest, ValidationsInFlightAreBounded) {
   StopPrimary(*p);
 }
 
+// Issue 15: the caller's W3C traceparent is carried to every remote (a new parent-id per call)
+// and shows in their log lines and in the audit record; an invalid one starts a new trace. The
+// per-identifier rate limit refuses the next request RESOURCE_EXHAUSTED, before admission and
+// without a record, and counts it.
+TEST_F(VaPrimaryTest, TraceContextReachesRemotesAndRateLimitsRefuse) {
+  auto p = StartPrimary(Pool({"fra", "syd"}),
+                        PrimaryOptions().Date("2025-09-15").RateLimits(
+                            {{"per_identifier", {{"per_minute", 1}, {"burst", 1}}}}));
+  ASSERT_TRUE(p);
+  const std::string trace_id = "4bf92f3577b34da6a3ce929d0e0e4736";
+  const std::string caller_span = "00f067aa0ba902b7";
+  v1::ValidateResponse r;
+  grpc::Status s = ValidateWith(p->address, Dns01("traced"),
+                                {{"traceparent", "00-" + trace_id + "-" + caller_span + "-01"},
+                                 {"tracestate", "rojo=00f067aa0ba902b7"}},
+                                &r);
+  ASSERT_TRUE(s.ok()) << s.error_message() << "\n" << p->child->Log();
+  EXPECT_EQ(r.decision(), v1::CORROBORATED) << r.problem().detail();
+  EXPECT_EQ(RecordOf(p->audit_log, r.request_id())["trace_id"], trace_id);
+  std::set<std::string> spans;
+  for (const std::string name : {"fra", "syd"}) {
+    json line;
+    for (const std::string& text : Lines(remotes_->at(name).child->Log())) {
+      json j = json::parse(text, nullptr, false);
+      if (j.is_object() && j.value("request_id", "") == r.request_id()) line = j;
+    }
+    ASSERT_TRUE(line.is_object()) << name << " logged no line for " << r.request_id();
+    EXPECT_EQ(line.value("trace_id", ""), trace_id) << line.dump();
+    const std::string span = line.value("parent_id", "");
+    EXPECT_EQ(span.size(), 16u) << line.dump();
+    EXPECT_NE(span, caller_span) << "each remote call is a new span";
+    spans.insert(span);
+  }
+  EXPECT_EQ(spans.size(), 2u);
+
+  // The same identifier again within the minute: refused, named, counted, not recorded.
+  s = ValidateWith(p->address, Dns01("traced"), {}, &r);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED) << s.error_message();
+  EXPECT_NE(s.error_message().find("per-identifier limit"), std::string::npos)
+      << s.error_message();
+  EXPECT_EQ(AuditLines(p->audit_log).size(), 1u);
+  std::string page = HttpGet(p->metrics, "/metrics");
+  EXPECT_EQ(Metric(page, "mpic_primary_rate_limited_total{key=\"identifier\"}"), 1) << page;
+  EXPECT_EQ(Metric(page, "mpic_primary_rate_limited_total{key=\"account\"}"), 0) << page;
+
+  // Another identifier, with an invalid traceparent (upper-case hex): served, in a new trace.
+  s = ValidateWith(p->address, Dns01("untraced"),
+                   {{"traceparent", "00-4BF92F3577B34DA6A3CE929D0E0E4736-" + caller_span + "-01"}},
+                   &r);
+  ASSERT_TRUE(s.ok()) << s.error_message();
+  const std::string fresh = RecordOf(p->audit_log, r.request_id()).value("trace_id", "");
+  EXPECT_EQ(fresh.size(), 32u);
+  EXPECT_NE(fresh, trace_id);
+  StopPrimary(*p);
+}
+
 TEST_F(VaPrimaryTest, GarbageAndOversizedRequestsAreRefused) {
   auto p = StartPrimary(Pool({"fra", "syd"}), PrimaryOptions().Date("2025-09-15"));
   ASSERT_TRUE(p);
@@ -1089,6 +1170,22 @@ TEST_F(VaPrimaryTest, FleetsThatCannotMeetThePhaseAreRefused) {
                        std::to_string(kRemoteTimeoutMs)),
             std::string::npos)
       << r.out;
+  EXPECT_NE(r.out.find("rate limits: off"), std::string::npos) << r.out;
+  // Rate limits are shown when set, and a burst without a rate is refused.
+  config["rate_limits"] = {{"per_identifier", {{"per_minute", 10}, {"burst", 3}}}};
+  std::ofstream(base + ".json") << config.dump(2);
+  r = RunCommand({BinDir() + "/va-primary", "--config", base + ".json", "--check-config"}, 20s);
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("rate limits: per account off, per identifier 10/min burst 3"),
+            std::string::npos)
+      << r.out;
+  config["rate_limits"] = {{"per_account", {{"burst", 3}}}};
+  std::ofstream(base + ".json") << config.dump(2);
+  r = RunCommand({BinDir() + "/va-primary", "--config", base + ".json", "--check-config"}, 20s);
+  EXPECT_EQ(r.exit_code, 2) << r.out;
+  EXPECT_NE(r.err.find("rate_limits.per_account.burst is set but per_minute is 0"),
+            std::string::npos)
+      << r.err;
 }
 
 TEST_F(VaPrimaryTest, InProcessLibrary) {

@@ -74,6 +74,7 @@ class Validation : public std::enable_shared_from_this<Validation> {
 
   void Begin() {
     request_id_ = RandomRequestId();
+    if (options_.trace.trace_id.empty()) options_.trace = trace::NewTrace();
     primary_.result.mutable_perspective()->CopyFrom(settings_.config.identity());
 
     // BR §3.2.2.9: the cohort for this attempt, disjoint from earlier attempts' cohorts.
@@ -184,9 +185,11 @@ class Validation : public std::enable_shared_from_this<Validation> {
       slot.started = env_.timers.Now();
       env_.outstanding.Add();
       // Callbacks only post into Asio: all state lives on the strand.
+      // The trace goes on with a new parent-id (span) per remote call.
       slot.call = slot.client->Check(
           RemoteCheckRequest(request_, request_id_),
           std::chrono::system_clock::now() + slot.timeout,
+          CallTrace{options_.trace.Child(), options_.trace.tracestate},
           [self = shared_from_this(), i](grpc::Status status, v1::CheckResponse reply) {
             asio::post(self->strand_, [self, i, status = std::move(status),
                                        reply = std::move(reply)]() mutable {
@@ -308,7 +311,9 @@ class Validation : public std::enable_shared_from_this<Validation> {
 
   void ForceDecision(Error error) {
     if (finalizing_) return;
-    log::Error("validation failed closed", {{"request_id", request_id_}, {"detail", error.detail}});
+    log::Error("validation failed closed", {{"request_id", request_id_},
+                                            {"trace_id", options_.trace.trace_id},
+                                            {"detail", error.detail}});
     forced_ = std::move(error);
     if (!decided_) {
       decided_ = true;
@@ -369,6 +374,7 @@ class Validation : public std::enable_shared_from_this<Validation> {
     info.wildcard = request_.wildcard;
     info.reason = forced_ ? forced_->detail : (tally_ ? tally_->reason() : "");
     info.api = options_.api;
+    info.trace_id = options_.trace.trace_id;
     auto line = FormatAuditRecord(info, response_);
     if (!line) return OnAudited(Fail(line.error()));
     env_.outstanding.Add();
@@ -419,7 +425,9 @@ class Validation : public std::enable_shared_from_this<Validation> {
     if (!written) {
       env_.metrics.AuditWriteFailure();
       log::Error("audit record not written: no answer sent",
-                 {{"request_id", request_id_}, {"detail", written.error().detail}});
+                 {{"request_id", request_id_},
+                  {"trace_id", options_.trace.trace_id},
+                  {"detail", written.error().detail}});
       return FinishRpc(grpc::Status(grpc::StatusCode::INTERNAL,
                                     "audit record could not be written; no decision was made (" +
                                         written.error().detail + ")"));
@@ -427,6 +435,7 @@ class Validation : public std::enable_shared_from_this<Validation> {
     env_.metrics.Decision(response_.decision() == v1::CORROBORATED ? "corroborated"
                                                                    : "not_corroborated");
     log::Info("validation", {{"request_id", request_id_},
+                             {"trace_id", options_.trace.trace_id},
                              {"identifier", request_.identifier},
                              {"method", MethodLabel(request_.method)},
                              {"attempt", request_.attempt},

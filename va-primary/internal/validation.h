@@ -18,6 +18,7 @@
 
 #include "common/asio.h"
 #include "common/error.h"
+#include "common/trace_context.h"
 #include "mpic/v1/primary.pb.h"
 #include "perspective/engine.h"
 #include "perspective/primary_config.h"
@@ -93,6 +94,10 @@ struct ValidationOptions {
   bool monitoring = false;
   // Recorded in the audit record ("api"); absent for gRPC requests.
   std::optional<AuditInfo::Api> api;
+  // The W3C trace this validation belongs to (the caller's, or a new one): its trace id is
+  // logged and audited, and every remote call carries it with a new parent-id. An empty
+  // trace_id: a new trace is started.
+  trace::Context trace;
 };
 
 // Runs one validation (on a copy of `env`); `done` is called exactly once, on the validation's

@@ -82,10 +82,11 @@ class FakeRun final : public perspective::PlanRun, public std::enable_shared_fro
 
 std::shared_ptr<RemoteCall> FakeRemote::Check(const v1::CheckRequest& request,
                                               std::chrono::system_clock::time_point deadline,
-                                              Done done) {
+                                              const CallTrace& trace, Done done) {
   ++calls_;
   last_deadline_ = deadline;
   last_request_ = request;
+  last_trace_ = trace;
   auto call = std::make_shared<FakeCall>(executor_, std::move(done), cancels_);
   if (behaviour_ == Behaviour::kHang) return call;
   if (behaviour_ == Behaviour::kFail) {

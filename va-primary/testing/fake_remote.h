@@ -38,7 +38,7 @@ class FakeRemote final : public RemoteClient {
   const v1::RemoteEndpoint& endpoint() const override { return endpoint_; }
   std::shared_ptr<RemoteCall> Check(const v1::CheckRequest& request,
                                     std::chrono::system_clock::time_point deadline,
-                                    Done done) override;
+                                    const CallTrace& trace, Done done) override;
 
   [[nodiscard]] int calls() const { return calls_; }
   [[nodiscard]] int cancels() const { return *cancels_; }
@@ -47,6 +47,7 @@ class FakeRemote final : public RemoteClient {
   [[nodiscard]] std::chrono::system_clock::time_point last_deadline() const {
     return last_deadline_;
   }
+  [[nodiscard]] const CallTrace& last_trace() const { return last_trace_; }
 
  private:
   asio::any_io_executor executor_;
@@ -58,6 +59,7 @@ class FakeRemote final : public RemoteClient {
   int calls_ = 0;
   std::shared_ptr<int> cancels_ = std::make_shared<int>(0);
   v1::CheckRequest last_request_;
+  CallTrace last_trace_;
 };
 
 // The primary's own checks, scripted: every requested check valid, invalid with a problem,
