@@ -144,14 +144,26 @@ Result<std::unique_ptr<LocalFleet>> LocalFleet::Start(const Options& options,
   }
 
   // From here on, failing returns destroy `fleet`, which stops whatever was started.
-  auto lab = DnsLab::Start();
-  if (!lab) return Fail(ProblemType::kServerInternal, "DNS lab: " + lab.error());
-  fleet->lab_ = std::move(*lab);
-  progress << "DNS lab: " << fleet->lab_->block() << ".0/24, root " << fleet->lab_->server("root")
-           << " (real NSD, DNSSEC-signed: . lab. secure.lab. ...)\n";
-  if (interrupted()) return Fail(ProblemType::kServerInternal, "interrupted");
-
-  if (auto st = fleet->StartResponder(progress, interrupted); !st) return Fail(st.error());
+  if (options.root_hints_file.empty()) {
+    auto lab = DnsLab::Start();
+    if (!lab) return Fail(ProblemType::kServerInternal, "DNS lab: " + lab.error());
+    fleet->lab_ = std::move(*lab);
+    progress << "DNS lab: " << fleet->lab_->block() << ".0/24, root "
+             << fleet->lab_->server("root") << " (real NSD, DNSSEC-signed: . lab. secure.lab. ...)\n";
+    if (interrupted()) return Fail(ProblemType::kServerInternal, "interrupted");
+    if (auto st = fleet->StartResponder(progress, interrupted); !st) return Fail(st.error());
+  } else {
+    // The user's own DNS and web servers: nothing of the lab is started.
+    if (options.trust_anchor_file.empty() || options.allow_cidrs.empty()) {
+      return Fail(ProblemType::kMalformed,
+                  "own DNS: a trust anchor and at least one allowed range are required");
+    }
+    progress << "DNS: your root (" << options.root_hints_file << ", trust anchor "
+             << options.trust_anchor_file << "); allowed ranges";
+    for (const std::string& cidr : options.allow_cidrs) progress << " " << cidr;
+    progress << "; HTTP-01 port " << options.http_port << ", TLS-ALPN-01 port "
+             << options.tls_port << "\n";
+  }
   if (auto st = fleet->WritePki(); !st) return Fail(st.error());
   progress << "PKI: fleet CA and " << options.remotes + 2 << " certificates (EC P-256) in "
            << fleet->pki_dir_ << "\n";
@@ -161,6 +173,27 @@ Result<std::unique_ptr<LocalFleet>> LocalFleet::Start(const Options& options,
 }
 
 LocalFleet::~LocalFleet() { Stop(); }
+
+v1::ResolverSettings LocalFleet::ResolverConfig() const {
+  if (lab_) return LabResolver(*lab_, options_.stub_lab_server);
+  v1::ResolverSettings r;
+  r.mutable_unbound()->set_root_hints_file(options_.root_hints_file);
+  r.mutable_unbound()->set_trust_anchor_file(options_.trust_anchor_file);
+  return r;
+}
+
+v1::LabSettings LocalFleet::LabConfig() const {
+  v1::LabSettings lab;
+  if (lab_) {
+    lab.add_allow_cidrs(lab_->block() + ".0/24");
+  } else {
+    for (const std::string& cidr : options_.allow_cidrs) lab.add_allow_cidrs(cidr);
+    lab.set_allow_private_ranges(options_.allow_private_ranges);
+  }
+  lab.set_http_port(options_.http_port);
+  lab.set_tls_port(options_.tls_port);
+  return lab;
+}
 
 Status LocalFleet::StartResponder(std::ostream& progress,
                                   const std::function<bool()>& interrupted) {
@@ -249,10 +282,8 @@ Status LocalFleet::StartRemotes(std::ostream& progress, const std::function<bool
     config.mutable_tls()->set_ca_file(pki_dir_ + "/ca.pem");
     config.mutable_tls()->set_cert_file(pki_dir_ + "/" + name + ".pem");
     config.mutable_tls()->set_key_file(pki_dir_ + "/" + name + ".key");
-    *config.mutable_resolver() = LabResolver(*lab_, options_.stub_lab_server);
-    config.mutable_lab()->add_allow_cidrs(lab_->block() + ".0/24");
-    config.mutable_lab()->set_http_port(options_.http_port);
-    config.mutable_lab()->set_tls_port(options_.tls_port);
+    *config.mutable_resolver() = ResolverConfig();
+    *config.mutable_lab() = LabConfig();
     config.set_max_check_ms(10000);
     config.set_max_concurrent(options_.max_concurrent);
     // Only the primary may call Check (its certificate names it), not the CA client.
@@ -294,10 +325,8 @@ Status LocalFleet::StartPrimary(std::ostream& progress, const std::function<bool
     endpoint->set_address(remote.address);
     endpoint->set_tls_server_name(remote.identity.name());
   }
-  *config.mutable_resolver() = LabResolver(*lab_, options_.stub_lab_server);
-  config.mutable_lab()->add_allow_cidrs(lab_->block() + ".0/24");
-  config.mutable_lab()->set_http_port(options_.http_port);
-  config.mutable_lab()->set_tls_port(options_.tls_port);
+  *config.mutable_resolver() = ResolverConfig();
+  *config.mutable_lab() = LabConfig();
   // BR §3.2.2.9 as in force today; every remote takes part in every validation.
   config.mutable_policy()->set_effective_date(options_.effective_date);
   config.set_remotes_per_validation(static_cast<uint32_t>(
@@ -315,6 +344,7 @@ Status LocalFleet::StartPrimary(std::ostream& progress, const std::function<bool
     openmpic->set_plaintext_lab_only(options_.openmpic_plaintext);
     openmpic->set_max_attempts(options_.openmpic_max_attempts);
     openmpic->set_allow_monitoring(options_.openmpic_allow_monitoring);
+    openmpic->set_api_keys_file(options_.openmpic_api_keys_file);
   }
   auto json = ToJson(config);
   if (!json) return Fail(json.error());
@@ -441,6 +471,7 @@ std::string LocalFleet::DeadMembers() {
 
 void LocalFleet::Stop(std::ostream* progress) {
   bool any = lab_ != nullptr || responder_.process || primary_.process;
+  const bool had_lab = lab_ != nullptr;
   // The primary first (no new fan-out), then all remotes at once, then what they depend on.
   if (primary_.process) {
     primary_.process->Stop();
@@ -461,8 +492,8 @@ void LocalFleet::Stop(std::ostream* progress) {
   }
   lab_.reset();  // bounded: "stop", then SIGKILL after ~10 s
   if (any && progress != nullptr) {
-    *progress << "stopped: va-primary, " << remotes_.size()
-              << " va-remote, pebble-challtestsrv, DNS lab\n";
+    *progress << "stopped: va-primary, " << remotes_.size() << " va-remote"
+              << (had_lab ? ", pebble-challtestsrv, DNS lab\n" : "\n");
   }
 }
 
