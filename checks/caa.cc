@@ -1,4 +1,4 @@
-// CAA (RFC 8659, RFC 8657; BR §3.2.2.8): find the Relevant RRset by climbing from the FQDN
+// CAA (RFC 8659, RFC 8657; BR §3.2.2.8; RFC 9495 `issuemail` for S/MIME): find the Relevant RRset by climbing from the FQDN
 // toward the TLD, then ask the pure evaluator (internal/caa_eval.h) whether it lets this CA
 // issue.
 //
@@ -20,6 +20,8 @@
 //                                              default is to deny).
 //   the Relevant RRset does not authorize   -> caa
 // No CAA RRset anywhere up to the TLD: valid (RFC 8659 §3: no restriction).
+// S/MIME (request.caa_smime): the same climb from the email addresses' domain part (RFC 9495
+// §4 uses RFC 8659 §3's algorithm); only `issuemail` then governs (internal/caa_eval.h).
 #include "checks/caa.h"
 
 #include <memory>
@@ -129,6 +131,11 @@ void RunCaa(asio::any_io_executor executor, CheckDeps deps, CheckRequest request
     identifier.remove_prefix(2);
     wildcard = true;
   }
+  if (wildcard && request.caa_smime) {
+    return fail_early(Error{ProblemType::kMalformed,
+                            "an S/MIME certificate certifies email addresses, which have no "
+                            "wildcard form (RFC 9495)"});
+  }
   boost::system::error_code ec;
   asio::ip::make_address(std::string(identifier), ec);
   if (!ec) {
@@ -145,6 +152,7 @@ void RunCaa(asio::any_io_executor executor, CheckDeps deps, CheckRequest request
   policy.account_uri = request.account_uri;
   policy.validation_method = request.caa_validation_method;
   policy.wildcard = wildcard;
+  policy.smime = request.caa_smime;
   ClimbCaa(executor, deps.resolver, *host, request.deadline,
            [result = std::move(result), policy = std::move(policy),
             done = std::move(done)](CaaClimbResult climb) mutable {

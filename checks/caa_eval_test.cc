@@ -1,4 +1,4 @@
-// Table tests of the pure CAA evaluator (RFC 8659 §4, RFC 8657 §3-4).
+// Table tests of the pure CAA evaluator (RFC 8659 §4, RFC 8657 §3-4, RFC 9495 §4).
 #include "checks/internal/caa_eval.h"
 
 #include <gtest/gtest.h>
@@ -24,6 +24,12 @@ CaaPolicy Policy(bool wildcard = false) {
                    .account_uri = kAccount,
                    .validation_method = "dns-01",
                    .wildcard = wildcard};
+}
+
+CaaPolicy Smime() {
+  CaaPolicy p = Policy();
+  p.smime = true;
+  return p;
 }
 
 struct Case {
@@ -272,6 +278,54 @@ const Case kCases[] = {
     {"zero tag length", {{0x00, 0x00, 'x'}}, Policy(), false},
     {"tag past the end", {{0x00, 0x09, 'i', 's', 's'}}, Policy(), false},
     {"unreadable + us", {{0x00}, Rdata(0, "issue", "ca.example")}, Policy(), false},
+    // S/MIME: issuemail (RFC 9495)
+    {"smime: issuemail names us", {Rdata(0, "issuemail", "ca.example")}, Smime(), true},
+    {"smime: issuemail names another CA",
+     {Rdata(0, "issuemail", "other.example")},
+     Smime(),
+     false},
+    {"smime: issuemail tag case-insensitive", {Rdata(0, "IssueMail", "ca.example")}, Smime(), true},
+    {"smime: issue/issuewild do not restrict",
+     {Rdata(0, "issue", ";"), Rdata(0, "issuewild", "other.example")},
+     Smime(),
+     true},
+    {"smime: issue naming us does not authorize against issuemail",
+     {Rdata(0, "issue", "ca.example"), Rdata(0, "issuemail", "other.example")},
+     Smime(),
+     false},
+    {"smime: empty issuemail forbids", {Rdata(0, "issuemail", ";")}, Smime(), false},
+    {"smime: malformed issuemail is an empty issuer",
+     {Rdata(0, "issuemail", "ca.example junk")},
+     Smime(),
+     false},
+    {"smime: additive", {Rdata(0, "issuemail", ";"), Rdata(0, "issuemail", "ca.example")},
+     Smime(), true},
+    {"smime: no records but iodef", {Rdata(0, "iodef", "mailto:x@example.com")}, Smime(), true},
+    {"smime: critical unknown tag forbids",
+     {Rdata(128, "tbs", "x"), Rdata(0, "issuemail", "ca.example")},
+     Smime(),
+     false},
+    {"smime: critical issue is understood",
+     {Rdata(128, "issue", "other.example"), Rdata(0, "issuemail", "ca.example")},
+     Smime(),
+     true},
+    {"smime: accounturi other account",
+     {Rdata(0, "issuemail", "ca.example; accounturi=https://ca.example/acme/acct/2")},
+     Smime(),
+     false},
+    {"smime: accounturi ours", {Rdata(0, "issuemail", "ca.example; accounturi=https://ca.example/acme/acct/1")},
+     Smime(), true},
+    {"smime: wildcard never", {Rdata(0, "issuemail", "ca.example")},
+     With(Smime(), [](CaaPolicy& p) { p.wildcard = true; }), false},
+    {"tls: issuemail does not restrict", {Rdata(0, "issuemail", "other.example")}, Policy(), true},
+    {"tls: critical issuemail is understood",
+     {Rdata(128, "issuemail", "other.example"), Rdata(0, "issue", "ca.example")},
+     Policy(),
+     true},
+    {"tls: issuemail naming us does not authorize against issue",
+     {Rdata(0, "issuemail", "ca.example"), Rdata(0, "issue", "other.example")},
+     Policy(),
+     false},
 };
 
 INSTANTIATE_TEST_SUITE_P(Rules, CaaEvalTable, ::testing::ValuesIn(kCases),

@@ -1,4 +1,4 @@
-// CAA (RFC 8659, RFC 8657) against the real DNS lab. The lab's secure.lab. apex carries
+// CAA (RFC 8659, RFC 8657, RFC 9495) against the real DNS lab. The lab's secure.lab. apex carries
 // `0 issue "ca.example"`; insecure.lab., lab. and the root carry no CAA.
 #include <gtest/gtest.h>
 
@@ -185,6 +185,51 @@ TEST(CaaLab, ServfailDenies) {
   ASSERT_FALSE(r.evidence.lookups.empty());
   EXPECT_EQ(r.evidence.lookups[0].name, "x.lame.insecure.lab.");
   EXPECT_EQ(r.evidence.lookups[0].rcode, "SERVFAIL") << ToJson(r).dump();
+}
+
+// RFC 9495: for S/MIME only issuemail governs; issue/issuewild do not restrict it, and a
+// critical tag this CA does not know still forbids everything (RFC 8659 §4.1).
+TEST(CaaLab, IssuemailGovernsSmime) {
+  CheckRequest smime = Caa("c8.secure.lab");
+  smime.caa_smime = true;
+  // Permit: issuemail names us, while issue names nobody.
+  Set("secure.lab.", "c8.secure.lab.", "CAA", {"0 issue \";\"", "0 issuemail \"ca.example\""});
+  CheckResult permit = RunOnLab(smime);
+  EXPECT_TRUE(permit.valid) << ToJson(permit).dump();
+  EXPECT_EQ(permit.evidence.caa_name, "c8.secure.lab.");
+  EXPECT_EQ(ProblemName(RunOnLab(Caa("c8.secure.lab"))), "caa");  // the TLS view: issue ";"
+
+  // Deny: issuemail names another CA (issue naming us does not help).
+  Set("secure.lab.", "c8.secure.lab.", "CAA",
+      {"0 issue \"ca.example\"", "0 issuemail \"other-ca.example\""});
+  CheckResult deny = RunOnLab(smime);
+  EXPECT_FALSE(deny.valid);
+  EXPECT_EQ(ProblemName(deny), "caa") << ToJson(deny).dump();
+  EXPECT_NE(deny.problem->detail.find("issuemail"), std::string::npos) << deny.problem->detail;
+  EXPECT_TRUE(RunOnLab(Caa("c8.secure.lab")).valid);  // TLS: issue names us
+
+  // No issuemail at all (the apex's issue only): no restriction for S/MIME.
+  CheckRequest apex = Caa("x.c9.secure.lab");
+  apex.caa_smime = true;
+  apex.caa_issuer_domains = {"other-ca.example"};
+  CheckResult unrestricted = RunOnLab(apex);
+  EXPECT_TRUE(unrestricted.valid) << ToJson(unrestricted).dump();
+  EXPECT_EQ(unrestricted.evidence.caa_name, "secure.lab.");
+
+  // A critical unknown tag forbids S/MIME too; a critical issuemail is understood.
+  Set("secure.lab.", "c8.secure.lab.", "CAA", {"128 tbs \"x\"", "0 issuemail \"ca.example\""});
+  EXPECT_EQ(ProblemName(RunOnLab(smime)), "caa");
+  Set("secure.lab.", "c8.secure.lab.", "CAA",
+      {"128 issuemail \"other-ca.example\"", "0 issue \"ca.example\""});
+  EXPECT_EQ(ProblemName(RunOnLab(smime)), "caa");
+  EXPECT_TRUE(RunOnLab(Caa("c8.secure.lab")).valid);
+
+  // Email addresses have no wildcard form.
+  CheckRequest wild = Caa("*.c8.secure.lab");
+  wild.caa_smime = true;
+  CheckResult refused = RunOnLab(wild);
+  EXPECT_EQ(ProblemName(refused), "malformed") << ToJson(refused).dump();
+  EXPECT_TRUE(refused.evidence.lookups.empty());
 }
 
 TEST(CaaLab, IpAndBadIdentifiersAreRejected) {

@@ -9,7 +9,9 @@
 //   RunCheck(io.get_executor(), deps, req, [](CheckResult r) { print(ToJson(r)); });
 #pragma once
 
+#include <array>
 #include <chrono>
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -72,11 +74,17 @@ struct CheckRequest {
   std::string identifier;         // a DNS name, or an IP literal (RFC 8738) for http/tls-alpn
   std::string token;              // HTTP-01: the path segment
   std::string key_authorization;  // token "." base64url(JWK thumbprint), RFC 8555 §8.1
+  // DNS-01 / TLS-ALPN-01 when only the key authorization's SHA-256 digest is known (the Open
+  // MPIC API's key_authorization_hash): used when key_authorization is empty.
+  std::optional<std::array<uint8_t, 32>> key_authorization_sha256;
   // CAA (RFC 8659/8657):
   std::vector<std::string> caa_issuer_domains;  // the CA's own issuer domain names
   std::string account_uri;                      // compared with accounturi=
   std::string caa_validation_method;            // the DCV method for validationmethods=
   bool wildcard = false;                        // the certificate will be for *.identifier
+  // true: the certificate is an S/MIME one for addresses at identifier; only `issuemail`
+  // governs (RFC 9495). false: a TLS server certificate (`issue`/`issuewild`, RFC 8659).
+  bool caa_smime = false;
   // dns-persist-01 (draft-ietf-acme-dns-persist, BR §3.2.2.4.22): the issuer domain names are
   // caa_issuer_domains and the account is account_uri (above).
   std::string persist_domain;  // the ADN holding the record; "" = identifier without "*."

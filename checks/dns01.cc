@@ -107,10 +107,17 @@ void RunTxtDigestCheck(asio::any_io_executor executor, CheckDeps deps, Method me
                        std::string identifier, std::string validation_name,
                        std::string_view key_authorization, Deadline deadline,
                        std::function<void(CheckResult)> done) {
+  RunTxtValueCheck(std::move(executor), deps, method, std::move(identifier),
+                   std::move(validation_name), Dns01TxtValue(key_authorization), deadline,
+                   std::move(done));
+}
+
+void RunTxtValueCheck(asio::any_io_executor executor, CheckDeps deps, Method method,
+                      std::string identifier, std::string validation_name, std::string expected,
+                      Deadline deadline, std::function<void(CheckResult)> done) {
   auto run = std::make_shared<Dns01Run>();
   run->result.method = method;
   run->result.identifier = std::move(identifier);
-  std::string expected = Dns01TxtValue(key_authorization);
 
   run->session = deps.resolver.NewSession();
   // The resolver ends the lookup by the deadline (timeout error) and calls back exactly once,
@@ -134,6 +141,13 @@ void RunDns01(asio::any_io_executor executor, CheckDeps deps, CheckRequest reque
   };
   auto name = ChallengeName(request.identifier);
   if (!name) return fail_early(name.error());
+  // Open MPIC's key_authorization_hash: the digest itself, so the expected TXT value is its
+  // base64url form (RFC 8555 §8.4).
+  if (request.key_authorization.empty() && request.key_authorization_sha256) {
+    return RunTxtValueCheck(std::move(executor), deps, Method::kDns01, request.identifier,
+                            std::move(*name), Base64UrlNoPad(*request.key_authorization_sha256),
+                            request.deadline, std::move(done));
+  }
   if (auto st = ValidateKeyAuthorization(request.key_authorization); !st) {
     return fail_early(st.error());
   }

@@ -21,6 +21,10 @@ void RunTxtDigestCheck(asio::any_io_executor executor, CheckDeps deps, Method me
                        std::string identifier, std::string validation_name,
                        std::string_view key_authorization, Deadline deadline,
                        std::function<void(CheckResult)> done);
+// The same with the expected TXT value given (DNS-01 from a key-authorization digest alone).
+void RunTxtValueCheck(asio::any_io_executor executor, CheckDeps deps, Method method,
+                      std::string identifier, std::string validation_name, std::string expected,
+                      Deadline deadline, std::function<void(CheckResult)> done);
 
 // The name a DNS challenge label is prepended to: the identifier without a leading "*."
 // (RFC 8555 §7.1.3, §8.4), normalized as a hostname; rejectedIdentifier/malformed otherwise.

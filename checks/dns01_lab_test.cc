@@ -44,6 +44,20 @@ TEST(Dns01Lab, CorrectValueIsValid) {
   EXPECT_EQ(r.evidence.lookups[0].rcode, "NOERROR");
 }
 
+// The Open MPIC API's key_authorization_hash: the TXT value is the digest's base64url form.
+TEST(Dns01Lab, DigestInsteadOfKeyAuthorization) {
+  Set("secure.lab.", "_acme-challenge.d1h.secure.lab.", "TXT", {Quoted(kExpected)});
+  CheckRequest request = MakeRequest(Method::kDns01, "d1h.secure.lab");
+  request.key_authorization.clear();
+  request.key_authorization_sha256 = Sha256(testing::kKeyAuthorization);
+  CheckResult r = RunOnLab(request);
+  EXPECT_TRUE(r.valid) << ToJson(r).dump();
+  request.key_authorization_sha256 = Sha256("another.key-authorization");
+  CheckResult wrong = RunOnLab(request);
+  EXPECT_FALSE(wrong.valid);
+  EXPECT_EQ(ProblemName(wrong), "unauthorized") << ToJson(wrong).dump();
+}
+
 TEST(Dns01Lab, WildcardIsValidatedAtTheBaseName) {
   Set("secure.lab.", "_acme-challenge.d1w.secure.lab.", "TXT", {Quoted(kExpected)});
   CheckResult r = RunOnLab(MakeRequest(Method::kDns01, "*.d1w.secure.lab"));

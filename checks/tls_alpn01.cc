@@ -17,6 +17,9 @@
 // property RFC 8737 requires is checked by hand in internal::VerifyAcmeCertificate.
 #include "checks/tls_alpn01.h"
 
+#include <array>
+#include <cstdint>
+
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
 
@@ -70,8 +73,13 @@ class TlsAlpn01Check : public std::enable_shared_from_this<TlsAlpn01Check> {
     auto ident = internal::ParseWebIdentifier(request_.identifier);
     if (!ident) return Finish(ident.error());
     ident_ = *ident;
-    if (auto ok = ValidateKeyAuthorization(request_.key_authorization); !ok) {
+    // The key authorization, or (Open MPIC's key_authorization_hash) only its digest.
+    if (request_.key_authorization.empty() && request_.key_authorization_sha256) {
+      expected_digest_ = *request_.key_authorization_sha256;
+    } else if (auto ok = ValidateKeyAuthorization(request_.key_authorization); !ok) {
       return Finish(ok.error());
+    } else {
+      expected_digest_ = Sha256(request_.key_authorization);
     }
     if (auto ok = ConfigureTls(); !ok) return Finish(ok.error());
     watchdog_.expires_at(request_.deadline);
@@ -188,8 +196,8 @@ class TlsAlpn01Check : public std::enable_shared_from_this<TlsAlpn01Check> {
     std::vector<uint8_t> der(static_cast<size_t>(len));
     unsigned char* out = der.data();
     i2d_X509(cert.get(), &out);
-    auto verdict = internal::VerifyAcmeCertificate(der, ident_.host, request_.key_authorization,
-                                                   &result_.evidence);
+    auto verdict = internal::VerifyAcmeCertificateDigest(der, ident_.host, expected_digest_,
+                                                         &result_.evidence);
     if (!verdict) {
       Error error = verdict.error();
       error.detail += " (from " + endpoint_ + ")";
@@ -230,6 +238,7 @@ class TlsAlpn01Check : public std::enable_shared_from_this<TlsAlpn01Check> {
   ssl::context tls_context_;
   CheckResult result_;
   internal::WebIdentifier ident_;
+  std::array<uint8_t, 32> expected_digest_{};  // SHA-256 of the key authorization
   std::string sni_;
   std::string endpoint_;
   std::vector<asio::ip::address> candidates_;

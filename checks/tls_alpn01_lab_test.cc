@@ -140,6 +140,20 @@ TEST_F(TlsAlpn01Test, ValidDnsIdentifier) {
   EXPECT_EQ(server->server_names(), std::vector<std::string>{"tls.secure.lab"});
 }
 
+// The Open MPIC API's key_authorization_hash: only the digest is known.
+TEST_F(TlsAlpn01Test, DigestInsteadOfKeyAuthorization) {
+  auto server = ServeTls(Options(Good()));
+  auto request = Request("tls.secure.lab");
+  request.key_authorization.clear();
+  request.key_authorization_sha256 = Sha256(kKa);
+  ExpectValid(Run(request, server->port()));
+  request.key_authorization_sha256 = Sha256("another.key-authorization");
+  auto wrong = Run(request, server->port());
+  EXPECT_FALSE(wrong.valid);
+  ASSERT_TRUE(wrong.problem.has_value());
+  EXPECT_EQ(wrong.problem->type, ProblemType::kUnauthorized) << wrong.problem->detail;
+}
+
 TEST_F(TlsAlpn01Test, CnameAndCase) {
   auto server = ServeTls(Options(Good("cname-tls.secure.lab")));
   auto r = Run(Request("Cname-TLS.secure.lab"), server->port());

@@ -122,14 +122,26 @@ Result<std::unique_ptr<LocalFleet>> LocalFleet::Start(const Options& options,
   }
 
   // From here on, failing returns destroy `fleet`, which stops whatever was started.
-  auto lab = DnsLab::Start();
-  if (!lab) return Fail(ProblemType::kServerInternal, "DNS lab: " + lab.error());
-  fleet->lab_ = std::move(*lab);
-  progress << "DNS lab: " << fleet->lab_->block() << ".0/24, root " << fleet->lab_->server("root")
-           << " (real NSD, DNSSEC-signed: . lab. secure.lab. ...)\n";
-  if (interrupted()) return Fail(ProblemType::kServerInternal, "interrupted");
-
-  if (auto st = fleet->StartResponder(progress, interrupted); !st) return Fail(st.error());
+  if (options.root_hints_file.empty()) {
+    auto lab = DnsLab::Start();
+    if (!lab) return Fail(ProblemType::kServerInternal, "DNS lab: " + lab.error());
+    fleet->lab_ = std::move(*lab);
+    progress << "DNS lab: " << fleet->lab_->block() << ".0/24, root "
+             << fleet->lab_->server("root") << " (real NSD, DNSSEC-signed: . lab. secure.lab. ...)\n";
+    if (interrupted()) return Fail(ProblemType::kServerInternal, "interrupted");
+    if (auto st = fleet->StartResponder(progress, interrupted); !st) return Fail(st.error());
+  } else {
+    // The user's own DNS and web servers: nothing of the lab is started.
+    if (options.trust_anchor_file.empty() || options.allow_cidrs.empty()) {
+      return Fail(ProblemType::kMalformed,
+                  "own DNS: a trust anchor and at least one allowed range are required");
+    }
+    progress << "DNS: your root (" << options.root_hints_file << ", trust anchor "
+             << options.trust_anchor_file << "); allowed ranges";
+    for (const std::string& cidr : options.allow_cidrs) progress << " " << cidr;
+    progress << "; HTTP-01 port " << options.http_port << ", TLS-ALPN-01 port "
+             << options.tls_port << "\n";
+  }
   if (auto st = fleet->WritePki(); !st) return Fail(st.error());
   progress << "PKI: fleet CA and " << options.remotes + 2 << " certificates (EC P-256) in "
            << fleet->pki_dir_ << "\n";
@@ -139,6 +151,27 @@ Result<std::unique_ptr<LocalFleet>> LocalFleet::Start(const Options& options,
 }
 
 LocalFleet::~LocalFleet() { Stop(); }
+
+v1::ResolverSettings LocalFleet::ResolverConfig() const {
+  if (lab_) return LabResolver(*lab_, options_.stub_lab_server);
+  v1::ResolverSettings r;
+  r.mutable_unbound()->set_root_hints_file(options_.root_hints_file);
+  r.mutable_unbound()->set_trust_anchor_file(options_.trust_anchor_file);
+  return r;
+}
+
+v1::LabSettings LocalFleet::LabConfig() const {
+  v1::LabSettings lab;
+  if (lab_) {
+    lab.add_allow_cidrs(lab_->block() + ".0/24");
+  } else {
+    for (const std::string& cidr : options_.allow_cidrs) lab.add_allow_cidrs(cidr);
+    lab.set_allow_private_ranges(options_.allow_private_ranges);
+  }
+  lab.set_http_port(options_.http_port);
+  lab.set_tls_port(options_.tls_port);
+  return lab;
+}
 
 Status LocalFleet::StartResponder(std::ostream& progress,
                                   const std::function<bool()>& interrupted) {
@@ -216,10 +249,8 @@ MemberSpec LocalFleet::MemberFor(const v1::PerspectiveIdentity& identity) const 
   m.listen = "127.0.0.1:0";
   m.metrics_listen = "127.0.0.1:0";
   m.pki_dir = pki_dir_;
-  m.resolver = LabResolver(*lab_, options_.stub_lab_server);
-  m.lab.add_allow_cidrs(lab_->block() + ".0/24");
-  m.lab.set_http_port(options_.http_port);
-  m.lab.set_tls_port(options_.tls_port);
+  m.resolver = ResolverConfig();
+  m.lab = LabConfig();
   m.max_check_ms = 10000;
   return m;
 }
@@ -271,6 +302,7 @@ Status LocalFleet::StartPrimary(std::ostream& progress, const std::function<bool
     openmpic.set_plaintext_lab_only(options_.openmpic_plaintext);
     openmpic.set_max_attempts(options_.openmpic_max_attempts);
     openmpic.set_allow_monitoring(options_.openmpic_allow_monitoring);
+    openmpic.set_api_keys_file(options_.openmpic_api_keys_file);
     spec.openmpic = std::move(openmpic);
   }
   auto member = LaunchPrimary(spec, options_.bin_dir, FleetDirs{config_dir_, run_dir_, logs_dir_});
@@ -362,6 +394,7 @@ std::vector<bool> LocalFleet::RemotesRunning() {
 
 void LocalFleet::Stop(std::ostream* progress) {
   bool any = lab_ != nullptr || responder_.process || primary_.process;
+  const bool had_lab = lab_ != nullptr;
   // The primary first (no new fan-out), then all remotes at once, then what they depend on.
   StopMembers(&primary_, remotes_);
   if (responder_.process) {
@@ -370,8 +403,8 @@ void LocalFleet::Stop(std::ostream* progress) {
   }
   lab_.reset();  // bounded: "stop", then SIGKILL after ~10 s
   if (any && progress != nullptr) {
-    *progress << "stopped: va-primary, " << remotes_.size()
-              << " va-remote, pebble-challtestsrv, DNS lab\n";
+    *progress << "stopped: va-primary, " << remotes_.size() << " va-remote"
+              << (had_lab ? ", pebble-challtestsrv, DNS lab\n" : "\n");
   }
 }
 

@@ -34,6 +34,7 @@
 #include "lab/fleet_member.h"
 #include "lab/primary_client.h"
 #include "mpic/v1/common.pb.h"
+#include "mpic/v1/config.pb.h"
 
 namespace mpic::lab {
 
@@ -75,6 +76,19 @@ class LocalFleet {
     bool openmpic_plaintext = false;
     uint32_t openmpic_max_attempts = 2;  // the cap on a request's max_attempts
     bool openmpic_allow_monitoring = false;
+    // A file of `name value` API keys (OpenMpicSettings.api_keys_file): with it a request may
+    // authenticate with the key header instead of a client certificate.
+    std::string openmpic_api_keys_file;
+    // The user's own DNS hierarchy and web servers (`mpic fleet up --root-hints ...`): with
+    // root_hints_file set, neither the DNS lab nor the responder is started; every member
+    // resolves from these files (libunbound, DNSSEC-validating from that root) and may connect
+    // to the allow_cidrs ranges only, on http_port / tls_port. The lab-range rules of the
+    // perspective configuration apply (loopback and documentation ranges; private ones only
+    // with allow_private_ranges). lab() must then not be used (has_lab() is false).
+    std::string root_hints_file;
+    std::string trust_anchor_file;
+    std::vector<std::string> allow_cidrs;
+    bool allow_private_ranges = false;
   };
 
   // A started va-remote or va-primary (lab/fleet_member.h, the launcher every fleet uses).
@@ -113,6 +127,7 @@ class LocalFleet {
   // process->how_it_ended() then says how).
   [[nodiscard]] std::vector<bool> RemotesRunning();
 
+  [[nodiscard]] bool has_lab() const { return lab_ != nullptr; }
   [[nodiscard]] DnsLab& lab() { return *lab_; }
   [[nodiscard]] const DnsLab& lab() const { return *lab_; }
   [[nodiscard]] const Member& primary() const { return primary_; }
@@ -131,6 +146,9 @@ class LocalFleet {
  private:
   LocalFleet() = default;
   Status StartResponder(std::ostream& progress, const std::function<bool()>& interrupted);
+  // The resolver and lab settings every member gets (the embedded lab's, or the user's own).
+  v1::ResolverSettings ResolverConfig() const;
+  v1::LabSettings LabConfig() const;
   Status WritePki();
   Status StartRemotes(std::ostream& progress, const std::function<bool()>& interrupted);
   Status StartPrimary(std::ostream& progress, const std::function<bool()>& interrupted);

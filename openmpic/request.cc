@@ -353,6 +353,7 @@ void DecodeDigestOrKeyAuthorization(const json& params, std::string_view where, 
     return;
   }
   out.key_authorization_sha256 = *digest;
+  out.validate.set_key_authorization_sha256(digest->data(), digest->size());
   echo["key_authorization_hash"] = *hash;
 }
 
@@ -759,6 +760,7 @@ void DecodeCaa(const json& body, const DecodeOptions& options, DecodedRequest& o
                "server yet");
   }
   echo["certificate_type"] = out.certificate_type;
+  if (out.certificate_type == "s-mime") out.validate.set_certificate_type(v1::CERTIFICATE_TYPE_S_MIME);
 
   const json* domains = Member(*params, "caa_domains");
   if (domains != nullptr) {
@@ -936,6 +938,12 @@ tl::expected<DecodedRequest, ValidationIssues> DecodeRequest(std::string_view bo
     out.wildcard = target->wildcard;
     out.is_ip = target->is_ip;
     const v1::Method method = out.validate.method();
+    if (out.check_type == CheckType::kCaa && target->wildcard &&
+        out.certificate_type == "s-mime") {
+      issues.Add("invalid-domain-or-ip-target",
+                 "certificate_type s-mime certifies email addresses at a domain, which has no "
+                 "wildcard form (RFC 9495): give the domain without \"*.\"");
+    }
     if (out.check_type == CheckType::kCaa && target->is_ip) {
       issues.Add("invalid-domain-or-ip-target",
                  "CAA applies to domain names only (RFC 8659); an IP address has no CAA records");

@@ -54,11 +54,13 @@ struct DecodeOptions {
   // Issuer domains for CAA when a request gives no `caa_domains` (Open MPIC: "the default
   // configured CAA domain name(s)"). Empty: such a request is refused.
   std::vector<std::string> default_caa_domains;
-  // `key_authorization_hash` alone (acme-dns-01, acme-tls-alpn-01, as Open MPIC sends it) can
-  // only be checked once mpic.v1 carries a digest; until the backend says so, such a request is
-  // refused and the client is told to send `key_authorization`.
+  // `key_authorization_hash` alone (acme-dns-01, acme-tls-alpn-01, as Open MPIC sends it),
+  // mapped to ValidateRequest.key_authorization_sha256. A backend that cannot check a digest
+  // leaves this false: such a request is then refused and the client told to send
+  // `key_authorization`. va-primary sets it.
   bool accept_key_authorization_hash = false;
-  // CAA for S/MIME (`issuemail`, RFC 9495) needs the check's support; refused until then.
+  // CAA for S/MIME (`issuemail`, RFC 9495), mapped to ValidateRequest.certificate_type; refused
+  // unless set (va-primary sets it).
   bool accept_smime = false;
 };
 
@@ -80,7 +82,7 @@ struct DecodedRequest {
   std::string certificate_type;   // CAA: "tls-server" | "s-mime"
   std::vector<std::string> caa_domains;  // CAA: effective (request's or the default)
   // acme-dns-01 / acme-tls-alpn-01 given as `key_authorization_hash` only: the SHA-256 digest
-  // of the key authorization, which mpic.v1 cannot carry yet (see DecodeOptions).
+  // of the key authorization (also in validate.key_authorization_sha256).
   std::optional<std::array<uint8_t, 32>> key_authorization_sha256;
   // The request's check parameters as the response echoes them (defaults filled in).
   nlohmann::json echo_parameters;

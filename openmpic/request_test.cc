@@ -92,6 +92,9 @@ TEST(DecodeRequestTest, Dns01HashOnlyNeedsBackendSupport) {
   ASSERT_TRUE(decoded->key_authorization_sha256);
   EXPECT_EQ((*decoded->key_authorization_sha256)[0], 0xd4);  // '1P' -> 0xd4...
   EXPECT_TRUE(decoded->validate.key_authorization().empty());
+  // mpic.v1 carries the digest to the primary and its perspectives.
+  ASSERT_EQ(decoded->validate.key_authorization_sha256().size(), 32u);
+  EXPECT_EQ(static_cast<uint8_t>(decoded->validate.key_authorization_sha256()[0]), 0xd4);
   EXPECT_EQ(decoded->echo_parameters["key_authorization_hash"], kDnsDigest);
 }
 
@@ -153,12 +156,19 @@ TEST(DecodeRequestTest, CaaRules) {
   body["caa_check_parameters"] = {{"certificate_type", "code-signing"}};
   EXPECT_EQ(IssueTypes(body), std::vector<std::string>{"invalid-certificate-type"});
   body["caa_check_parameters"] = {{"certificate_type", "s-mime"}};
+  body["domain_or_ip_target"] = "example.com";
   EXPECT_EQ(IssueTypes(body), std::vector<std::string>{"unsupported-certificate-type"});
   DecodeOptions smime = Options();
   smime.accept_smime = true;
   decoded = DecodeRequest(body.dump(), smime);
   ASSERT_TRUE(decoded);
   EXPECT_EQ(decoded->certificate_type, "s-mime");
+  EXPECT_EQ(decoded->validate.certificate_type(), v1::CERTIFICATE_TYPE_S_MIME);
+  // Email addresses have no wildcard form (RFC 9495).
+  body["domain_or_ip_target"] = "*.example.com";
+  EXPECT_EQ(IssueTypes(body.dump(), smime),
+            std::vector<std::string>{"invalid-domain-or-ip-target"});
+  body["domain_or_ip_target"] = "*.example.com";
 
   body["caa_check_parameters"] = {{"allow_lookup_failure", true}};
   EXPECT_EQ(IssueTypes(body), std::vector<std::string>{"unsupported-allow-lookup-failure"});

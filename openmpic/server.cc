@@ -10,6 +10,7 @@
 #include <array>
 #include <atomic>
 #include <cctype>
+#include <condition_variable>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl.hpp>
@@ -112,12 +113,16 @@ struct Shared {
   std::vector<std::pair<std::string, Digest>> api_keys;  // name, SHA-256(value)
   std::atomic<std::size_t> connections{0};
   std::atomic<bool> stopped{false};
+  std::atomic<bool> draining{false};  // Drain(): finish what is in flight, take nothing new
 };
 
 class SessionBase {
  public:
   virtual ~SessionBase() = default;
   virtual void Close() = 0;
+  // Graceful stop: an idle keep-alive connection is closed now; one with a request in flight
+  // is closed after that request's answer.
+  virtual void Drain() = 0;
 };
 
 // One connection. Stream: beast::tcp_stream or beast::ssl_stream<beast::tcp_stream>.
@@ -144,6 +149,15 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
       } else {
         self->ReadHeader();
       }
+    });
+  }
+
+  void Drain() override {
+    asio::post(stream_.get_executor(), [self = this->shared_from_this()] {
+      // Waiting for the next request with nothing of it received: idle, close it now. Anything
+      // else (a request being read, at the backend, or its answer being written) ends by
+      // itself, and the keep-alive is then refused (Send, ReadHeader).
+      if (self->idle_ && self->buffer_.size() == 0) self->Shutdown();
     });
   }
 
@@ -177,6 +191,8 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
 
   void ReadHeader() {
     if (closed_) return;
+    if (shared_->draining.load()) return Shutdown();
+    idle_ = true;
     parser_.emplace();
     parser_->header_limit(static_cast<std::uint32_t>(shared_->options.max_header_bytes));
     parser_->body_limit(shared_->options.max_body_bytes);
@@ -202,6 +218,7 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
   }
 
   void OnHeader(beast::error_code ec) {
+    idle_ = false;
     if (ec) return OnReadError(ec);
     const auto& header = parser_->get();
     const auto length = parser_->content_length();
@@ -235,6 +252,7 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
   }
 
   void OnReadError(beast::error_code ec) {
+    idle_ = false;
     reading_ = false;
     if (read_timer_) read_timer_->cancel();
     if (read_timed_out_ && !closed_) ec = beast::error::timeout;
@@ -283,6 +301,14 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
     Lowest().expires_never();
     keep_alive_ = request.keep_alive();
     version_ = request.version();
+    if (shared_->draining.load()) {
+      // Arrived while the server drains: not started, so the client can send it elsewhere.
+      Response response = MakeJson(http::status::service_unavailable,
+                                   {{"error", "shutting-down"},
+                                    {"message", "this server is shutting down; retry elsewhere"}});
+      keep_alive_ = false;
+      return Send(std::move(response));
+    }
     std::string_view target(request.target().data(), request.target().size());
     target = target.substr(0, target.find('?'));
     const http::verb method = request.method();
@@ -471,7 +497,7 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
     if (read_timer_) read_timer_->cancel();
     response.set(http::field::server, "mpic-openmpic");
     if (!trace_.empty()) response.set("X-Mpic-Trace-Id", trace_);
-    response.keep_alive(keep_alive_ && !shared_->stopped.load());
+    response.keep_alive(keep_alive_ && !shared_->stopped.load() && !shared_->draining.load());
     response.prepare_payload();
     auto out = std::make_shared<Response>(std::move(response));
     Lowest().expires_after(shared_->options.read_timeout);
@@ -509,6 +535,7 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
   std::optional<asio::steady_timer> read_timer_;  // request deadline (408)
   bool read_timed_out_ = false;
   bool reading_ = false;  // a request is being read (the read deadline applies)
+  bool idle_ = false;     // waiting for a request's first bytes (Drain closes it at once)
   std::shared_ptr<Pending> pending_;
   std::string client_;  // "cert:<CN>" once a fleet certificate was verified
   std::string trace_;
@@ -563,6 +590,7 @@ class Server::Impl : public std::enable_shared_from_this<Server::Impl> {
       if (auto impl = weak.lock()) {
         std::lock_guard<std::mutex> inner(impl->mutex_);
         impl->sessions_.erase(id);
+        impl->sessions_changed_.notify_all();
       }
     };
     std::shared_ptr<SessionBase> session;
@@ -579,6 +607,31 @@ class Server::Impl : public std::enable_shared_from_this<Server::Impl> {
       session = s;
     }
     sessions_[id] = session;
+    // Accepted in the same instant Drain() began: it must not stay open.
+    if (shared_->draining.load()) session->Drain();
+  }
+
+  bool Drain(std::chrono::steady_clock::time_point deadline) {
+    shared_->draining = true;
+    asio::post(acceptor_.get_executor(), [self = shared_from_this()] {
+      beast::error_code ec;
+      self->acceptor_.close(ec);
+    });
+    std::vector<std::shared_ptr<SessionBase>> open;
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      for (auto& [id, weak] : sessions_) {
+        if (auto session = weak.lock()) open.push_back(session);
+      }
+    }
+    for (auto& session : open) session->Drain();
+    open.clear();  // a session must be able to go away while we wait
+    std::unique_lock<std::mutex> lock(mutex_);
+    const bool all_done =
+        sessions_changed_.wait_until(lock, deadline, [this] { return sessions_.empty(); });
+    lock.unlock();
+    Stop();  // whatever is left past the deadline is closed
+    return all_done;
   }
 
   void Stop() {
@@ -605,6 +658,7 @@ class Server::Impl : public std::enable_shared_from_this<Server::Impl> {
   tcp::acceptor acceptor_;
   tcp::endpoint endpoint_;
   std::mutex mutex_;
+  std::condition_variable sessions_changed_;  // a session ended (Drain waits on it)
   uint64_t next_id_ = 0;
   std::map<uint64_t, std::weak_ptr<SessionBase>> sessions_;
 };
@@ -686,6 +740,10 @@ asio::ip::tcp::endpoint Server::endpoint() const { return impl_->endpoint(); }
 
 void Server::Stop() {
   if (impl_) impl_->Stop();
+}
+
+bool Server::Drain(std::chrono::steady_clock::time_point deadline) {
+  return impl_ ? impl_->Drain(deadline) : true;
 }
 
 }  // namespace mpic::openmpic

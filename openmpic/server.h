@@ -87,6 +87,13 @@ class Server {
   [[nodiscard]] asio::ip::tcp::endpoint endpoint() const;
   // Stops accepting and closes every connection (in-flight backend calls are then ignored).
   void Stop();
+  // Graceful stop: stops accepting, closes idle keep-alive connections at once, lets every
+  // request in flight finish (each bounded by its own backend_timeout, then 504) and closes
+  // its connection after the answer; a request that arrives meanwhile gets 503
+  // "shutting-down". Returns once no connection is left, or at `deadline`, then closes what
+  // is left (as Stop). True when everything finished before the deadline. Blocks: never call
+  // it from a thread running the server's io_context.
+  bool Drain(std::chrono::steady_clock::time_point deadline);
 
   class Impl;
 

@@ -7,6 +7,8 @@
 #include <sys/time.h>
 
 #include <atomic>
+#include <condition_variable>
+#include <future>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl.hpp>
@@ -44,7 +46,7 @@ std::string HttpBody() {
 
 class FakeBackend : public Backend {
  public:
-  enum class Mode { kCorroborate, kMalformed, kInternal, kRateLimited, kNever };
+  enum class Mode { kCorroborate, kMalformed, kInternal, kRateLimited, kNever, kSlow };
   std::atomic<Mode> mode{Mode::kCorroborate};
 
   void Validate(const BackendRequest& request, BackendCallback done) override {
@@ -58,6 +60,19 @@ class FakeBackend : public Backend {
         // the test's io_context goes: the callback holds the server's strand).
         std::lock_guard<std::mutex> lock(mutex_);
         threads_.emplace_back([request, done] {
+          done(testing::MakeResult(request.validate, request.orchestration.perspective_count,
+                                   request.orchestration.perspective_count));
+        });
+        break;
+      }
+      case Mode::kSlow: {
+        // Answers only once the test releases it (Release()), from another thread.
+        std::lock_guard<std::mutex> lock(mutex_);
+        threads_.emplace_back([this, request, done] {
+          {
+            std::unique_lock<std::mutex> wait(release_mutex_);
+            released_cv_.wait_for(wait, std::chrono::seconds(10), [this] { return released_; });
+          }
           done(testing::MakeResult(request.validate, request.orchestration.perspective_count,
                                    request.orchestration.perspective_count));
         });
@@ -78,6 +93,12 @@ class FakeBackend : public Backend {
     }
   }
 
+  void Release() {
+    std::lock_guard<std::mutex> lock(release_mutex_);
+    released_ = true;
+    released_cv_.notify_all();
+  }
+
   std::vector<BackendRequest> requests() {
     std::lock_guard<std::mutex> lock(mutex_);
     return requests_;
@@ -91,9 +112,15 @@ class FakeBackend : public Backend {
     }
     for (std::thread& t : threads) t.join();
   }
-  ~FakeBackend() override { JoinAll(); }
+  ~FakeBackend() override {
+    Release();
+    JoinAll();
+  }
 
  private:
+  std::mutex release_mutex_;
+  std::condition_variable released_cv_;
+  bool released_ = false;
   std::mutex mutex_;
   std::vector<BackendRequest> requests_;
   std::vector<BackendCallback> held_;
@@ -202,6 +229,7 @@ class ServerFixture : public ::testing::Test {
   }
 
   void TearDown() override {
+    backend_.Release();
     backend_.JoinAll();
     if (server_) server_->Stop();
     guard_.reset();
@@ -438,6 +466,77 @@ TEST_F(ServerFixture, BackendErrorsAndTimeout) {
   EXPECT_FALSE(reply.body.contains("is_valid"));
   backend_.mode = FakeBackend::Mode::kCorroborate;
   EXPECT_EQ(client.Send(Post("/mpic", HttpBody())).status, 200);
+}
+
+// Polls (bounded) until the backend has seen `n` requests.
+bool WaitForRequests(FakeBackend& backend, std::size_t n) {
+  for (int i = 0; i < 500; ++i) {
+    if (backend.requests().size() >= n) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  return false;
+}
+
+TEST_F(ServerFixture, DrainAnswersInFlightClosesIdleAndStopsAccepting) {
+  StartServer(Lab());
+  // An idle keep-alive connection (one request answered, then quiet).
+  PlainClient idle(endpoint());
+  Reply first = idle.Send(Get("/healthz"));
+  ASSERT_EQ(first.status, 200);
+  ASSERT_TRUE(first.keep_alive);
+  // A request in flight at the backend when the drain begins.
+  backend_.mode = FakeBackend::Mode::kSlow;
+  PlainClient busy(endpoint());
+  beast::error_code ec;
+  http::write(busy.socket, Post("/mpic", HttpBody()), ec);
+  ASSERT_FALSE(ec) << ec.message();
+  ASSERT_TRUE(WaitForRequests(backend_, 1));
+
+  auto drained = std::async(std::launch::async, [this] {
+    return server_->Drain(std::chrono::steady_clock::now() + std::chrono::seconds(8));
+  });
+  // The idle connection is closed without waiting for the busy one.
+  EXPECT_TRUE(idle.ClosedByServer());
+  // No new connections (the listener is closed; a connect that slipped in is closed unserved).
+  {
+    asio::io_context io;
+    tcp::socket late(io);
+    beast::error_code connect_ec;
+    late.connect(endpoint(), connect_ec);
+    if (!connect_ec) {
+      BoundReads(late);
+      char byte;
+      late.read_some(asio::buffer(&byte, 1), connect_ec);
+      EXPECT_TRUE(connect_ec == asio::error::eof || connect_ec == asio::error::connection_reset)
+          << connect_ec.message();
+    } else {
+      EXPECT_EQ(connect_ec, asio::error::connection_refused) << connect_ec.message();
+    }
+  }
+  backend_.Release();
+  http::response_parser<http::string_body> parser;
+  http::read(busy.socket, busy.buffer, parser, ec);
+  ASSERT_FALSE(ec) << ec.message();
+  EXPECT_EQ(parser.get().result_int(), 200u);
+  EXPECT_FALSE(parser.get().keep_alive());  // the answer says the connection ends
+  EXPECT_EQ(json::parse(parser.get().body())["is_valid"], true);
+  EXPECT_TRUE(busy.ClosedByServer());
+  EXPECT_TRUE(drained.get());  // every connection ended before the deadline
+}
+
+TEST_F(ServerFixture, DrainGivesUpAtItsDeadline) {
+  ServerOptions options = Lab();
+  options.backend_timeout = std::chrono::seconds(30);  // longer than the drain allows
+  StartServer(std::move(options));
+  backend_.mode = FakeBackend::Mode::kNever;
+  PlainClient stuck(endpoint());
+  beast::error_code ec;
+  http::write(stuck.socket, Post("/mpic", HttpBody()), ec);
+  ASSERT_FALSE(ec) << ec.message();
+  ASSERT_TRUE(WaitForRequests(backend_, 1));
+  // The request cannot finish in time: Drain reports it and closes the connection anyway.
+  EXPECT_FALSE(server_->Drain(std::chrono::steady_clock::now() + std::chrono::milliseconds(300)));
+  EXPECT_TRUE(stuck.ClosedByServer());
 }
 
 TEST(ServerStartTest, RefusesUnsafeOptions) {

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <array>
 #include <cctype>
+#include <cstring>
 #include <utility>
 
 namespace mpic::perspective {
@@ -216,6 +217,17 @@ Result<CheckPlan> CheckPlanFromProto(const v1::CheckRequest& request, checks::De
     dcv.method = *method;
     dcv.token = request.dcv().token();
     dcv.key_authorization = request.dcv().key_authorization();
+    if (const std::string& digest = request.dcv().key_authorization_sha256(); !digest.empty()) {
+      if (digest.size() != 32 || !dcv.key_authorization.empty() ||
+          (*method != checks::Method::kDns01 && *method != checks::Method::kTlsAlpn01)) {
+        return Fail(ProblemType::kMalformed,
+                    "key_authorization_sha256 must be 32 octets, for DNS_01 or TLS_ALPN_01, "
+                    "without key_authorization");
+      }
+      std::array<uint8_t, 32> bytes{};
+      std::memcpy(bytes.data(), digest.data(), bytes.size());
+      dcv.key_authorization_sha256 = bytes;
+    }
     dcv.caa_issuer_domains = ToVector(request.dcv().issuer_domains());
     dcv.account_uri = request.dcv().account_uri();
     dcv.persist_domain = request.dcv().persist_domain();
@@ -239,6 +251,17 @@ Result<CheckPlan> CheckPlanFromProto(const v1::CheckRequest& request, checks::De
     caa.caa_issuer_domains = ToVector(request.caa().issuer_domains());
     caa.account_uri = request.caa().account_uri();
     caa.caa_validation_method = request.caa().validation_method();
+    switch (request.caa().certificate_type()) {
+      case v1::CERTIFICATE_TYPE_TLS_SERVER:
+        break;
+      case v1::CERTIFICATE_TYPE_S_MIME:
+        caa.caa_smime = true;
+        break;
+      default:  // a type this perspective does not know: refuse rather than guess
+        return Fail(ProblemType::kMalformed, "caa.certificate_type " +
+                                                 std::to_string(static_cast<int>(request.caa().certificate_type())) +
+                                                 " is unknown");
+    }
     if (caa.caa_validation_method.empty() && dcv_method) {
       caa.caa_validation_method = checks::CaaValidationMethodName(*dcv_method);
     }

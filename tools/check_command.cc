@@ -22,6 +22,7 @@ constexpr const char* kUsage =
     "                  [--caa-issuer DOMAIN]... [--account-uri URI] [--validation-method M]\n"
     "                  [--persist-domain ADN] [--account-hash-prefix URI]\n"
     "                  [--account-key-thumbprint T]... [--wildcard]\n"
+    "                  [--certificate-type tls-server|s-mime]\n"
     "                  [--challenge-value V] [--dns-name-prefix _LABEL] [--dns-record-type T]\n"
     "                  [--require-exact-match] [--require-exact-case | --ignore-case]\n"
     "                  [--http-token-path PATH] [--url-scheme http|https]\n"
@@ -33,7 +34,8 @@ constexpr const char* kUsage =
     "  contact-phone-txt, contact-phone-caa, reverse-address-lookup.\n"
     "  http-01 needs --token and --key-authorization; dns-01 and tls-alpn-01 need\n"
     "  --key-authorization; caa needs at least one --caa-issuer (--validation-method is the\n"
-    "  DCV method matched against validationmethods=, RFC 8657).\n"
+    "  DCV method matched against validationmethods=, RFC 8657; --certificate-type s-mime\n"
+    "  checks the issuemail property of RFC 9495 instead of issue/issuewild).\n"
     "  dns-persist-01 needs --caa-issuer (the CA's issuer domain names) and --account-uri;\n"
     "  --persist-domain names a parent holding the record (policy=wildcard needed);\n"
     "  --account-hash-prefix with --account-key-thumbprint (current key first) expects the\n"
@@ -79,6 +81,7 @@ Status CheckMethodFlags(checks::Method method, const Flags& flags) {
         only("caa-issuer", {Method::kCaa, Method::kDnsPersist01}),
         only("account-uri", {Method::kCaa, Method::kDnsPersist01, Method::kDnsAccount01}),
         only("validation-method", {Method::kCaa}), only("persist-domain", {Method::kDnsPersist01}),
+        only("certificate-type", {Method::kCaa}),
         only("account-hash-prefix", {Method::kDnsPersist01}),
         only("account-key-thumbprint", {Method::kDnsPersist01}),
         // RFC 8555 §7.1.3: wildcards are validated by the DNS methods only; CAA has issuewild.
@@ -145,6 +148,7 @@ int RunCheckCommand(int argc, char** argv, int first, std::ostream& out, std::os
                {"account-uri", Flags::kValue},
                {"validation-method", Flags::kValue},
                {"wildcard", Flags::kSwitch},
+               {"certificate-type", Flags::kValue},
                {"persist-domain", Flags::kValue},
                {"account-hash-prefix", Flags::kValue},
                {"account-key-thumbprint", Flags::kRepeated},
@@ -187,6 +191,14 @@ int RunCheckCommand(int argc, char** argv, int first, std::ostream& out, std::os
   for (const auto& issuer : flags.GetAll("caa-issuer")) {
     if (issuer.empty()) return usage_error("--caa-issuer must not be empty");
   }
+  const std::string certificate_type = flags.Get("certificate-type").value_or("tls-server");
+  if (certificate_type != "tls-server" && certificate_type != "s-mime") {
+    return usage_error("--certificate-type must be tls-server or s-mime");
+  }
+  if (certificate_type == "s-mime" && flags.Has("wildcard")) {
+    return usage_error("--certificate-type s-mime and --wildcard conflict (email addresses have "
+                       "no wildcard form)");
+  }
   auto timeout = flags.GetInt("timeout-ms", 1, 600000);
   if (!timeout) return usage_error(timeout.error().detail);
   auto http_port = flags.GetInt("http-port", 1, 65535);
@@ -227,6 +239,7 @@ int RunCheckCommand(int argc, char** argv, int first, std::ostream& out, std::os
                                       ? flags.Get("validation-method").value_or("")
                                       : checks::CaaValidationMethodName(*method);
   request.wildcard = flags.Has("wildcard");
+  request.caa_smime = certificate_type == "s-mime";
   request.persist_domain = flags.Get("persist-domain").value_or("");
   request.account_hash_prefix = flags.Get("account-hash-prefix").value_or("");
   request.account_key_thumbprints = flags.GetAll("account-key-thumbprint");

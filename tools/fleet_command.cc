@@ -19,6 +19,7 @@
 #include "lab/flags.h"
 #include "lab/local_fleet.h"
 #include "lab/signal_scope.h"
+#include "perspective/config.h"
 #include "perspective/primary_config.h"
 #include "perspective/wire.h"
 #include "quorum/phase.h"
@@ -37,6 +38,8 @@ namespace fs = std::filesystem;
 
 constexpr const char* kUsage =
     "usage: mpic fleet up [--remotes N] [--dir DIR] [--keep-running] [--json]\n"
+    "                     [--root-hints FILE --trust-anchor FILE --allow-cidr CIDR...\n"
+    "                      [--allow-private-ranges] [--http-port N] [--tls-port N]]\n"
     "  Starts a complete fleet on loopback: the DNS lab, a challenge responder\n"
     "  (pebble-challtestsrv), a fresh PKI, va-primary and N va-remote processes (default 5,\n"
     "  at most 12). Without --keep-running: validates an HTTP-01, a DNS-01 and a TLS-ALPN-01\n"
@@ -45,7 +48,13 @@ constexpr const char* kUsage =
     "  --keep-running: prints how to call `mpic validate` and runs until SIGINT/SIGTERM.\n"
     "  --dir: working directory (configs, PKI, logs, audit log), kept afterwards; default a\n"
     "  fresh /tmp/mpic-fleet.* removed on success. --json: one JSON object on stdout;\n"
-    "  progress goes to stderr.\n";
+    "  progress goes to stderr.\n"
+    "  Your own DNS hierarchy and web servers instead of the lab (e.g. for a conformance\n"
+    "  suite): --root-hints/--trust-anchor name the root every perspective resolves from\n"
+    "  (DNSSEC-validating), --allow-cidr the ranges they may connect to (loopback and\n"
+    "  documentation ranges; private ones only with --allow-private-ranges), --http-port/\n"
+    "  --tls-port the HTTP-01/TLS-ALPN-01 ports (default 80/443). Then no DNS lab and no\n"
+    "  responder are started, and --keep-running is required (the challenges are yours).\n";
 
 // The CAA record at secure.lab.'s apex names this issuer (lab/README.md).
 constexpr const char* kIssuer = "ca.example";
@@ -188,16 +197,26 @@ ordered_json MemberJson(const lab::LocalFleet::Member& m, bool primary) {
 ordered_json FleetJson(const lab::LocalFleet& fleet, const std::string& dir) {
   ordered_json j;
   j["dir"] = dir;
-  const lab::DnsLab& lab = fleet.lab();
-  j["lab"] = {{"block", lab.block() + ".0/24"},
-              {"root", lab.server("root")},
-              {"root_hints", lab.root_hints_file()},
-              {"trust_anchor", lab.trust_anchor_file()}};
-  const auto& r = fleet.responder();
   const auto& o = fleet.options();
-  j["responder"] = {{"http01", r.http_address + ":" + std::to_string(o.http_port)},
-                    {"tlsalpn01", r.tls_address + ":" + std::to_string(o.tls_port)},
-                    {"management", r.management_address + ":" + std::to_string(o.management_port)}};
+  if (fleet.has_lab()) {
+    const lab::DnsLab& lab = fleet.lab();
+    j["lab"] = {{"block", lab.block() + ".0/24"},
+                {"root", lab.server("root")},
+                {"root_hints", lab.root_hints_file()},
+                {"trust_anchor", lab.trust_anchor_file()}};
+    const auto& r = fleet.responder();
+    j["responder"] = {
+        {"http01", r.http_address + ":" + std::to_string(o.http_port)},
+        {"tlsalpn01", r.tls_address + ":" + std::to_string(o.tls_port)},
+        {"management", r.management_address + ":" + std::to_string(o.management_port)}};
+  } else {
+    // The user's own DNS hierarchy and web servers.
+    j["dns"] = {{"root_hints", o.root_hints_file},
+                {"trust_anchor", o.trust_anchor_file},
+                {"allow_cidrs", o.allow_cidrs},
+                {"http_port", o.http_port},
+                {"tls_port", o.tls_port}};
+  }
   j["pki"] = {{"ca", fleet.client_tls().ca_file},
               {"client_cert", fleet.client_tls().cert_file},
               {"client_key", fleet.client_tls().key_file}};
@@ -293,8 +312,23 @@ int KeepRunning(lab::LocalFleet& fleet, const std::vector<Challenge>& challenges
           << " --identifier " << c.identifier << " --key-authorization " << c.key_authorization
           << " --caa-issuer " << kIssuer << "\n";
     }
+    if (!fleet.has_lab()) {
+      out << "\n  " << FleetCommandLine(fleet)
+          << " \\\n      --method dns-01 --identifier NAME --key-authorization KA --caa-issuer "
+          << kIssuer << "\n  (names resolve from your root " << fleet.options().root_hints_file
+          << "; addresses allowed:";
+      for (const std::string& cidr : fleet.options().allow_cidrs) out << " " << cidr;
+      out << ")\n";
+      if (!fleet.OpenMpicUrl().empty()) {
+        out << "Open MPIC API (POST /mpic, mutual TLS with the CA-side certificate): "
+            << fleet.OpenMpicUrl() << "/mpic\n";
+      }
+      out << "Metrics: primary http://" << fleet.primary().metrics << "/metrics\n"
+          << "Logs: " << fleet.logs_dir() << "; audit log: " << fleet.audit_log() << "\n"
+          << std::flush;
+    }
     const auto& r = fleet.responder();
-    if (!fleet.OpenMpicUrl().empty() && challenges.size() > 1) {
+    if (fleet.has_lab() && !fleet.OpenMpicUrl().empty() && challenges.size() > 1) {
       // The same DNS-01 challenge through the Open MPIC REST API (docs/openmpic.md).
       const Challenge& dns = challenges[1];
       const std::string body =
@@ -309,6 +343,7 @@ int KeepRunning(lab::LocalFleet& fleet, const std::vector<Challenge>& challenges
           << " \\\n      --method dns-01 --identifier " << dns.identifier
           << " --key-authorization " << dns.key_authorization << "\n";
     }
+    if (fleet.has_lab()) {
     out << "\nMore HTTP-01 / TLS-ALPN-01 content (pebble-challtestsrv management API):\n"
         << "  curl -X POST -d '{\"token\":\"T\",\"content\":\"T.THUMBPRINT\"}' http://"
         << r.management_address << ":" << fleet.options().management_port << "/add-http01\n"
@@ -317,6 +352,7 @@ int KeepRunning(lab::LocalFleet& fleet, const std::vector<Challenge>& challenges
         << "Metrics: primary http://" << fleet.primary().metrics << "/metrics\n"
         << "Logs: " << fleet.logs_dir() << "; audit log: " << fleet.audit_log() << "\n"
         << std::flush;
+    }
   }
   // A remote that dies is reported once, with what it means for the quorum, and the fleet
   // keeps serving; without the primary or the responder it cannot, and stops.
@@ -412,6 +448,12 @@ int RunFleet(int argc, char** argv, int first, std::ostream& out, std::ostream& 
                {"dir", Flags::kValue},
                {"keep-running", Flags::kSwitch},
                {"json", Flags::kSwitch},
+               {"root-hints", Flags::kValue},
+               {"trust-anchor", Flags::kValue},
+               {"allow-cidr", Flags::kRepeated},
+               {"allow-private-ranges", Flags::kSwitch},
+               {"http-port", Flags::kValue},
+               {"tls-port", Flags::kValue},
                {"help", Flags::kSwitch}});
   auto usage_error = [&](const std::string& why) {
     err << "mpic fleet: " << why << "\n" << kUsage;
@@ -433,6 +475,48 @@ int RunFleet(int argc, char** argv, int first, std::ostream& out, std::ostream& 
   const bool keep_running = flags.Has("keep-running");
   std::ostream& log = json ? err : out;
 
+  // Your own DNS hierarchy and web servers (the lab's rules still apply: checked here as the
+  // perspectives' configuration checks them, so a bad range is a usage error, not a failed
+  // start).
+  lab::LocalFleet::Options options;
+  const bool own_dns = flags.Has("root-hints") || flags.Has("trust-anchor") ||
+                       flags.Has("allow-cidr") || flags.Has("allow-private-ranges") ||
+                       flags.Has("http-port") || flags.Has("tls-port");
+  if (own_dns) {
+    if (!flags.Has("root-hints") || !flags.Has("trust-anchor") || !flags.Has("allow-cidr")) {
+      return usage_error("your own DNS needs --root-hints, --trust-anchor and --allow-cidr");
+    }
+    if (!keep_running) {
+      return usage_error("with your own DNS (--root-hints) use --keep-running: the built-in "
+                         "challenges live in the lab");
+    }
+    auto http_port = flags.GetInt("http-port", 1, 65535);
+    if (!http_port) return usage_error(http_port.error().detail);
+    auto tls_port = flags.GetInt("tls-port", 1, 65535);
+    if (!tls_port) return usage_error(tls_port.error().detail);
+    std::error_code ec;
+    options.root_hints_file = fs::absolute(*flags.Get("root-hints"), ec).string();
+    options.trust_anchor_file = fs::absolute(*flags.Get("trust-anchor"), ec).string();
+    options.allow_cidrs = flags.GetAll("allow-cidr");
+    options.allow_private_ranges = flags.Has("allow-private-ranges");
+    options.http_port = static_cast<uint16_t>(http_port->value_or(80));
+    options.tls_port = static_cast<uint16_t>(tls_port->value_or(443));
+    v1::LabSettings lab;
+    for (const std::string& cidr : options.allow_cidrs) lab.add_allow_cidrs(cidr);
+    lab.set_allow_private_ranges(options.allow_private_ranges);
+    lab.set_http_port(options.http_port);
+    lab.set_tls_port(options.tls_port);
+    if (auto st = perspective::ValidateLabSettings(lab, "--allow-cidr"); !st) {
+      return usage_error(st.error().detail);
+    }
+    v1::ResolverSettings resolver;
+    resolver.mutable_unbound()->set_root_hints_file(options.root_hints_file);
+    resolver.mutable_unbound()->set_trust_anchor_file(options.trust_anchor_file);
+    if (auto st = perspective::ValidateResolverSettings(resolver, lab, "--root-hints"); !st) {
+      return usage_error(st.error().detail);
+    }
+  }
+
   std::string dir;
   bool temporary_dir = false;
   if (auto d = flags.Get("dir")) {
@@ -452,7 +536,6 @@ int RunFleet(int argc, char** argv, int first, std::ostream& out, std::ostream& 
 
   lab::SignalScope signals;
   log << "mpic fleet: starting " << remotes->value_or(5) << " remotes + primary in " << dir << "\n";
-  lab::LocalFleet::Options options;
   options.remotes = static_cast<int>(remotes->value_or(5));
   options.dir = dir;
   options.bin_dir = lab::ExecutableDir();
@@ -462,7 +545,9 @@ int RunFleet(int argc, char** argv, int first, std::ostream& out, std::ostream& 
     if (!fleet) {
       err << "mpic fleet: " << fleet.error().detail << "\n";
     } else {
-      auto challenges = SetUpChallenges(**fleet);
+      // With your own DNS there is nothing to publish: the challenges are yours.
+      auto challenges = own_dns ? Result<std::vector<Challenge>>(std::vector<Challenge>{})
+                                : SetUpChallenges(**fleet);
       if (!challenges) {
         err << "mpic fleet: " << challenges.error().detail << "\n";
         (*fleet)->Stop(&log);

@@ -36,6 +36,7 @@ constexpr const char* kUsage =
     "                     [--require-exact-case | --ignore-case]\n"
     "                     [--http-token-path PATH] [--url-scheme http|https]\n"
     "                     [--account-uri URI] [--wildcard] [--skip-caa] [--skip-dcv]\n"
+    "                     [--certificate-type tls-server|s-mime]\n"
     "                     [--issuer-domain DOMAIN]... [--persist-domain NAME]\n"
     "                     [--account-hash-prefix PREFIX --account-key-thumbprint T...]\n"
     "                     [--attempt N] [--timeout-ms N] [--server-name NAME] [--json]\n"
@@ -261,6 +262,7 @@ Flags MakeFlags() {
                 {"http-token-path", Flags::kValue},
                 {"url-scheme", Flags::kValue},
                 {"wildcard", Flags::kSwitch},
+                {"certificate-type", Flags::kValue},
                 {"skip-caa", Flags::kSwitch},
                 {"skip-dcv", Flags::kSwitch},
                 {"attempt", Flags::kValue},
@@ -362,6 +364,16 @@ Result<v1::ValidateRequest> RequestFromFlags(const Flags& flags, bool dcv_only =
   request.set_wildcard(flags.Has("wildcard"));
   request.set_skip_caa(flags.Has("skip-caa"));
   request.set_skip_dcv(skip_dcv);
+  // CAA for an S/MIME certificate: the issuemail property (RFC 9495).
+  const std::string certificate_type = flags.Get("certificate-type").value_or("tls-server");
+  if (certificate_type == "s-mime") {
+    request.set_certificate_type(v1::CERTIFICATE_TYPE_S_MIME);
+  } else if (certificate_type != "tls-server") {
+    return Usage("--certificate-type must be tls-server or s-mime");
+  }
+  if (flags.Has("certificate-type") && request.skip_caa()) {
+    return Usage("--certificate-type is for the CAA check (not with --skip-caa)");
+  }
   if (!dcv_only && !request.skip_caa() && request.caa_issuer_domains_size() == 0) {
     return Usage("--caa-issuer is required unless --skip-caa");
   }
@@ -381,7 +393,11 @@ Result<nlohmann::json> OpenMpicBodyFromFlags(const Flags& flags) {
     body["check_type"] = "caa";
     json domains = json::array();
     for (const auto& issuer : flags.GetAll("caa-issuer")) domains.push_back(issuer);
-    body["caa_check_parameters"] = {{"certificate_type", "tls-server"}};
+    const std::string certificate_type = flags.Get("certificate-type").value_or("tls-server");
+    if (certificate_type != "tls-server" && certificate_type != "s-mime") {
+      return Usage("--certificate-type must be tls-server or s-mime");
+    }
+    body["caa_check_parameters"] = {{"certificate_type", certificate_type}};
     if (!domains.empty()) body["caa_check_parameters"]["caa_domains"] = std::move(domains);
   } else {
     auto m = flags.Get("method");

@@ -183,6 +183,25 @@ TEST(ValidateRequestForArgs, DnsPersist01Refusals) {
   }
 }
 
+TEST(ValidateRequestForArgs, CertificateTypeForCaa) {
+  auto smime = ValidateRequestForArgs(
+      Grpc({"--skip-dcv", "--caa-issuer", "ca.example", "--certificate-type", "s-mime"}));
+  ASSERT_TRUE(smime) << smime.error().detail;
+  EXPECT_EQ(smime->certificate_type(), v1::CERTIFICATE_TYPE_S_MIME);
+  auto tls = ValidateRequestForArgs(Grpc({"--skip-dcv", "--caa-issuer", "ca.example"}));
+  ASSERT_TRUE(tls) << tls.error().detail;
+  EXPECT_EQ(tls->certificate_type(), v1::CERTIFICATE_TYPE_TLS_SERVER);
+  EXPECT_FALSE(ValidateRequestForArgs(
+      Grpc({"--skip-dcv", "--caa-issuer", "ca.example", "--certificate-type", "code-signing"})));
+  EXPECT_FALSE(ValidateRequestForArgs(Grpc({"--method", "dns-01", "--key-authorization", "t.k",
+                                            "--skip-caa", "--certificate-type", "s-mime"})));
+  auto body = OpenMpicBodyForArgs({"--api", "openmpic", "--openmpic-url", "http://127.0.0.1:1",
+                                   "--identifier", "example.com", "--skip-dcv", "--caa-issuer",
+                                   "ca.example", "--certificate-type", "s-mime"});
+  ASSERT_TRUE(body) << body.error().detail;
+  EXPECT_EQ(nlohmann::json::parse(*body)["caa_check_parameters"]["certificate_type"], "s-mime");
+}
+
 TEST(OpenMpicBodyForArgs, MapsDnsPersistAndBrMethods) {
   const std::vector<std::string> base = {"--api", "openmpic", "--openmpic-url",
                                          "http://127.0.0.1:1", "--identifier", "example.com"};

@@ -67,6 +67,7 @@ Result<std::string> FormatAuditRecord(const AuditInfo& info, const v1::ValidateR
   line.append(std::to_string(info.attempt));
   key("wildcard");
   line.append(info.wildcard ? "true" : "false");
+  if (!info.certificate_type.empty()) string_field("certificate_type", info.certificate_type);
   string_field("decision", v1::Decision_Name(response.decision()));
   string_field("quorum", response.quorum());
   string_field("policy", response.policy());

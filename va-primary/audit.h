@@ -44,6 +44,9 @@ struct AuditInfo {
   std::vector<std::string> checks;             // "dcv", "caa"
   uint32_t attempt = 0;
   bool wildcard = false;
+  // "s-mime" when the CAA check was for an S/MIME certificate (issuemail, RFC 9495); "" for a
+  // TLS server certificate (the key is then left out, so such records keep their shape).
+  std::string certificate_type;
   std::string reason;  // the tally's reason for the decision
   // W3C trace id (32 hex digits): the caller's traceparent's, or a new one; "" leaves it out.
   std::string trace_id;
@@ -61,6 +64,7 @@ struct AuditInfo {
 
 // One line (no newline inside, none at the end) of JSON:
 //   {"time","request_id",["trace_id",]"identifier","method","checks","attempt","wildcard",
+//    ["certificate_type":"s-mime",]  (CAA for S/MIME only)
 //    "decision","quorum","policy","phase","enforced","reason",
 //    ["api":{"name","trace_identifier","client","perspective_count","quorum_count",
 //            "monitoring"},]  (Open MPIC requests only)

@@ -285,6 +285,9 @@ openmpic::ServerOptions OpenMpicServerOptions(const PrimarySettings& s, bool lab
   options.max_connections = o.max_connections;
   options.decode.default_caa_domains.assign(o.default_caa_domains.begin(),
                                             o.default_caa_domains.end());
+  // mpic.v1 carries both (ValidateRequest.key_authorization_sha256, .certificate_type).
+  options.decode.accept_key_authorization_hash = true;
+  options.decode.accept_smime = true;
   options.floor.policy = s.policy;
   options.floor.min_perspectives = s.remotes_per_validation;
   options.floor.pool_size = static_cast<int>(s.remotes.size());
@@ -427,17 +430,20 @@ struct PrimaryServer::Impl {
     openmpic->thread = std::thread([io = &openmpic->io] { io->run(); });
     return {};
   }
-  // New requests refused, in-flight ones answered (bounded), then every connection closed.
+  // The server drains (no new connections, idle keep-alive ones closed, in-flight requests
+  // answered within `bound` and their connections closed after the answer, anything arriving
+  // meanwhile 503), then the backend refuses new work and its last validations (those whose
+  // HTTP answer was given up with a 504) finish, then the server's thread stops.
   void StopOpenMpic(std::chrono::milliseconds bound) {
     if (!openmpic) return;
+    const auto deadline = std::chrono::steady_clock::now() + bound + std::chrono::seconds(1);
+    if (openmpic->server && !openmpic->server->Drain(deadline)) {
+      log::Error("Open MPIC connections still open at the shutdown deadline: closed");
+    }
     if (openmpic->backend) openmpic->backend->Close();
-    if (openmpic->backend &&
-        !openmpic->backend->WaitIdle(std::chrono::steady_clock::now() + bound)) {
+    if (openmpic->backend && !openmpic->backend->WaitIdle(deadline)) {
       log::Error("Open MPIC requests still in flight at shutdown");
     }
-    // The last answers were handed to the server's thread; let it write them.
-    std::this_thread::sleep_for(std::chrono::milliseconds(100));
-    if (openmpic->server) openmpic->server->Stop();
     openmpic->work.reset();
     openmpic->io.stop();
     if (openmpic->thread.joinable()) openmpic->thread.join();

@@ -1,6 +1,7 @@
 #include "va-primary/request.h"
 
 #include <algorithm>
+#include <cstring>
 
 #include "checks/key_authorization.h"
 #include "common/asio.h"
@@ -169,8 +170,42 @@ Result<CheckedRequest> CheckValidateRequest(const v1::ValidateRequest& request) 
     out.match_regex = request.match_regex();
   }
 
-  // Token and key authorization (RFC 8555 §8.1, §8.3); dns-persist-01 has neither.
-  if (out.dcv && !persist && !br_method) {
+  // CAA's certificate type: TLS server (issue/issuewild) or S/MIME (issuemail, RFC 9495).
+  switch (request.certificate_type()) {
+    case v1::CERTIFICATE_TYPE_TLS_SERVER:
+      break;
+    case v1::CERTIFICATE_TYPE_S_MIME:
+      if (!out.caa) return Malformed("certificate_type S_MIME is for the CAA check; not with skip_caa");
+      if (out.wildcard) {
+        return Malformed("certificate_type S_MIME cannot be a wildcard: email addresses have no "
+                         "wildcard form (RFC 9495)");
+      }
+      out.caa_smime = true;
+      break;
+    default:
+      return Malformed("certificate_type " +
+                       std::to_string(static_cast<int>(request.certificate_type())) +
+                       " is unknown (TLS_SERVER, S_MIME)");
+  }
+
+  // DNS-01 / TLS-ALPN-01 by the key authorization's digest alone (the Open MPIC API's
+  // key_authorization_hash): exactly 32 octets, and then no token or key authorization.
+  if (!request.key_authorization_sha256().empty()) {
+    if (out.dcv != checks::Method::kDns01 && out.dcv != checks::Method::kTlsAlpn01) {
+      return Malformed("key_authorization_sha256 is for DNS_01 and TLS_ALPN_01 only");
+    }
+    if (request.key_authorization_sha256().size() != 32) {
+      return Malformed("key_authorization_sha256 must be the 32 octets of a SHA-256 digest");
+    }
+    if (!request.key_authorization().empty() || !request.token().empty()) {
+      return Malformed("give key_authorization or key_authorization_sha256, not both (and no "
+                       "token with the digest)");
+    }
+    std::array<uint8_t, 32> digest{};
+    std::memcpy(digest.data(), request.key_authorization_sha256().data(), digest.size());
+    out.key_authorization_sha256 = digest;
+  } else if (out.dcv && !persist && !br_method) {
+    // Token and key authorization (RFC 8555 §8.1, §8.3); dns-persist-01 has neither.
     if (Status ok = checks::ValidateKeyAuthorization(request.key_authorization()); !ok) {
       return Malformed(ok.error().detail);
     }
@@ -255,6 +290,7 @@ checks::CheckRequest DcvCheckRequest(const CheckedRequest& request, checks::Dead
   out.identifier = request.identifier;
   out.token = request.token;
   out.key_authorization = request.key_authorization;
+  out.key_authorization_sha256 = request.key_authorization_sha256;
   out.caa_issuer_domains = request.caa_issuer_domains;
   out.account_uri = request.account_uri;
   out.persist_domain = request.persist_domain;
@@ -290,6 +326,7 @@ checks::CheckRequest CaaCheckRequest(const CheckedRequest& request, checks::Dead
   out.account_uri = request.account_uri;
   out.caa_validation_method = MethodLabel(request.method);
   out.wildcard = request.wildcard;
+  out.caa_smime = request.caa_smime;
   out.deadline = deadline;
   return out;
 }
@@ -305,6 +342,10 @@ v1::CheckRequest RemoteCheckRequest(const CheckedRequest& request, const std::st
     dcv->set_method(request.method);
     dcv->set_token(request.token);
     dcv->set_key_authorization(request.key_authorization);
+    if (request.key_authorization_sha256) {
+      dcv->set_key_authorization_sha256(request.key_authorization_sha256->data(),
+                                        request.key_authorization_sha256->size());
+    }
     if (request.dcv == checks::Method::kDnsPersist01 ||
         request.dcv == checks::Method::kDnsAccount01) {
       for (const std::string& domain : request.caa_issuer_domains) dcv->add_issuer_domains(domain);
@@ -329,6 +370,8 @@ v1::CheckRequest RemoteCheckRequest(const CheckedRequest& request, const std::st
     for (const std::string& domain : request.caa_issuer_domains) caa->add_issuer_domains(domain);
     caa->set_account_uri(request.account_uri);
     caa->set_validation_method(MethodLabel(request.method));
+    caa->set_certificate_type(request.caa_smime ? v1::CERTIFICATE_TYPE_S_MIME
+                                                : v1::CERTIFICATE_TYPE_TLS_SERVER);
   }
   return out;
 }

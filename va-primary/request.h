@@ -9,6 +9,7 @@
 //   mpic::v1::CheckRequest remote = mpic::va_primary::RemoteCheckRequest(*request, id);
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -34,6 +35,9 @@ struct CheckedRequest {
   v1::Method method = v1::METHOD_UNSPECIFIED;  // as requested (may be unset when CAA only)
   std::string token;
   std::string key_authorization;
+  // DNS_01 / TLS_ALPN_01 by digest only (ValidateRequest.key_authorization_sha256).
+  std::optional<std::array<uint8_t, 32>> key_authorization_sha256;
+  bool caa_smime = false;  // CAA for an S/MIME certificate (issuemail, RFC 9495)
   std::vector<std::string> caa_issuer_domains;
   std::string account_uri;
   // dns-persist-01 (draft-ietf-acme-dns-persist, BR §3.2.2.4.22).

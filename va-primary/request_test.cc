@@ -2,6 +2,10 @@
 
 #include <gtest/gtest.h>
 
+#include <array>
+
+#include "checks/key_authorization.h"
+
 namespace mpic::va_primary {
 namespace {
 
@@ -44,6 +48,70 @@ TEST(RequestTest, Http01NeedsAMatchingToken) {
   EXPECT_EQ(Error(r), "");
   r.set_token("AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA");
   EXPECT_NE(Error(r).find("does not start with the token"), std::string::npos);
+}
+
+TEST(RequestTest, SmimeCaaTravelsToPrimaryAndRemotes) {
+  v1::ValidateRequest r = Dns01();
+  r.set_certificate_type(v1::CERTIFICATE_TYPE_S_MIME);
+  auto checked = CheckValidateRequest(r);
+  ASSERT_TRUE(checked.has_value()) << checked.error().detail;
+  EXPECT_TRUE(checked->caa_smime);
+  EXPECT_TRUE(CaaCheckRequest(*checked, checks::Clock::now()).caa_smime);
+  v1::CheckRequest remote = RemoteCheckRequest(*checked, "id-1");
+  EXPECT_EQ(remote.caa().certificate_type(), v1::CERTIFICATE_TYPE_S_MIME);
+  auto plan = perspective::CheckPlanFromProto(remote, checks::Clock::now());
+  ASSERT_TRUE(plan.has_value()) << plan.error().detail;
+  ASSERT_TRUE(plan->caa.has_value());
+  EXPECT_TRUE(plan->caa->caa_smime);
+  // TLS (the default) stays TLS on the wire.
+  auto tls = CheckValidateRequest(Dns01());
+  ASSERT_TRUE(tls.has_value());
+  EXPECT_EQ(RemoteCheckRequest(*tls, "id-2").caa().certificate_type(),
+            v1::CERTIFICATE_TYPE_TLS_SERVER);
+
+  v1::ValidateRequest wild = r;
+  wild.set_wildcard(true);
+  EXPECT_NE(Error(wild).find("wildcard"), std::string::npos);
+  v1::ValidateRequest no_caa = r;
+  no_caa.set_skip_caa(true);
+  EXPECT_NE(Error(no_caa).find("certificate_type"), std::string::npos);
+  v1::ValidateRequest unknown = Dns01();
+  unknown.set_certificate_type(static_cast<v1::CertificateType>(7));
+  EXPECT_NE(Error(unknown).find("certificate_type"), std::string::npos);
+}
+
+TEST(RequestTest, KeyAuthorizationDigestForDns01AndTlsAlpn01) {
+  const std::array<uint8_t, 32> digest = checks::Sha256(kKeyAuth);
+  const std::string bytes(reinterpret_cast<const char*>(digest.data()), digest.size());
+  v1::ValidateRequest r = Dns01();
+  r.clear_key_authorization();
+  r.set_key_authorization_sha256(bytes);
+  auto checked = CheckValidateRequest(r);
+  ASSERT_TRUE(checked.has_value()) << checked.error().detail;
+  ASSERT_TRUE(checked->key_authorization_sha256.has_value());
+  EXPECT_EQ(*checked->key_authorization_sha256, digest);
+  EXPECT_EQ(DcvCheckRequest(*checked, checks::Clock::now()).key_authorization_sha256, digest);
+  v1::CheckRequest remote = RemoteCheckRequest(*checked, "id-3");
+  EXPECT_EQ(remote.dcv().key_authorization_sha256(), bytes);
+  auto plan = perspective::CheckPlanFromProto(remote, checks::Clock::now());
+  ASSERT_TRUE(plan.has_value()) << plan.error().detail;
+  ASSERT_TRUE(plan->dcv.has_value());
+  EXPECT_EQ(plan->dcv->key_authorization_sha256, digest);
+  EXPECT_TRUE(plan->dcv->key_authorization.empty());
+
+  v1::ValidateRequest tls = r;
+  tls.set_method(v1::TLS_ALPN_01);
+  EXPECT_EQ(Error(tls), "");
+  v1::ValidateRequest both = r;
+  both.set_key_authorization(kKeyAuth);
+  EXPECT_NE(Error(both).find("not both"), std::string::npos);
+  v1::ValidateRequest short_digest = r;
+  short_digest.set_key_authorization_sha256(bytes.substr(0, 31));
+  EXPECT_NE(Error(short_digest).find("32 octets"), std::string::npos);
+  v1::ValidateRequest http = r;
+  http.set_method(v1::HTTP_01);
+  http.set_token(kToken);
+  EXPECT_NE(Error(http).find("DNS_01 and TLS_ALPN_01"), std::string::npos);
 }
 
 TEST(RequestTest, RefusesGarbage) {

@@ -78,14 +78,15 @@ tl::unexpected<Error> Malformed(std::string why) {
   return Fail(ProblemType::kMalformed, std::move(why));
 }
 
-enum class Tag { kIssue, kIssueWild, kIodef, kUnknown };
+enum class Tag { kIssue, kIssueWild, kIodef, kIssueMail, kUnknown };
 
 // RFC 8659 §4.1: tags match case-insensitively; the tags this CA understands are those of
-// RFC 8659 §4.2-4.4.
+// RFC 8659 §4.2-4.4 and RFC 9495's `issuemail`.
 Tag ClassifyTag(std::string_view tag) {
   if (EqualsIgnoreCase(tag, "issue")) return Tag::kIssue;
   if (EqualsIgnoreCase(tag, "issuewild")) return Tag::kIssueWild;
   if (EqualsIgnoreCase(tag, "iodef")) return Tag::kIodef;
+  if (EqualsIgnoreCase(tag, "issuemail")) return Tag::kIssueMail;
   return Tag::kUnknown;
 }
 
@@ -97,7 +98,8 @@ std::string Shown(const CaaRecord& rr) {
 // Why one governing record does or does not authorize this CA; "" when it does.
 std::string WhyNotAuthorized(const CaaRecord& rr, const CaaPolicy& policy) {
   auto parsed = ParseCaaIssueValue(rr.value);
-  // RFC 8659 §4.2: a value outside the grammar is treated as an empty issuer-domain-name.
+  // RFC 8659 §4.2 (and RFC 9495 §4 for issuemail, whose grammar is the same): a value outside
+  // the grammar is treated as an empty issuer-domain-name.
   if (!parsed) return "malformed value (" + parsed.error().detail + "): forbids issuance";
   if (parsed->issuer_domain.empty()) return "no issuer domain: forbids issuance";
   bool ours = std::any_of(policy.issuer_domains.begin(), policy.issuer_domains.end(),
@@ -144,6 +146,8 @@ std::string WhyNotAuthorized(const CaaRecord& rr, const CaaPolicy& policy) {
       }
     }
     // Other parameters: their semantics are the named issuer's (RFC 8659 §4.2); ignored.
+    // On issuemail, whose parameters RFC 9495 §4 also leaves to the issuer, this CA gives
+    // accounturi and validationmethods their RFC 8657 meaning: that can only deny.
   }
   return "";
 }
@@ -208,12 +212,21 @@ CaaDecision EvaluateCaa(std::span<const CaaRecord> rrset, const CaaPolicy& polic
                          "(RFC 8659 §4.1)"};
     }
   }
+  if (policy.smime && policy.wildcard) {
+    return {false, "an S/MIME certificate certifies email addresses, which have no wildcard form"};
+  }
   // RFC 8659 §4.3: issuewild governs a wildcard name when present; never a non-wildcard one.
+  // RFC 9495 §4: for S/MIME only issuemail governs; issue and issuewild do not restrict it.
   bool any_issuewild = std::any_of(rrset.begin(), rrset.end(), [](const CaaRecord& rr) {
     return ClassifyTag(rr.tag) == Tag::kIssueWild;
   });
-  const Tag governing = policy.wildcard && any_issuewild ? Tag::kIssueWild : Tag::kIssue;
-  const char* governing_name = governing == Tag::kIssueWild ? "issuewild" : "issue";
+  const Tag governing = policy.smime                      ? Tag::kIssueMail
+                        : policy.wildcard && any_issuewild ? Tag::kIssueWild
+                                                           : Tag::kIssue;
+  const char* governing_name = governing == Tag::kIssueMail   ? "issuemail"
+                               : governing == Tag::kIssueWild ? "issuewild"
+                                                              : "issue";
+  const char* governing_rule = policy.smime ? "(RFC 9495 §4)" : "(RFC 8659 §4.2)";
   std::vector<std::string> refusals;
   for (const auto& rr : rrset) {
     if (ClassifyTag(rr.tag) != governing) continue;
@@ -225,8 +238,8 @@ CaaDecision EvaluateCaa(std::span<const CaaRecord> rrset, const CaaPolicy& polic
     refusals.push_back(Shown(rr) + ": " + why);
   }
   if (refusals.empty()) {
-    return {true,
-            std::string("no ") + governing_name + " property restricts issuance (RFC 8659 §4.2)"};
+    return {true, std::string("no ") + governing_name + " property restricts issuance " +
+                      governing_rule};
   }
   std::string reason = std::string("no CAA ") + governing_name + " record authorizes this CA";
   if (!policy.issuer_domains.empty()) {

@@ -1,4 +1,4 @@
-// CAA evaluation as pure functions (RFC 8659, RFC 8657): the parsing of each CAA resource
+// CAA evaluation as pure functions (RFC 8659, RFC 8657; RFC 9495 for S/MIME): the parsing of each CAA resource
 // record and the decision whether the Relevant RRset lets this CA issue. No I/O; table-tested
 // in caa_eval_test.cc and fuzzed by tests/fuzz.
 //
@@ -56,6 +56,9 @@ struct CaaPolicy {
   std::string account_uri;                  // RFC 8657 §3 accounturi
   std::string validation_method;            // RFC 8657 §4 validationmethods ("dns-01", ...)
   bool wildcard = false;                    // the name is a Wildcard Domain Name
+  // An S/MIME certificate for email addresses whose domain part is the name: `issuemail`
+  // governs instead of `issue`/`issuewild` (RFC 9495 §4); `wildcard` must then be false.
+  bool smime = false;
 };
 
 struct CaaDecision {
@@ -75,6 +78,12 @@ struct CaaDecision {
 //    satisfies it (RFC 8657 §4);
 //    unknown parameters are ignored (their meaning is the issuer's, RFC 8659 §4.2);
 //  - authorizations are additive: one authorizing record permits.
+// S/MIME (`smime`, RFC 9495 §4): `issuemail` is the only governing property; `issue` and
+// `issuewild` never restrict it, and no `issuemail` record = no restriction. Its value has the
+// `issue` grammar (RFC 9495 §3) and is judged as above (a value outside it authorizes nobody);
+// the critical-flag rule is RFC 8659's for both types, and `issuemail` is a tag this CA
+// understands, so a critical `issuemail` never stops TLS issuance. A wildcard S/MIME policy
+// forbids issuance (email addresses have no wildcard form).
 [[nodiscard]] CaaDecision EvaluateCaa(std::span<const CaaRecord> rrset, const CaaPolicy& policy);
 
 // Parses every rdata, then evaluates. An rdata that cannot be parsed forbids issuance (it

@@ -101,6 +101,11 @@ bool NameMatches(const GENERAL_NAME* name, const WebIdentifier& ident) {
 
 Status VerifyAcmeCertificate(std::span<const uint8_t> der, std::string_view identifier,
                              std::string_view key_authorization, Evidence* evidence) {
+  return VerifyAcmeCertificateDigest(der, identifier, Sha256(key_authorization), evidence);
+}
+
+Status VerifyAcmeCertificateDigest(std::span<const uint8_t> der, std::string_view identifier,
+                                   const std::array<uint8_t, 32>& expected, Evidence* evidence) {
   Evidence scratch;
   Evidence* ev = evidence ? evidence : &scratch;
   auto ident = ParseWebIdentifier(identifier);
@@ -178,7 +183,6 @@ Status VerifyAcmeCertificate(std::span<const uint8_t> der, std::string_view iden
     return Fail(Incorrect("the acmeIdentifier extension is not an OCTET STRING of 32 bytes (" +
                           std::to_string(value.size()) + " bytes of value)"));
   }
-  auto expected = Sha256(key_authorization);
   if (CRYPTO_memcmp(expected.data(), digest.data(), expected.size()) != 0) {
     return Fail(Incorrect("the acmeIdentifier is " + ev->acme_identifier_hex +
                           ", expected SHA-256 of the key authorization " + Hex(expected)));

@@ -9,6 +9,7 @@
 //   // ev.cert_sans, ev.cert_sha256, ev.acme_identifier_hex are filled whatever the verdict.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <span>
 #include <string>
@@ -34,6 +35,12 @@ inline constexpr std::string_view kAcmeTlsAlpn = "acme-tls/1";
 [[nodiscard]] Status VerifyAcmeCertificate(std::span<const uint8_t> der,
                                            std::string_view identifier,
                                            std::string_view key_authorization, Evidence* evidence);
+// The same with the key authorization's SHA-256 digest given directly (the Open MPIC API's
+// key_authorization_hash).
+[[nodiscard]] Status VerifyAcmeCertificateDigest(std::span<const uint8_t> der,
+                                                 std::string_view identifier,
+                                                 const std::array<uint8_t, 32>& expected,
+                                                 Evidence* evidence);
 
 // The SNI for an IP identifier (RFC 8738 §6): the reverse-mapping name without the trailing
 // dot, "4.3.2.1.in-addr.arpa" or 32 nibbles then "ip6.arpa" (RFC 3596 §2.5).

@@ -1,4 +1,5 @@
-// Fuzzes the CAA evaluator (checks/internal/caa_eval.h): arbitrary CAA rdatas and policies.
+// Fuzzes the CAA evaluator (checks/internal/caa_eval.h): arbitrary CAA rdatas and policies
+// (TLS and S/MIME).
 // Invariants: no crash; the reason is valid JSON text; a critical unknown tag never permits;
 // the issue-value parser agrees with itself on re-parsing what it returned.
 #include <nlohmann/json.hpp>
@@ -17,7 +18,7 @@ bool IsKnownTag(std::string tag) {
   for (char& c : tag) {
     if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
   }
-  return tag == "issue" || tag == "issuewild" || tag == "iodef";
+  return tag == "issue" || tag == "issuewild" || tag == "iodef" || tag == "issuemail";
 }
 
 }  // namespace
@@ -31,6 +32,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (flags & 2) policy.issuer_domains.push_back("CA2.example.");
   if (flags & 4) policy.account_uri = "https://ca.example/acct/1";
   if (flags & 8) policy.validation_method = "dns-01";
+  policy.smime = (flags & 16) != 0;  // RFC 9495 issuemail
 
   std::vector<std::vector<uint8_t>> rdatas;
   while (!in.empty() && rdatas.size() < 32) {
@@ -57,5 +59,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     Require(reparsed->parameters == value->parameters);
   }
   if (critical_unknown) Require(!decision.permitted);
+  // Email addresses have no wildcard form: an S/MIME wildcard policy never permits.
+  if (policy.smime && policy.wildcard) Require(!decision.permitted);
   return 0;
 }

@@ -38,6 +38,11 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     Require(decoded->validate.caa_issuer_domains_size() > 0);
     Require(!decoded->is_ip);
   }
+  // A digest given is the digest sent on (ValidateRequest.key_authorization_sha256).
+  Require(decoded->validate.key_authorization_sha256().size() ==
+          (decoded->key_authorization_sha256 ? 32u : 0u));
+  Require(decoded->validate.certificate_type() != mpic::v1::CERTIFICATE_TYPE_S_MIME ||
+          (options.accept_smime && !decoded->wildcard));
   auto again = mpic::openmpic::DecodeRequest(body, options);
   Require(again && again->validate.SerializeAsString() == decoded->validate.SerializeAsString());
   return 0;

@@ -17,6 +17,8 @@
 #include <thread>
 #include <vector>
 
+#include "checks/key_authorization.h"
+#include "lab/dnslab.h"
 #include "lab/pki.h"
 #include "tests/integration/command.h"
 
@@ -133,12 +135,14 @@ TEST(FleetUp, JsonReportWithSixRemotes) {
 // against it with `mpic validate`, then stop it with SIGTERM.
 class BackgroundFleet {
  public:
-  // Its stderr goes to `err_file` ("" : /dev/null).
-  explicit BackgroundFleet(const std::string& dir, const std::string& err_file = "") {
+  // `extra` flags after the standard ones; its stderr goes to `err_file` ("" : /dev/null).
+  explicit BackgroundFleet(const std::string& dir, std::vector<std::string> extra = {},
+                           const std::string& err_file = "") {
     int out[2];
     if (pipe2(out, O_CLOEXEC) != 0) return;
     std::vector<std::string> args = {Mpic(),   "fleet", "up", "--keep-running",
                                      "--json", "--dir", dir};
+    args.insert(args.end(), extra.begin(), extra.end());
     std::vector<char*> argv;
     for (auto& a : args) argv.push_back(a.data());
     argv.push_back(nullptr);
@@ -211,7 +215,7 @@ TEST(FleetKeepRunning, MpicValidateAgainstIt) {
   TempDir dir;
   ASSERT_FALSE(dir.path().empty());
   const std::string err_file = dir.path() + "/fleet.err";
-  BackgroundFleet fleet(dir.path(), err_file);
+  BackgroundFleet fleet(dir.path(), {}, err_file);
   std::string line = fleet.ReadLine(120s);
   json j = json::parse(line, nullptr, false);
   ASSERT_TRUE(j.is_object()) << "no fleet description: \"" << line << "\"";
@@ -316,6 +320,46 @@ TEST(FleetKeepRunning, MpicValidateAgainstIt) {
 
   EXPECT_EQ(fleet.Terminate(30s), 0);
   EXPECT_EQ(ProcessesMentioning(dir.path()), std::vector<std::string>{});
+}
+
+// `mpic fleet up` against a DNS hierarchy of the user's own: here a DNS lab this test starts
+// itself, whose root hints and trust anchor are copied to files of ours. The fleet starts no
+// lab and no responder, resolves from that root, and corroborates a DNS-01 published there.
+TEST(FleetOwnDns, ResolvesFromTheGivenRoot) {
+  TempDir dir;
+  ASSERT_FALSE(dir.path().empty());
+  auto own = lab::DnsLab::Start();
+  ASSERT_TRUE(own.has_value()) << own.error();
+  const std::string hints = dir.path() + "/my-root.hints";
+  const std::string anchor = dir.path() + "/my-root.key";
+  fs::copy_file((*own)->root_hints_file(), hints);
+  fs::copy_file((*own)->trust_anchor_file(), anchor);
+  const std::string ka =
+      "OwnDnsTokenOwnDnsTokenOwnDnsToken0123456789.9jg46WB3rR_AHD-EBXdN7cBkH1WOu0tA3M9fm21mqTI";
+  auto set = (*own)->Set("secure.lab.", "_acme-challenge.own.secure.lab.", "TXT",
+                         {"\"" + checks::Dns01TxtValue(ka) + "\""});
+  ASSERT_TRUE(set.has_value()) << set.error();
+
+  const std::string fleet_dir = dir.path() + "/fleet";
+  BackgroundFleet fleet(fleet_dir, {"--root-hints", hints, "--trust-anchor", anchor,
+                                    "--allow-cidr", (*own)->block() + ".0/24"});
+  std::string line = fleet.ReadLine(120s);
+  json j = json::parse(line, nullptr, false);
+  ASSERT_TRUE(j.is_object()) << "no fleet description: \"" << line << "\"";
+  EXPECT_FALSE(j.contains("lab")) << line;
+  EXPECT_EQ(j["dns"].value("root_hints", ""), hints) << line;
+  EXPECT_TRUE(j["challenges"].empty()) << line;
+  CommandResult r = RunCommand({Mpic(), "validate", "--primary", j["primary"].value("address", ""),
+                                "--ca-cert", j["pki"].value("ca", ""), "--cert",
+                                j["pki"].value("client_cert", ""), "--key",
+                                j["pki"].value("client_key", ""), "--method", "dns-01",
+                                "--identifier", "own.secure.lab", "--key-authorization", ka,
+                                "--caa-issuer", "ca.example"},
+                               60s);
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(Count(r.out, "decision: CORROBORATED"), 1) << r.out << r.err;
+  EXPECT_EQ(fleet.Terminate(30s), 0);
+  EXPECT_EQ(ProcessesMentioning(fleet_dir), std::vector<std::string>{});
 }
 
 TEST(MpicValidate, UsageErrorsExitTwo) {
@@ -433,7 +477,16 @@ TEST(MpicFleet, UsageErrorsExitTwo) {
                                              {Mpic(), "fleet", "down"},
                                              {Mpic(), "fleet", "up", "--remotes", "3"},
                                              {Mpic(), "fleet", "up", "--remotes", "13"},
-                                             {Mpic(), "fleet", "up", "--bogus"}}) {
+                                             {Mpic(), "fleet", "up", "--bogus"},
+                                             // own DNS: incomplete, without --keep-running,
+                                             // or a range the lab rules refuse
+                                             {Mpic(), "fleet", "up", "--root-hints", "/dev/null"},
+                                             {Mpic(), "fleet", "up", "--root-hints", "/dev/null",
+                                              "--trust-anchor", "/dev/null", "--allow-cidr",
+                                              "127.0.0.0/8"},
+                                             {Mpic(), "fleet", "up", "--keep-running",
+                                              "--root-hints", "/dev/null", "--trust-anchor",
+                                              "/dev/null", "--allow-cidr", "0.0.0.0/0"}}) {
     CommandResult r = RunCommand(argv, 10s);
     EXPECT_EQ(r.exit_code, 2) << argv.back() << "\n" << r.err;
     EXPECT_NE(r.err.find("usage: mpic fleet"), std::string::npos) << r.err;

@@ -16,8 +16,10 @@
 #include <set>
 #include <sstream>
 #include <string>
+#include <vector>
 
 #include "checks/key_authorization.h"
+#include "lab/http_post.h"
 #include "lab/local_fleet.h"
 #include "lab/openmpic_client.h"
 #include "tests/integration/command.h"
@@ -37,6 +39,22 @@ std::string Random43(char seed) {
   return s;
 }
 
+constexpr char kApiKeyName[] = "lab-ca";
+constexpr char kApiKey[] = "lab-api-key-0123456789abcdef0123456789";
+
+// The audit records written for `trace` (Open MPIC requests carry it in "api").
+std::vector<json> AuditRecords(const std::string& audit_log, const std::string& trace) {
+  std::vector<json> out;
+  std::ifstream audit(audit_log);
+  std::string line;
+  while (std::getline(audit, line)) {
+    json record = json::parse(line, nullptr, false);
+    if (!record.is_object() || !record.contains("api")) continue;
+    if (record["api"].value("trace_identifier", "") == trace) out.push_back(std::move(record));
+  }
+  return out;
+}
+
 class OpenMpicLabTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
@@ -51,6 +69,14 @@ class OpenMpicLabTest : public ::testing::Test {
     options.bin_dir = BinDir();
     options.straggler_grace_ms = 200;
     options.openmpic_max_attempts = 2;
+    // An API key too, for a CA client that cannot do mutual TLS.
+    const std::string keys = *dir_ + "/openmpic-keys";
+    {
+      std::ofstream out(keys);
+      out << "# lab keys\n" << kApiKeyName << " " << kApiKey << "\n";
+    }
+    fs::permissions(keys, fs::perms::owner_read | fs::perms::owner_write);
+    options.openmpic_api_keys_file = keys;
     auto fleet = lab::LocalFleet::Start(options, std::cerr, [] { return false; });
     ASSERT_TRUE(fleet.has_value()) << fleet.error().detail;
     fleet_ = fleet->release();
@@ -131,6 +157,32 @@ class OpenMpicLabTest : public ::testing::Test {
     std::set<std::string> codes;
     for (const json& p : perspectives) codes.insert(p.value("perspective_code", ""));
     return codes;
+  }
+
+  static json Caa(const std::string& target, const std::string& type,
+                  const std::string& issuer = "ca.example") {
+    return {{"check_type", "caa"},
+            {"domain_or_ip_target", target},
+            {"caa_check_parameters", {{"certificate_type", type}, {"caa_domains", {issuer}}}}};
+  }
+
+  // The primary's own check (listed first) in a 200 body.
+  static const json& PrimaryCheck(const json& body) {
+    static const json kNone = json::object();
+    if (!body.contains("perspectives") || body["perspectives"].empty()) return kNone;
+    return body["perspectives"][0]["check_response"];
+  }
+
+  static std::unique_ptr<lab::OpenMpicClient> KeyClient(const std::string& key) {
+    lab::OpenMpicClient::Options options;
+    options.address = fleet_->primary().openmpic;
+    options.tls.ca_file = fleet_->client_tls().ca_file;  // verifies the primary; no client cert
+    options.tls.server_name = fleet_->client_tls().server_name;
+    options.api_key = key;
+    options.timeout = 60s;
+    auto client = lab::OpenMpicClient::Connect(options);
+    EXPECT_TRUE(client.has_value()) << client.error().detail;
+    return client ? std::move(*client) : nullptr;
   }
 
   static std::string* dir_;
@@ -323,6 +375,206 @@ TEST_F(OpenMpicLabTest, TwoAttemptsUseDisjointCohorts) {
   EXPECT_EQ(first.size(), 4u);
   EXPECT_EQ(second.size(), 4u);
   for (const std::string& code : second) EXPECT_EQ(first.count(code), 0u) << code;
+}
+
+TEST_F(OpenMpicLabTest, ApiKeyInsteadOfAClientCertificate) {
+  const std::string ka = Random43('k') + "." + Random43('l');
+  SetDns("_acme-challenge.key.secure.lab.", "TXT", "\"" + checks::Dns01TxtValue(ka) + "\"");
+  json body = Dcv("key.secure.lab", {{"validation_method", "acme-dns-01"},
+                                      {"key_authorization", ka}});
+  body["trace_identifier"] = "openmpic-lab-api-key";
+  auto keyed = KeyClient(kApiKey);
+  ASSERT_NE(keyed, nullptr);
+  auto ok = keyed->Post("/mpic", body.dump());
+  ASSERT_TRUE(ok.has_value()) << ok.error().detail;
+  ASSERT_EQ(ok->status, 200) << ok->body;
+  EXPECT_EQ(json::parse(ok->body, nullptr, false)["is_valid"], true) << ok->body;
+  auto records = AuditRecords(fleet_->audit_log(), "openmpic-lab-api-key");
+  ASSERT_EQ(records.size(), 1u);
+  EXPECT_EQ(records[0]["api"]["client"], std::string("api-key:") + kApiKeyName);
+
+  // A wrong key, or none (and no certificate): 401, nothing validated or audited.
+  for (const std::string& key : {std::string("wrong-key-0123456789abcdef0123456789"),
+                                 std::string()}) {
+    auto refused_client = KeyClient(key);
+    ASSERT_NE(refused_client, nullptr);
+    body["trace_identifier"] = "openmpic-lab-api-key-refused";
+    auto refused = refused_client->Post("/mpic", body.dump());
+    ASSERT_TRUE(refused.has_value()) << refused.error().detail;
+    EXPECT_EQ(refused->status, 401) << refused->body;
+    EXPECT_EQ(json::parse(refused->body, nullptr, false).value("is_valid", false), false);
+  }
+  EXPECT_TRUE(AuditRecords(fleet_->audit_log(), "openmpic-lab-api-key-refused").empty());
+}
+
+TEST_F(OpenMpicLabTest, KeyAuthorizationHashAsTheSpecSendsIt) {
+  // acme-dns-01: the TXT value itself (base64url SHA-256); acme-tls-alpn-01: 64 hex digits.
+  const std::string ka = Random43('s') + "." + Random43('u');
+  SetDns("_acme-challenge.hash.secure.lab.", "TXT", "\"" + checks::Dns01TxtValue(ka) + "\"");
+  Reply ok = Post(Dcv("hash.secure.lab", {{"validation_method", "acme-dns-01"},
+                                           {"key_authorization_hash", checks::Dns01TxtValue(ka)}}));
+  ASSERT_EQ(ok.status, 200) << ok.body.dump();
+  EXPECT_EQ(ok.body["is_valid"], true) << ok.body.dump();
+  EXPECT_EQ(ok.body["dcv_check_parameters"]["key_authorization_hash"], checks::Dns01TxtValue(ka));
+  const std::string other = Random43('y') + "." + Random43('z');
+  Reply bad = Post(Dcv("hash.secure.lab", {{"validation_method", "acme-dns-01"},
+                                            {"key_authorization_hash",
+                                             checks::Dns01TxtValue(other)}}));
+  ASSERT_EQ(bad.status, 200) << bad.body.dump();
+  EXPECT_EQ(bad.body["is_valid"], false);
+
+  const std::string tls_ka = Random43('o') + "." + Random43('p');
+  ASSERT_TRUE(fleet_->AddTlsAlpn01("tls.secure.lab", tls_ka).has_value());
+  Reply tls = Post(Dcv("tls.secure.lab", {{"validation_method", "acme-tls-alpn-01"},
+                                          {"key_authorization_hash",
+                                           checks::Hex(checks::Sha256(tls_ka))}}));
+  ASSERT_EQ(tls.status, 200) << tls.body.dump();
+  EXPECT_EQ(tls.body["is_valid"], true) << tls.body.dump();
+}
+
+TEST_F(OpenMpicLabTest, CaaForSmimeUsesIssuemail) {
+  // RFC 9495: issuemail governs S/MIME; issue does not (and issuemail does not govern TLS).
+  auto both = fleet_->lab().Set("secure.lab.", "mail.secure.lab.", "CAA",
+                                {"0 issue \";\"", "0 issuemail \"ca.example\""});
+  ASSERT_TRUE(both.has_value()) << both.error();
+  json smime = Caa("mail.secure.lab", "s-mime");
+  smime["trace_identifier"] = "openmpic-lab-smime";
+  Reply permit = Post(smime);
+  ASSERT_EQ(permit.status, 200) << permit.body.dump();
+  EXPECT_EQ(permit.body["is_valid"], true) << permit.body.dump();
+  EXPECT_EQ(permit.body["caa_check_parameters"]["certificate_type"], "s-mime");
+  Reply tls = Post(Caa("mail.secure.lab", "tls-server"));
+  ASSERT_EQ(tls.status, 200) << tls.body.dump();
+  EXPECT_EQ(tls.body["is_valid"], false) << tls.body.dump();
+  auto records = AuditRecords(fleet_->audit_log(), "openmpic-lab-smime");
+  ASSERT_EQ(records.size(), 1u);
+  EXPECT_EQ(records[0].value("certificate_type", ""), "s-mime");
+
+  // Deny: issuemail names another CA. Critical unknown tag: denied for S/MIME too.
+  SetDns("mail2.secure.lab.", "CAA", "0 issuemail \"other-ca.example\"");
+  Reply deny = Post(Caa("mail2.secure.lab", "s-mime"));
+  ASSERT_EQ(deny.status, 200) << deny.body.dump();
+  EXPECT_EQ(deny.body["is_valid"], false) << deny.body.dump();
+  auto crit = fleet_->lab().Set("secure.lab.", "mail3.secure.lab.", "CAA",
+                                {"128 tbs \"x\"", "0 issuemail \"ca.example\""});
+  ASSERT_TRUE(crit.has_value()) << crit.error();
+  Reply critical = Post(Caa("mail3.secure.lab", "s-mime"));
+  ASSERT_EQ(critical.status, 200) << critical.body.dump();
+  EXPECT_EQ(critical.body["is_valid"], false) << critical.body.dump();
+}
+
+TEST_F(OpenMpicLabTest, CaaIssuewildAndCriticalTags) {
+  auto set = fleet_->lab().Set("secure.lab.", "wc.secure.lab.", "CAA",
+                               {"0 issue \"other-ca.example\"", "0 issuewild \"ca.example\""});
+  ASSERT_TRUE(set.has_value()) << set.error();
+  Reply wild = Post(Caa("*.wc.secure.lab", "tls-server"));
+  ASSERT_EQ(wild.status, 200) << wild.body.dump();
+  EXPECT_EQ(wild.body["is_valid"], true) << wild.body.dump();
+  Reply plain = Post(Caa("wc.secure.lab", "tls-server"));
+  ASSERT_EQ(plain.status, 200) << plain.body.dump();
+  EXPECT_EQ(plain.body["is_valid"], false) << plain.body.dump();
+  auto crit = fleet_->lab().Set("secure.lab.", "crit.secure.lab.", "CAA",
+                                {"128 tbs \"x\"", "0 issue \"ca.example\""});
+  ASSERT_TRUE(crit.has_value()) << crit.error();
+  Reply critical = Post(Caa("crit.secure.lab", "tls-server"));
+  ASSERT_EQ(critical.status, 200) << critical.body.dump();
+  EXPECT_EQ(critical.body["is_valid"], false) << critical.body.dump();
+  EXPECT_EQ(PrimaryCheck(critical.body)["details"]["caa_record_present"], true)
+      << critical.body.dump();
+}
+
+TEST_F(OpenMpicLabTest, WildcardAndCnameChainWithDns01) {
+  const std::string ka = Random43('w') + "." + Random43('c');
+  const std::string txt = "\"" + checks::Dns01TxtValue(ka) + "\"";
+  SetDns("_acme-challenge.wild.secure.lab.", "TXT", txt);
+  Reply wild = Post(Dcv("*.wild.secure.lab", {{"validation_method", "acme-dns-01"},
+                                              {"key_authorization", ka}}));
+  ASSERT_EQ(wild.status, 200) << wild.body.dump();
+  EXPECT_EQ(wild.body["is_valid"], true) << wild.body.dump();
+  EXPECT_EQ(wild.body["domain_or_ip_target"], "*.wild.secure.lab");
+  // A wildcard by HTTP-01 is refused (RFC 8555 §7.1.3).
+  Reply http = Post(Dcv("*.wild.secure.lab", {{"validation_method", "acme-http-01"},
+                                              {"token", ka.substr(0, ka.find('.'))},
+                                              {"key_authorization", ka}}));
+  ASSERT_EQ(http.status, 400) << http.body.dump();
+
+  // The challenge name is an alias, two hops from the TXT record.
+  SetDns("cn-target.secure.lab.", "TXT", txt);
+  SetDns("cn-hop.secure.lab.", "CNAME", "cn-target.secure.lab.");
+  SetDns("_acme-challenge.cn.secure.lab.", "CNAME", "cn-hop.secure.lab.");
+  Reply chain = Post(Dcv("cn.secure.lab", {{"validation_method", "acme-dns-01"},
+                                           {"key_authorization", ka}}));
+  ASSERT_EQ(chain.status, 200) << chain.body.dump();
+  EXPECT_EQ(chain.body["is_valid"], true) << chain.body.dump();
+  const json& details = PrimaryCheck(chain.body)["details"];
+  ASSERT_TRUE(details["cname_chain"].is_array()) << details.dump();
+  EXPECT_FALSE(details["cname_chain"].empty()) << details.dump();
+}
+
+TEST_F(OpenMpicLabTest, DnssecBogusAndUnreachableNameServerFailClosed) {
+  // The right value, but in a zone whose signatures do not validate.
+  const std::string ka = Random43('b') + "." + Random43('g');
+  auto set = fleet_->lab().Set("bogus.lab.", "_acme-challenge.www.bogus.lab.", "TXT",
+                               {"\"" + checks::Dns01TxtValue(ka) + "\""});
+  ASSERT_TRUE(set.has_value()) << set.error();
+  Reply bogus = Post(Dcv("www.bogus.lab", {{"validation_method", "acme-dns-01"},
+                                           {"key_authorization", ka}}));
+  ASSERT_EQ(bogus.status, 200) << bogus.body.dump();
+  EXPECT_EQ(bogus.body["is_valid"], false) << bogus.body.dump();
+  EXPECT_TRUE(PrimaryCheck(bogus.body)["errors"].is_array()) << bogus.body.dump();
+  // dead.lab.'s server never answers: the check ends at its bound, denied (slowest case here).
+  Reply dead = Post(Caa("x.dead.lab", "tls-server"));
+  ASSERT_EQ(dead.status, 200) << dead.body.dump();
+  EXPECT_EQ(dead.body["is_valid"], false) << dead.body.dump();
+  EXPECT_TRUE(PrimaryCheck(dead.body)["errors"].is_array()) << dead.body.dump();
+}
+
+TEST_F(OpenMpicLabTest, RedirectsToForbiddenAddressesAndPortsFail) {
+  const std::string& management = fleet_->responder().management_address;
+  const uint16_t port = fleet_->options().management_port;
+  auto redirect = [&](const std::string& token, const std::string& target) {
+    json body = {{"path", "/.well-known/acme-challenge/" + token}, {"targetURL", target}};
+    auto reply = lab::HttpPost(management, port, "/add-redirect", body.dump(), 5s);
+    ASSERT_TRUE(reply.has_value()) << reply.error().detail;
+    ASSERT_EQ(reply->status, 200) << reply->body;
+  };
+  // The content is served at the redirect target too, so only the policy can say no.
+  const std::string token = Random43('r');
+  const std::string ka = token + "." + Random43('i');
+  ASSERT_TRUE(fleet_->AddHttp01(token, ka).has_value());
+  const std::string private_token = Random43('P');
+  redirect(private_token, "http://10.0.0.1/.well-known/acme-challenge/" + token);
+  const std::string port_token = Random43('Q');
+  redirect(port_token, "http://http.secure.lab:8055/.well-known/acme-challenge/" + token);
+  for (const std::string& t : {private_token, port_token}) {
+    Reply r = Post(Dcv("http.secure.lab", {{"validation_method", "acme-http-01"},
+                                           {"token", t},
+                                           {"key_authorization", t + ka.substr(ka.find('.'))}}));
+    ASSERT_EQ(r.status, 200) << r.body.dump();
+    EXPECT_EQ(r.body["is_valid"], false) << r.body.dump();
+    EXPECT_TRUE(PrimaryCheck(r.body)["errors"].is_array()) << r.body.dump();
+  }
+}
+
+TEST_F(OpenMpicLabTest, Ipv6TargetIsNormalizedAndHeldToTheAddressPolicy) {
+  // ::1 is outside the fleet's lab range (its own 127.A.B.0/24): refused before any connect.
+  const std::string token = Random43('6');
+  const std::string ka = token + "." + Random43('v');
+  Reply r = Post(Dcv("0:0:0:0:0:0:0:1", {{"validation_method", "acme-http-01"},
+                                          {"token", token},
+                                          {"key_authorization", ka}}));
+  ASSERT_EQ(r.status, 200) << r.body.dump();
+  EXPECT_EQ(r.body["is_valid"], false) << r.body.dump();
+  EXPECT_EQ(r.body["domain_or_ip_target"], "0:0:0:0:0:0:0:1");  // echoed as sent
+  EXPECT_TRUE(PrimaryCheck(r.body)["errors"].is_array()) << r.body.dump();
+  ASSERT_FALSE(PrimaryCheck(r.body)["errors"].empty()) << r.body.dump();
+  // The perspectives were asked about the RFC 5952 form.
+  EXPECT_NE(PrimaryCheck(r.body)["errors"][0].value("error_message", "").find("::1"),
+            std::string::npos)
+      << r.body.dump();
+  // DNS-01 cannot validate an IP address (RFC 8738 §7).
+  Reply dns = Post(Dcv("::1", {{"validation_method", "acme-dns-01"}, {"key_authorization", ka}}));
+  EXPECT_EQ(dns.status, 400) << dns.body.dump();
 }
 
 TEST_F(OpenMpicLabTest, HealthConfigzAndNotFound) {

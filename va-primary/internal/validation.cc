@@ -372,6 +372,7 @@ class Validation : public std::enable_shared_from_this<Validation> {
     if (request_.caa) info.checks.push_back("caa");
     info.attempt = request_.attempt;
     info.wildcard = request_.wildcard;
+    if (request_.caa && request_.caa_smime) info.certificate_type = "s-mime";
     info.reason = forced_ ? forced_->detail : (tally_ ? tally_->reason() : "");
     info.api = options_.api;
     info.trace_id = options_.trace.trace_id;
