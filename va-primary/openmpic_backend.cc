@@ -30,6 +30,15 @@ class Attempts : public std::enable_shared_from_this<Attempts> {
         done_(std::move(done)),
         in_flight_(in_flight) {}
 
+  // Runs the attempts holding `slot` (null: no admission bound) until the answer is given.
+  void Start(std::shared_ptr<Admission::Slot> slot) {
+    slot_ = std::move(slot);
+    Next();
+  }
+
+  // Refused before any attempt ran (the primary is busy): no record, nothing asked.
+  void Refuse(Error error) { Finish(Fail(std::move(error))); }
+
   void Next() {
     CheckedRequest attempt = request_;
     // Attempt N asks the N-th disjoint cohort; cohort_for_single_attempt pins the one attempt.
@@ -68,6 +77,8 @@ class Attempts : public std::enable_shared_from_this<Attempts> {
   }
 
   void Finish(Result<openmpic::BackendResult> result) {
+    // Every record is written (or the request failed): the next validation may start.
+    if (slot_) slot_->Release();
     auto done = std::move(done_);
     done_ = nullptr;
     if (done) done(std::move(result));
@@ -81,6 +92,7 @@ class Attempts : public std::enable_shared_from_this<Attempts> {
   const trace::Context trace_;
   openmpic::BackendCallback done_;
   internal::Outstanding& in_flight_;
+  std::shared_ptr<Admission::Slot> slot_;
   int count_ = 0;
   std::vector<openmpic::AttemptResult> earlier_;
 };
@@ -116,9 +128,19 @@ void OpenMpicBackend::Validate(const openmpic::BackendRequest& request,
   api.quorum_count = o.monitoring ? 0 : o.quorum_count;
   api.monitoring = o.monitoring;
   in_flight_.Add();
-  std::make_shared<Attempts>(current_(), std::move(*checked), o, std::move(api),
-                             std::move(trace), std::move(done), in_flight_)
-      ->Next();
+  auto attempts = std::make_shared<Attempts>(current_(), std::move(*checked), o, std::move(api),
+                                             std::move(trace), std::move(done), in_flight_);
+  if (!admission_) return attempts->Start(nullptr);
+  // The same bound as gRPC's Validate: at most max_in_flight run, a few wait up to 1 s; a
+  // refusal is HTTP 429 with the reason ("va-primary busy: ...").
+  admission_->Acquire(Admission::Clock::time_point::max(),
+                      [attempts](Admission::Ticket ticket) {
+                        if (!ticket) {
+                          return attempts->Refuse(
+                              Error{ProblemType::kRateLimited, ticket.error().detail});
+                        }
+                        attempts->Start(std::move(*ticket));
+                      });
 }
 
 }  // namespace mpic::va_primary

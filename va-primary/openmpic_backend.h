@@ -16,8 +16,10 @@
 #include <atomic>
 #include <chrono>
 #include <functional>
+#include <memory>
 
 #include "openmpic/backend.h"
+#include "va-primary/admission.h"
 #include "va-primary/internal/validation.h"
 #include "va-primary/rate_limit.h"
 
@@ -27,13 +29,20 @@ class OpenMpicBackend final : public openmpic::Backend {
  public:
   // Every request runs on what `current` returns when it arrives (all its attempts on the same
   // configuration generation, whatever a reload does meanwhile). `rate_limits`: checked on
-  // every request before any attempt runs (null: none).
+  // every request before any attempt runs (null: none). `admission`: the same max_in_flight
+  // bound gRPC calls take a slot from, held by a request for all its attempts (null: none).
   explicit OpenMpicBackend(std::function<internal::Env()> current,
-                           RateLimitGate* rate_limits = nullptr)
-      : current_(std::move(current)), rate_limits_(rate_limits) {}
+                           RateLimitGate* rate_limits = nullptr,
+                           std::shared_ptr<Admission> admission = nullptr)
+      : current_(std::move(current)),
+        rate_limits_(rate_limits),
+        admission_(std::move(admission)) {}
   // A fixed environment that outlives the backend (tests).
-  explicit OpenMpicBackend(internal::Env& env, RateLimitGate* rate_limits = nullptr)
-      : current_([&env] { return env; }), rate_limits_(rate_limits) {}
+  explicit OpenMpicBackend(internal::Env& env, RateLimitGate* rate_limits = nullptr,
+                           std::shared_ptr<Admission> admission = nullptr)
+      : current_([&env] { return env; }),
+        rate_limits_(rate_limits),
+        admission_(std::move(admission)) {}
 
   void Validate(const openmpic::BackendRequest& request, openmpic::BackendCallback done) override;
 
@@ -47,6 +56,7 @@ class OpenMpicBackend final : public openmpic::Backend {
  private:
   std::function<internal::Env()> current_;
   RateLimitGate* rate_limits_;
+  std::shared_ptr<Admission> admission_;
   std::atomic<bool> closed_{false};
   internal::Outstanding in_flight_;
 };

@@ -367,5 +367,42 @@ TEST_F(OpenMpicBackendTest, RateLimitedRequestsRunNothing) {
   EXPECT_EQ(own_.runs(), 1);
 }
 
+// Issue 15, defect 4, for POST /mpic too: a request takes a max_in_flight slot from the same
+// admission as gRPC calls and holds it for all its attempts; over the bound (queue full) it is
+// refused before anything runs, and the slot is free again once the first one is answered.
+TEST_F(OpenMpicBackendTest, RequestsTakeAnAdmissionSlot) {
+  auto admission = Admission::Make(
+      io_.get_executor(), {.max_in_flight = 1, .max_queued = 0, .max_wait = milliseconds(1)}, {});
+  backend_.emplace(*env_, nullptr, admission);
+  for (auto& r : remotes_) r->Set(FakeRemote::Behaviour::kHang);
+  auto first = std::make_shared<Outcome>();
+  backend_->Validate(Request(4, 3), [first](Result<openmpic::BackendResult> result) {
+    first->done = true;
+    first->result = std::move(result);
+  });
+  for (int j = 0; j < 1000 && io_.poll() > 0; ++j) {
+  }
+  io_.restart();
+  EXPECT_EQ(admission->counts().in_flight, 1);
+  Outcome busy = Run(Request(4, 3));
+  ASSERT_TRUE(busy.done);
+  ASSERT_FALSE(busy.result.has_value());
+  EXPECT_EQ(busy.result.error().type, ProblemType::kRateLimited);
+  EXPECT_NE(busy.result.error().detail.find("va-primary busy"), std::string::npos)
+      << busy.result.error().detail;
+  // The first one ends by its own bound (watchdog, grace): answered, recorded, slot released.
+  for (int i = 0; i < 40 && !first->done; ++i) {
+    timers_.Advance(milliseconds(500));
+    for (int j = 0; j < 1000 && io_.poll() > 0; ++j) {
+    }
+    io_.restart();
+  }
+  ASSERT_TRUE(first->done);
+  ASSERT_TRUE(first->result.has_value());
+  EXPECT_EQ(audit_lines_.size(), 1u);  // the refused one left no record
+  EXPECT_EQ(admission->counts().in_flight, 0);
+  EXPECT_EQ(admission->counts().refused_full, 1u);
+}
+
 }  // namespace
 }  // namespace mpic::va_primary

@@ -416,7 +416,8 @@ struct PrimaryServer::Impl {
     if (!settings.openmpic.enabled) return {};
     openmpic = std::make_unique<OpenMpic>();
     openmpic->backend =
-        std::make_unique<OpenMpicBackend>([this] { return CurrentEnv(); }, rate_limits.get());
+        std::make_unique<OpenMpicBackend>([this] { return CurrentEnv(); }, rate_limits.get(),
+                                          admission);
     auto started = openmpic::Server::Start(
         openmpic->io, OpenMpicServerOptions(settings, lab_mode, ValidationBound()),
         *openmpic->backend);
