@@ -613,17 +613,7 @@ class Server::Impl : public std::enable_shared_from_this<Server::Impl> {
 
   bool Drain(std::chrono::steady_clock::time_point deadline) {
     shared_->draining = true;
-    asio::post(acceptor_.get_executor(), [self = shared_from_this()] {
-      beast::error_code ec;
-      self->acceptor_.close(ec);
-    });
-    std::vector<std::shared_ptr<SessionBase>> open;
-    {
-      std::lock_guard<std::mutex> lock(mutex_);
-      for (auto& [id, weak] : sessions_) {
-        if (auto session = weak.lock()) open.push_back(session);
-      }
-    }
+    std::vector<std::shared_ptr<SessionBase>> open = CloseAcceptor();
     for (auto& session : open) session->Drain();
     open.clear();  // a session must be able to go away while we wait
     std::unique_lock<std::mutex> lock(mutex_);
@@ -636,6 +626,14 @@ class Server::Impl : public std::enable_shared_from_this<Server::Impl> {
 
   void Stop() {
     shared_->stopped = true;
+    for (auto& session : CloseAcceptor()) session->Close();
+  }
+
+  tcp::endpoint endpoint() const { return endpoint_; }
+
+ private:
+  // Closes the listening socket (on its executor) and returns the sessions still open.
+  std::vector<std::shared_ptr<SessionBase>> CloseAcceptor() {
     asio::post(acceptor_.get_executor(), [self = shared_from_this()] {
       beast::error_code ec;
       self->acceptor_.close(ec);
@@ -647,12 +645,9 @@ class Server::Impl : public std::enable_shared_from_this<Server::Impl> {
         if (auto session = weak.lock()) open.push_back(session);
       }
     }
-    for (auto& session : open) session->Close();
+    return open;
   }
 
-  tcp::endpoint endpoint() const { return endpoint_; }
-
- private:
   asio::io_context& io_;
   std::shared_ptr<Shared> shared_;
   tcp::acceptor acceptor_;

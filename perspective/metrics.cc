@@ -2,6 +2,8 @@
 
 #include <prometheus/text_serializer.h>
 
+#include "common/log.h"
+
 namespace mpic::perspective {
 namespace {
 
@@ -60,6 +62,13 @@ ReloadMetrics::ReloadMetrics(prometheus::Registry& registry, std::string_view ro
                      .Register(registry);
   applied_ = &family.Add({{"role", std::string(role)}, {"result", "applied"}});
   refused_ = &family.Add({{"role", std::string(role)}, {"result", "refused"}});
+}
+
+Status ReloadMetrics::Refuse(const std::string& path, const std::string& why) {
+  Refused();
+  log::Error("configuration reload refused: the running configuration stays in force",
+             {{"config", path}, {"reason", why}});
+  return Fail(ProblemType::kMalformed, why);
 }
 
 std::string Serialize(const prometheus::Registry& registry) {

@@ -22,6 +22,7 @@
 #include <vector>
 
 #include "checks/check.h"
+#include "common/error.h"
 
 namespace mpic::perspective {
 
@@ -57,6 +58,9 @@ class ReloadMetrics {
   ReloadMetrics(prometheus::Registry& registry, std::string_view role);
   void Applied() { applied_->Increment(); }
   void Refused() { refused_->Increment(); }
+  // A refused reload: counted, logged with the file and the reason (the running configuration
+  // stays in force), and returned as a kMalformed status carrying `why`.
+  [[nodiscard]] Status Refuse(const std::string& path, const std::string& why);
 
  private:
   prometheus::Counter* applied_ = nullptr;

@@ -625,12 +625,7 @@ Status PrimaryServer::Reload(const std::string& path) { return impl_->Reload(pat
 Status PrimaryServer::Impl::Reload(const std::string& path) {
   std::lock_guard<std::mutex> lock(reload_mutex);
   const std::shared_ptr<const Generation> running = Current();
-  auto refuse = [&](const std::string& why) -> Status {
-    reload_metrics->Refused();
-    log::Error("configuration reload refused: the running configuration stays in force",
-               {{"config", path}, {"reason", why}});
-    return Fail(ProblemType::kMalformed, why);
-  };
+  auto refuse = [&](const std::string& why) { return reload_metrics->Refuse(path, why); };
   auto next = perspective::LoadPrimaryConfig(path);
   if (!next) return refuse(next.error().detail);
   auto checked =

@@ -419,12 +419,7 @@ Status RemoteServer::Reload(const std::string& path) { return impl_->Reload(path
 Status RemoteServer::Impl::Reload(const std::string& path) {
   std::lock_guard<std::mutex> lock(reload_mutex);
   const std::shared_ptr<const Live> running = CurrentLive();
-  auto refuse = [&](const std::string& why) -> Status {
-    reload_metrics->Refused();
-    log::Error("configuration reload refused: the running configuration stays in force",
-               {{"config", path}, {"reason", why}});
-    return Fail(ProblemType::kMalformed, why);
-  };
+  auto refuse = [&](const std::string& why) { return reload_metrics->Refuse(path, why); };
   auto next = perspective::LoadRemoteConfig(path);
   if (!next) return refuse(next.error().detail);
   if (Status ok = perspective::CheckRemoteReload(running->config, *next); !ok) {
