@@ -27,6 +27,10 @@ enum class ProblemType {
   kMalformed,
   kServerInternal,
   kRateLimited,  // the primary's rate limits refused the request (never a check's verdict)
+  // The server did not start the work: at its in-flight bound or shutting down (never a check's
+  // verdict; retry later or elsewhere). Not an ACME problem type: its name and URN are
+  // serverInternal's, and no text parses to it.
+  kUnavailable,
 };
 
 // "dns", "incorrectResponse", ...

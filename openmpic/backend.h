@@ -50,7 +50,8 @@ struct BackendResult {
 };
 
 // kMalformed / kRejectedIdentifier / kUnauthorized errors become 400 (the request could not be
-// validated as asked); kRateLimited a 429 (the primary's rate limits); anything else a 500. A
+// validated as asked); kRateLimited a 429 (the primary's rate limits); kUnavailable a 503 with
+// Retry-After (the primary is at its in-flight bound: nothing started); anything else a 500. A
 // failed validation is NOT an error: it is a BackendResult whose decision is NOT_CORROBORATED.
 using BackendCallback = std::function<void(Result<BackendResult>)>;
 

@@ -471,6 +471,13 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
         return SendError(http::status::too_many_requests, "rate-limited", result.error().detail,
                          false);
       }
+      if (type == ProblemType::kUnavailable) {
+        // Nothing was started: the client may retry shortly, here or at another primary.
+        Response response = MakeJson(http::status::service_unavailable,
+                                     {{"error", "busy"}, {"message", result.error().detail}});
+        response.set(http::field::retry_after, "1");
+        return Send(std::move(response));
+      }
       return Send(MakeJson(http::status::internal_server_error,
                            {{"error", "internal-server-error"},
                             {"message", result.error().detail}}));

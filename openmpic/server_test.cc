@@ -46,7 +46,7 @@ std::string HttpBody() {
 
 class FakeBackend : public Backend {
  public:
-  enum class Mode { kCorroborate, kMalformed, kInternal, kRateLimited, kNever, kSlow };
+  enum class Mode { kCorroborate, kMalformed, kInternal, kRateLimited, kBusy, kNever, kSlow };
   std::atomic<Mode> mode{Mode::kCorroborate};
 
   void Validate(const BackendRequest& request, BackendCallback done) override {
@@ -86,6 +86,9 @@ class FakeBackend : public Backend {
         break;
       case Mode::kRateLimited:
         done(Fail(ProblemType::kRateLimited, "rate limited: per-identifier limit exceeded"));
+        break;
+      case Mode::kBusy:
+        done(Fail(ProblemType::kUnavailable, "va-primary busy: 1 validation in flight"));
         break;
       case Mode::kNever:
         held_.push_back(std::move(done));  // never answered (until the test ends)
@@ -142,6 +145,7 @@ struct Reply {
   int status = 0;
   json body;
   std::string allow;
+  std::string retry_after;
   bool keep_alive = false;
   std::string error;  // transport failure, "" when a reply came
 };
@@ -183,6 +187,7 @@ Reply Exchange(Stream& stream, beast::flat_buffer& buffer,
   reply.status = static_cast<int>(response.result_int());
   reply.keep_alive = response.keep_alive();
   reply.allow = std::string(response[http::field::allow]);
+  reply.retry_after = std::string(response[http::field::retry_after]);
   reply.body = json::parse(response.body(), nullptr, false);
   return reply;
 }
@@ -459,6 +464,15 @@ TEST_F(ServerFixture, BackendErrorsAndTimeout) {
   EXPECT_EQ(reply.status, 429);
   EXPECT_EQ(reply.body["error"], "rate-limited");
   EXPECT_EQ(reply.body["message"], "rate limited: per-identifier limit exceeded");
+  EXPECT_TRUE(reply.keep_alive);
+  EXPECT_TRUE(reply.retry_after.empty());
+  backend_.mode = FakeBackend::Mode::kBusy;
+  reply = client.Send(Post("/mpic", HttpBody()));
+  EXPECT_EQ(reply.status, 503);
+  EXPECT_EQ(reply.body["error"], "busy");
+  EXPECT_EQ(reply.body["message"], "va-primary busy: 1 validation in flight");
+  EXPECT_EQ(reply.retry_after, "1");
+  EXPECT_FALSE(reply.body.contains("is_valid"));
   EXPECT_TRUE(reply.keep_alive);
   backend_.mode = FakeBackend::Mode::kNever;
   reply = client.Send(Post("/mpic", HttpBody()));

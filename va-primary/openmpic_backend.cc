@@ -132,12 +132,12 @@ void OpenMpicBackend::Validate(const openmpic::BackendRequest& request,
                                              std::move(trace), std::move(done), in_flight_);
   if (!admission_) return attempts->Start(nullptr);
   // The same bound as gRPC's Validate: at most max_in_flight run, a few wait up to 1 s; a
-  // refusal is HTTP 429 with the reason ("va-primary busy: ...").
+  // refusal is HTTP 503 with the reason ("va-primary busy: ...") and Retry-After.
   admission_->Acquire(Admission::Clock::time_point::max(),
                       [attempts](Admission::Ticket ticket) {
                         if (!ticket) {
                           return attempts->Refuse(
-                              Error{ProblemType::kRateLimited, ticket.error().detail});
+                              Error{ProblemType::kUnavailable, ticket.error().detail});
                         }
                         attempts->Start(std::move(*ticket));
                       });

@@ -387,7 +387,7 @@ TEST_F(OpenMpicBackendTest, RequestsTakeAnAdmissionSlot) {
   Outcome busy = Run(Request(4, 3));
   ASSERT_TRUE(busy.done);
   ASSERT_FALSE(busy.result.has_value());
-  EXPECT_EQ(busy.result.error().type, ProblemType::kRateLimited);
+  EXPECT_EQ(busy.result.error().type, ProblemType::kUnavailable);
   EXPECT_NE(busy.result.error().detail.find("va-primary busy"), std::string::npos)
       << busy.result.error().detail;
   // The first one ends by its own bound (watchdog, grace): answered, recorded, slot released.
