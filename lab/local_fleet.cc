@@ -59,6 +59,7 @@ Status MakeDirs(const std::string& dir) {
 }
 
 std::string HostPort(const std::string& host, uint16_t port) {
+  if (host.find(':') != std::string::npos) return "[" + host + "]:" + std::to_string(port);
   return host + ":" + std::to_string(port);
 }
 
@@ -164,6 +165,7 @@ v1::LabSettings LocalFleet::LabConfig() const {
   v1::LabSettings lab;
   if (lab_) {
     lab.add_allow_cidrs(lab_->block() + ".0/24");
+    for (const std::string& cidr : options_.lab_extra_cidrs) lab.add_allow_cidrs(cidr);
   } else {
     for (const std::string& cidr : options_.allow_cidrs) lab.add_allow_cidrs(cidr);
     lab.set_allow_private_ranges(options_.allow_private_ranges);
@@ -181,8 +183,12 @@ Status LocalFleet::StartResponder(std::ostream& progress,
   responder_.http_address = lab_->free_address(0);
   responder_.tls_address = lab_->free_address(1);
   responder_.management_address = lab_->free_address(2);
-  const std::string http = HostPort(responder_.http_address, options_.http_port);
-  const std::string tls = HostPort(responder_.tls_address, options_.tls_port);
+  std::string http = HostPort(responder_.http_address, options_.http_port);
+  std::string tls = HostPort(responder_.tls_address, options_.tls_port);
+  for (const std::string& extra : options_.responder_extra_addresses) {
+    http += "," + HostPort(extra, options_.http_port);
+    tls += "," + HostPort(extra, options_.tls_port);
+  }
   const std::string management = HostPort(responder_.management_address, options_.management_port);
   if (!options_.start_responder) return {};
   // Only lab addresses; its DNS and HTTPS-01 listeners are off.

@@ -89,6 +89,14 @@ class LocalFleet {
     std::string trust_anchor_file;
     std::vector<std::string> allow_cidrs;
     bool allow_private_ranges = false;
+    // With the embedded lab: more ranges the members may connect to, beside the lab's
+    // 127.A.B.0/24 (the same lab-range rules apply: loopback and documentation ranges), and
+    // more addresses the responder's HTTP-01 and TLS-ALPN-01 listeners bind (on http_port /
+    // tls_port; an IPv6 address is written without brackets). Both for a test that owns these
+    // addresses, e.g. 2001:db8::/32 on `lo` of a network namespace it created itself
+    // (tests/integration/openmpic_ipv6_lab_test.cc).
+    std::vector<std::string> lab_extra_cidrs;
+    std::vector<std::string> responder_extra_addresses;
   };
 
   // A started va-remote or va-primary (lab/fleet_member.h, the launcher every fleet uses).

@@ -173,6 +173,28 @@ class OpenMpicLabTest : public ::testing::Test {
     return body["perspectives"][0]["check_response"];
   }
 
+  // Every perspective's check failed with an error whose message contains `text`.
+  static void ExpectEveryErrorSays(const json& body, const std::string& text) {
+    ASSERT_TRUE(body["perspectives"].is_array()) << body.dump();
+    ASSERT_FALSE(body["perspectives"].empty()) << body.dump();
+    for (const json& p : body["perspectives"]) {
+      const json& errors = p["check_response"]["errors"];
+      ASSERT_TRUE(errors.is_array() && !errors.empty()) << p.dump();
+      EXPECT_NE(errors[0].value("error_message", "").find(text), std::string::npos)
+          << text << " not in " << p.dump();
+    }
+  }
+
+  // Has the responder redirect `path` (a plain HTTP GET of it) to `target`.
+  static void Redirect(const std::string& path, const std::string& target) {
+    json body = {{"path", path}, {"targetURL", target}};
+    auto reply = lab::HttpPost(fleet_->responder().management_address,
+                               fleet_->options().management_port, "/add-redirect", body.dump(),
+                               5s);
+    ASSERT_TRUE(reply.has_value()) << reply.error().detail;
+    ASSERT_EQ(reply->status, 200) << reply->body;
+  }
+
   static std::unique_ptr<lab::OpenMpicClient> KeyClient(const std::string& key) {
     lab::OpenMpicClient::Options options;
     options.address = fleet_->primary().openmpic;
@@ -338,6 +360,130 @@ TEST_F(OpenMpicLabTest, BrMethodsDnsChangeAndIpAddress) {
   Reply ip_bad = Post(Dcv("http.secure.lab", ip));
   ASSERT_EQ(ip_bad.status, 200) << ip_bad.body.dump();
   EXPECT_EQ(ip_bad.body["is_valid"], false) << ip_bad.body.dump();
+}
+
+TEST_F(OpenMpicLabTest, BrMethodWebsiteChange) {
+  // BR 3.2.2.4.18: the Random Value in /.well-known/pki-validation/<http_token_path>. The
+  // responder serves only ACME paths, so the file redirects (302) to content it serves: the
+  // redirect is followed as for HTTP-01 and shows in the details' response_history.
+  const std::string value = Random43('W');
+  const std::string holder = Random43('H');
+  ASSERT_TRUE(fleet_->AddHttp01(holder, "mpic website-change: " + value + "\n").has_value());
+  const std::string file = "mpic-" + std::to_string(::getpid()) + ".txt";
+  const std::string path = "/.well-known/pki-validation/" + file;
+  const std::string served = "http://http.secure.lab/.well-known/acme-challenge/" + holder;
+  Redirect(path, served);
+  json params = {{"validation_method", "website-change"},
+                 {"challenge_value", value},
+                 {"http_token_path", file}};
+  Reply ok = Post(Dcv("http.secure.lab", params));
+  ASSERT_EQ(ok.status, 200) << ok.body.dump();
+  EXPECT_EQ(ok.body["is_valid"], true) << ok.body.dump();
+  EXPECT_EQ(ok.body["dcv_check_parameters"]["http_token_path"], file);
+  EXPECT_EQ(ok.body["dcv_check_parameters"]["url_scheme"], "http");
+  for (const json& p : ok.body["perspectives"]) {
+    const json& response = p["check_response"];
+    EXPECT_EQ(response["check_passed"], true) << p.dump();
+    const json& details = response["details"];
+    EXPECT_EQ(details["validation_method"], "website-change") << details.dump();
+    ASSERT_EQ(details["response_history"].size(), 1u) << details.dump();
+    EXPECT_EQ(details["response_history"][0]["url"], "http://http.secure.lab" + path);
+    EXPECT_EQ(details["response_history"][0]["status_code"], 302);
+    EXPECT_EQ(details["response_url"], served) << details.dump();
+    EXPECT_EQ(details["response_status_code"], 200) << details.dump();
+    EXPECT_EQ(details["resolved_ip"], fleet_->responder().http_address) << details.dump();
+    EXPECT_TRUE(details["response_page"].is_string()) << details.dump();  // base64 first bytes
+  }
+
+  // The file holds something else than this Random Value: invalid, the page still reported.
+  params["challenge_value"] = Random43('X');
+  Reply bad = Post(Dcv("http.secure.lab", params));
+  ASSERT_EQ(bad.status, 200) << bad.body.dump();
+  EXPECT_EQ(bad.body["is_valid"], false) << bad.body.dump();
+  EXPECT_EQ(PrimaryCheck(bad.body)["check_passed"], false);
+  EXPECT_EQ(PrimaryCheck(bad.body)["details"]["response_status_code"], 200) << bad.body.dump();
+  EXPECT_TRUE(PrimaryCheck(bad.body)["details"]["response_page"].is_string()) << bad.body.dump();
+}
+
+TEST_F(OpenMpicLabTest, BrMethodsContactTxt) {
+  // BR 3.2.2.4.14 / .16: the address or number at _validation-contactemail / -contactphone.
+  SetDns("_validation-contactemail.ct.secure.lab.", "TXT", "\"owner@ct.example\"");
+  SetDns("_validation-contactphone.ct.secure.lab.", "TXT", "\"+1 555 0100\"");
+  auto contact = [](const std::string& method, const std::string& value) {
+    return Post(Dcv("ct.secure.lab", {{"validation_method", method}, {"challenge_value", value}}));
+  };
+  Reply email = contact("contact-email-txt", "owner@ct.example");
+  ASSERT_EQ(email.status, 200) << email.body.dump();
+  EXPECT_EQ(email.body["is_valid"], true) << email.body.dump();
+  EXPECT_EQ(email.body["dcv_check_parameters"]["dns_name_prefix"], "_validation-contactemail");
+  const json& details = PrimaryCheck(email.body)["details"];
+  EXPECT_EQ(details["found_at"], "_validation-contactemail.ct.secure.lab") << details.dump();
+  EXPECT_EQ(details["ad_flag"], true) << details.dump();
+  Reply phone = contact("contact-phone-txt", "+15550100");
+  ASSERT_EQ(phone.status, 200) << phone.body.dump();
+  EXPECT_EQ(phone.body["is_valid"], true) << phone.body.dump();
+  EXPECT_EQ(PrimaryCheck(phone.body)["details"]["found_at"],
+            "_validation-contactphone.ct.secure.lab");
+
+  Reply other_email = contact("contact-email-txt", "someone-else@ct.example");
+  ASSERT_EQ(other_email.status, 200) << other_email.body.dump();
+  EXPECT_EQ(other_email.body["is_valid"], false) << other_email.body.dump();
+  Reply other_phone = contact("contact-phone-txt", "+15550199");
+  ASSERT_EQ(other_phone.status, 200) << other_phone.body.dump();
+  EXPECT_EQ(other_phone.body["is_valid"], false) << other_phone.body.dump();
+}
+
+TEST_F(OpenMpicLabTest, BrMethodsContactCaaWithTreeClimbing) {
+  // BR 3.2.2.4.13 / .17: the contactemail / contactphone CAA property, found by the RFC 8659
+  // climb (nothing at www.ck, the RRset at ck).
+  auto set = fleet_->lab().Set("secure.lab.", "ck.secure.lab.", "CAA",
+                               {"0 issue \"ca.example\"", "0 contactemail \"admin@ck.example\"",
+                                "0 contactphone \"+44 20 7946 0000\""});
+  ASSERT_TRUE(set.has_value()) << set.error();
+  auto contact = [](const std::string& method, const std::string& value) {
+    return Post(
+        Dcv("www.ck.secure.lab", {{"validation_method", method}, {"challenge_value", value}}));
+  };
+  Reply email = contact("contact-email-caa", "admin@ck.example");
+  ASSERT_EQ(email.status, 200) << email.body.dump();
+  EXPECT_EQ(email.body["is_valid"], true) << email.body.dump();
+  EXPECT_EQ(PrimaryCheck(email.body)["details"]["found_at"], "ck.secure.lab")
+      << email.body.dump();
+  Reply phone = contact("contact-phone-caa", "+442079460000");
+  ASSERT_EQ(phone.status, 200) << phone.body.dump();
+  EXPECT_EQ(phone.body["is_valid"], true) << phone.body.dump();
+
+  Reply other_email = contact("contact-email-caa", "admin@elsewhere.example");
+  ASSERT_EQ(other_email.status, 200) << other_email.body.dump();
+  EXPECT_EQ(other_email.body["is_valid"], false) << other_email.body.dump();
+  Reply other_phone = contact("contact-phone-caa", "+442079460001");
+  ASSERT_EQ(other_phone.status, 200) << other_phone.body.dump();
+  EXPECT_EQ(other_phone.body["is_valid"], false) << other_phone.body.dump();
+}
+
+TEST_F(OpenMpicLabTest, BrMethodReverseAddressLookup) {
+  // BR 3.2.2.5.3: the PTR record of the address names the domain. The lab's root does not
+  // delegate in-addr.arpa, so the reverse name lives in the signed root zone (outside the
+  // RFC 6303 ranges libunbound answers locally).
+  auto set = fleet_->lab().Set(".", "21.3.0.192.in-addr.arpa.", "PTR", {"Host.Rev.secure.lab."});
+  ASSERT_TRUE(set.has_value()) << set.error();
+  auto lookup = [](const std::string& name) {
+    return Post(Dcv("192.0.3.21", {{"validation_method", "reverse-address-lookup"},
+                                   {"challenge_value", name}}));
+  };
+  Reply ok = lookup("host.rev.secure.lab");
+  ASSERT_EQ(ok.status, 200) << ok.body.dump();
+  EXPECT_EQ(ok.body["is_valid"], true) << ok.body.dump();
+  const json& details = PrimaryCheck(ok.body)["details"];
+  EXPECT_EQ(details["found_at"], "21.3.0.192.in-addr.arpa") << details.dump();
+  EXPECT_EQ(details["ad_flag"], true) << details.dump();
+  Reply bad = lookup("other.rev.secure.lab");
+  ASSERT_EQ(bad.status, 200) << bad.body.dump();
+  EXPECT_EQ(bad.body["is_valid"], false) << bad.body.dump();
+  // A name target is refused: this method validates an address.
+  Reply name = Post(Dcv("rev.secure.lab", {{"validation_method", "reverse-address-lookup"},
+                                           {"challenge_value", "host.rev.secure.lab"}}));
+  ASSERT_EQ(name.status, 400) << name.body.dump();
 }
 
 TEST_F(OpenMpicLabTest, AQuorumBelowTheBrTableIsA400) {
@@ -530,29 +676,30 @@ TEST_F(OpenMpicLabTest, DnssecBogusAndUnreachableNameServerFailClosed) {
 }
 
 TEST_F(OpenMpicLabTest, RedirectsToForbiddenAddressesAndPortsFail) {
-  const std::string& management = fleet_->responder().management_address;
-  const uint16_t port = fleet_->options().management_port;
-  auto redirect = [&](const std::string& token, const std::string& target) {
-    json body = {{"path", "/.well-known/acme-challenge/" + token}, {"targetURL", target}};
-    auto reply = lab::HttpPost(management, port, "/add-redirect", body.dump(), 5s);
-    ASSERT_TRUE(reply.has_value()) << reply.error().detail;
-    ASSERT_EQ(reply->status, 200) << reply->body;
-  };
   // The content is served at the redirect target too, so only the policy can say no.
   const std::string token = Random43('r');
   const std::string ka = token + "." + Random43('i');
   ASSERT_TRUE(fleet_->AddHttp01(token, ka).has_value());
   const std::string private_token = Random43('P');
-  redirect(private_token, "http://10.0.0.1/.well-known/acme-challenge/" + token);
+  Redirect("/.well-known/acme-challenge/" + private_token,
+           "http://10.0.0.1/.well-known/acme-challenge/" + token);
   const std::string port_token = Random43('Q');
-  redirect(port_token, "http://http.secure.lab:8055/.well-known/acme-challenge/" + token);
-  for (const std::string& t : {private_token, port_token}) {
+  const uint16_t port = fleet_->options().management_port;
+  Redirect("/.well-known/acme-challenge/" + port_token,
+           "http://http.secure.lab:" + std::to_string(port) + "/.well-known/acme-challenge/" +
+               token);
+  // Every perspective refuses, each with the rule that said no: the address policy (before
+  // any connect to 10.0.0.1) and the port rule (only the HTTP and HTTPS ports, BR 3.2.2.4.19).
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {private_token, "address 10.0.0.1 is in"},
+      {port_token, "port " + std::to_string(port) + " is not allowed"}};
+  for (const auto& [t, refusal] : cases) {
     Reply r = Post(Dcv("http.secure.lab", {{"validation_method", "acme-http-01"},
                                            {"token", t},
                                            {"key_authorization", t + ka.substr(ka.find('.'))}}));
     ASSERT_EQ(r.status, 200) << r.body.dump();
     EXPECT_EQ(r.body["is_valid"], false) << r.body.dump();
-    EXPECT_TRUE(PrimaryCheck(r.body)["errors"].is_array()) << r.body.dump();
+    ExpectEveryErrorSays(r.body, refusal);
   }
 }
 
