@@ -3,6 +3,7 @@
 #include <sys/random.h>
 
 #include <algorithm>
+#include <cstring>
 #include <random>
 #include <set>
 
@@ -57,7 +58,7 @@ bool ValidValue(std::string_view value) {
                      [](char c) { return c == ' ' || IsValueChar(c); });
 }
 
-void RandomBytes(unsigned char* out, std::size_t n) {
+void FillRandom(unsigned char* out, std::size_t n) {
   std::size_t got = 0;
   for (int tries = 0; got < n && tries < 8; ++tries) {
     const ssize_t r = ::getrandom(out + got, n - got, 0);
@@ -66,6 +67,28 @@ void RandomBytes(unsigned char* out, std::size_t n) {
   if (got < n) {
     std::random_device device;
     for (; got < n; ++got) out[got] = static_cast<unsigned char>(device());
+  }
+}
+
+// Identifiers need to be unique and unguessable enough not to collide, not secret: each thread
+// draws them from its own pool of kernel random bytes, refilled 512 bytes at a time, so a
+// validation's trace and span ids cost no system call (one getrandom per ~20 validations).
+// Nothing here forks after drawing (children exec), so no two processes share a pool.
+void RandomBytes(unsigned char* out, std::size_t n) {
+  constexpr std::size_t kPool = 512;
+  thread_local unsigned char pool[kPool];
+  thread_local std::size_t used = kPool;
+  while (n > 0) {
+    if (used == kPool) {
+      FillRandom(pool, kPool);
+      used = 0;
+    }
+    const std::size_t take = std::min(n, kPool - used);
+    std::memcpy(out, pool + used, take);
+    std::memset(pool + used, 0, take);  // each byte is handed out once
+    used += take;
+    out += take;
+    n -= take;
   }
 }
 

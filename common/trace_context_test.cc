@@ -2,7 +2,10 @@
 
 #include <gtest/gtest.h>
 
+#include <set>
 #include <string>
+#include <thread>
+#include <vector>
 
 namespace mpic::trace {
 namespace {
@@ -173,6 +176,27 @@ TEST(Ids, RandomHexOfTheRightLength) {
     ASSERT_TRUE(ParseTraceparent(FormatTraceparent(t, p, 0)).has_value());
   }
   EXPECT_EQ(FormatTraceparent(kTrace, kParent, 1), kValid);
+}
+
+// Ids come from a per-thread pool of random bytes: across many refills and several threads,
+// no id repeats (a pool handed out twice, or shared between threads, would repeat them).
+TEST(Ids, DistinctAcrossPoolRefillsAndThreads) {
+  constexpr int kThreads = 4;
+  constexpr int kPerThread = 2000;  // 2000 x 24 bytes: ~90 refills of the pool per thread
+  std::vector<std::vector<std::string>> ids(kThreads);
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&ids, t] {
+      for (int i = 0; i < kPerThread; ++i) {
+        ids[t].push_back(NewTraceId());
+        ids[t].push_back(NewParentId());
+      }
+    });
+  }
+  for (std::thread& thread : threads) thread.join();
+  std::set<std::string> seen;
+  for (const auto& list : ids) seen.insert(list.begin(), list.end());
+  EXPECT_EQ(seen.size(), static_cast<std::size_t>(kThreads * kPerThread * 2));
 }
 
 }  // namespace
