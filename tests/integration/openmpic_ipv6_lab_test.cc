@@ -37,6 +37,7 @@
 #include "lab/local_fleet.h"
 #include "lab/openmpic_client.h"
 #include "tests/integration/command.h"
+#include "tests/integration/openmpic_fleet.h"
 
 namespace mpic::testing {
 namespace {
@@ -99,11 +100,7 @@ class OpenMpicIpv6LabTest : public ::testing::Test {
     auto fleet = lab::LocalFleet::Start(options, std::cerr, [] { return false; });
     ASSERT_TRUE(fleet.has_value()) << fleet.error().detail;
     fleet_ = fleet->release();
-    lab::OpenMpicClient::Options client;
-    client.address = fleet_->primary().openmpic;
-    client.tls = fleet_->client_tls();
-    client.timeout = 60s;
-    auto connected = lab::OpenMpicClient::Connect(client);
+    auto connected = ConnectOpenMpic(*fleet_);
     ASSERT_TRUE(connected.has_value()) << connected.error().detail;
     client_ = connected->release();
     // A name whose only address is the responder's IPv6 one.
@@ -114,13 +111,9 @@ class OpenMpicIpv6LabTest : public ::testing::Test {
   static void TearDownTestSuite() {
     delete client_;
     client_ = nullptr;
-    if (fleet_ != nullptr) fleet_->Stop(&std::cerr);
+    StopSuiteFleet(fleet_, dir_, ::testing::Test::HasFailure());
     delete fleet_;
     fleet_ = nullptr;
-    if (dir_ != nullptr && !::testing::Test::HasFailure()) {
-      std::error_code ec;
-      fs::remove_all(*dir_, ec);
-    }
     delete dir_;
     dir_ = nullptr;
   }

@@ -23,6 +23,7 @@
 #include "lab/local_fleet.h"
 #include "lab/openmpic_client.h"
 #include "tests/integration/command.h"
+#include "tests/integration/openmpic_fleet.h"
 
 namespace mpic::testing {
 namespace {
@@ -81,11 +82,7 @@ class OpenMpicLabTest : public ::testing::Test {
     ASSERT_TRUE(fleet.has_value()) << fleet.error().detail;
     fleet_ = fleet->release();
     ASSERT_FALSE(fleet_->primary().openmpic.empty());
-    lab::OpenMpicClient::Options client;
-    client.address = fleet_->primary().openmpic;
-    client.tls = fleet_->client_tls();
-    client.timeout = 60s;
-    auto connected = lab::OpenMpicClient::Connect(client);
+    auto connected = ConnectOpenMpic(*fleet_);
     ASSERT_TRUE(connected.has_value()) << connected.error().detail;
     client_ = connected->release();
     samples_ = new std::ofstream(*dir_ + "/samples.jsonl");
@@ -98,13 +95,9 @@ class OpenMpicLabTest : public ::testing::Test {
     client_ = nullptr;
     delete samples_;
     samples_ = nullptr;
-    if (fleet_ != nullptr) fleet_->Stop(&std::cerr);
+    StopSuiteFleet(fleet_, dir_, ::testing::Test::HasFailure());
     delete fleet_;
     fleet_ = nullptr;
-    if (dir_ != nullptr && !::testing::Test::HasFailure()) {
-      std::error_code ec;
-      fs::remove_all(*dir_, ec);
-    }
     delete dir_;
     dir_ = nullptr;
   }
