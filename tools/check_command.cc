@@ -9,6 +9,7 @@
 #include "common/asio.h"
 #include "lab/flags.h"
 #include "tools/resolver_flags.h"
+#include "tools/validate_command.h"
 
 namespace mpic::tools {
 
@@ -191,11 +192,9 @@ int RunCheckCommand(int argc, char** argv, int first, std::ostream& out, std::os
   for (const auto& issuer : flags.GetAll("caa-issuer")) {
     if (issuer.empty()) return usage_error("--caa-issuer must not be empty");
   }
-  const std::string certificate_type = flags.Get("certificate-type").value_or("tls-server");
-  if (certificate_type != "tls-server" && certificate_type != "s-mime") {
-    return usage_error("--certificate-type must be tls-server or s-mime");
-  }
-  if (certificate_type == "s-mime" && flags.Has("wildcard")) {
+  auto smime = SmimeFromFlags(flags);
+  if (!smime) return usage_error(smime.error().detail);
+  if (*smime && flags.Has("wildcard")) {
     return usage_error("--certificate-type s-mime and --wildcard conflict (email addresses have "
                        "no wildcard form)");
   }
@@ -239,7 +238,7 @@ int RunCheckCommand(int argc, char** argv, int first, std::ostream& out, std::os
                                       ? flags.Get("validation-method").value_or("")
                                       : checks::CaaValidationMethodName(*method);
   request.wildcard = flags.Has("wildcard");
-  request.caa_smime = certificate_type == "s-mime";
+  request.caa_smime = *smime;
   request.persist_domain = flags.Get("persist-domain").value_or("");
   request.account_hash_prefix = flags.Get("account-hash-prefix").value_or("");
   request.account_key_thumbprints = flags.GetAll("account-key-thumbprint");

@@ -365,12 +365,9 @@ Result<v1::ValidateRequest> RequestFromFlags(const Flags& flags, bool dcv_only =
   request.set_skip_caa(flags.Has("skip-caa"));
   request.set_skip_dcv(skip_dcv);
   // CAA for an S/MIME certificate: the issuemail property (RFC 9495).
-  const std::string certificate_type = flags.Get("certificate-type").value_or("tls-server");
-  if (certificate_type == "s-mime") {
-    request.set_certificate_type(v1::CERTIFICATE_TYPE_S_MIME);
-  } else if (certificate_type != "tls-server") {
-    return Usage("--certificate-type must be tls-server or s-mime");
-  }
+  auto smime = SmimeFromFlags(flags);
+  if (!smime) return tl::unexpected(smime.error());
+  if (*smime) request.set_certificate_type(v1::CERTIFICATE_TYPE_S_MIME);
   if (flags.Has("certificate-type") && request.skip_caa()) {
     return Usage("--certificate-type is for the CAA check (not with --skip-caa)");
   }
@@ -383,6 +380,18 @@ Result<v1::ValidateRequest> RequestFromFlags(const Flags& flags, bool dcv_only =
   return request;
 }
 
+}  // namespace
+
+Result<bool> SmimeFromFlags(const Flags& flags) {
+  const std::string type = flags.Get("certificate-type").value_or("tls-server");
+  if (type != "tls-server" && type != "s-mime") {
+    return Usage("--certificate-type must be tls-server or s-mime");
+  }
+  return type == "s-mime";
+}
+
+namespace {
+
 // The POST /mpic body of `--api openmpic`.
 Result<nlohmann::json> OpenMpicBodyFromFlags(const Flags& flags) {
   using nlohmann::json;
@@ -393,11 +402,9 @@ Result<nlohmann::json> OpenMpicBodyFromFlags(const Flags& flags) {
     body["check_type"] = "caa";
     json domains = json::array();
     for (const auto& issuer : flags.GetAll("caa-issuer")) domains.push_back(issuer);
-    const std::string certificate_type = flags.Get("certificate-type").value_or("tls-server");
-    if (certificate_type != "tls-server" && certificate_type != "s-mime") {
-      return Usage("--certificate-type must be tls-server or s-mime");
-    }
-    body["caa_check_parameters"] = {{"certificate_type", certificate_type}};
+    auto smime = SmimeFromFlags(flags);
+    if (!smime) return tl::unexpected(smime.error());
+    body["caa_check_parameters"] = {{"certificate_type", *smime ? "s-mime" : "tls-server"}};
     if (!domains.empty()) body["caa_check_parameters"]["caa_domains"] = std::move(domains);
   } else {
     auto m = flags.Get("method");
