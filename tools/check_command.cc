@@ -9,7 +9,6 @@
 #include "common/asio.h"
 #include "lab/flags.h"
 #include "tools/resolver_flags.h"
-#include "tools/validate_command.h"
 
 namespace mpic::tools {
 
@@ -271,6 +270,14 @@ int RunCheckCommand(int argc, char** argv, int first, std::ostream& out, std::os
   out << checks::ToJson(*result).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace)
       << "\n";
   return 0;
+}
+
+Result<bool> SmimeFromFlags(const lab::Flags& flags) {
+  const std::string type = flags.Get("certificate-type").value_or("tls-server");
+  if (type != "tls-server" && type != "s-mime") {
+    return Fail(ProblemType::kMalformed, "--certificate-type must be tls-server or s-mime");
+  }
+  return type == "s-mime";
 }
 
 }  // namespace mpic::tools

@@ -21,8 +21,16 @@
 
 #include <iosfwd>
 
+#include "common/error.h"
+#include "lab/flags.h"
+
 namespace mpic::tools {
 
 int RunCheckCommand(int argc, char** argv, int first, std::ostream& out, std::ostream& err);
+
+// --certificate-type tls-server|s-mime (tls-server when absent), shared by `mpic check` and
+// `mpic validate`: true for s-mime (CAA's issuemail property, RFC 9495); an Error naming the
+// flag's two values otherwise.
+[[nodiscard]] Result<bool> SmimeFromFlags(const lab::Flags& flags);
 
 }  // namespace mpic::tools

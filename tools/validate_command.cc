@@ -16,6 +16,7 @@
 #include "lab/flags.h"
 #include "lab/openmpic_client.h"
 #include "perspective/wire.h"
+#include "tools/check_command.h"
 
 namespace mpic::tools {
 
@@ -379,18 +380,6 @@ Result<v1::ValidateRequest> RequestFromFlags(const Flags& flags, bool dcv_only =
   request.set_attempt(static_cast<uint32_t>(attempt->value_or(0)));
   return request;
 }
-
-}  // namespace
-
-Result<bool> SmimeFromFlags(const Flags& flags) {
-  const std::string type = flags.Get("certificate-type").value_or("tls-server");
-  if (type != "tls-server" && type != "s-mime") {
-    return Usage("--certificate-type must be tls-server or s-mime");
-  }
-  return type == "s-mime";
-}
-
-namespace {
 
 // The POST /mpic body of `--api openmpic`.
 Result<nlohmann::json> OpenMpicBodyFromFlags(const Flags& flags) {

@@ -25,7 +25,6 @@
 #include <vector>
 
 #include "common/error.h"
-#include "lab/flags.h"
 #include "lab/primary_client.h"
 #include "mpic/v1/primary.grpc.pb.h"
 
@@ -55,11 +54,6 @@ void PrintDecision(const v1::ValidateResponse& response, std::ostream& out);
 
 // The response in the proto3 JSON mapping (field names as in the .proto), one line.
 [[nodiscard]] std::string ResponseJson(const v1::ValidateResponse& response);
-
-// --certificate-type tls-server|s-mime (tls-server when absent), shared by `mpic check` and
-// `mpic validate`: true for s-mime (CAA's issuemail property, RFC 9495); an Error naming the
-// flag's two values otherwise.
-[[nodiscard]] Result<bool> SmimeFromFlags(const lab::Flags& flags);
 
 // "http-01", ... for display.
 [[nodiscard]] std::string DcvMethodName(v1::Method method);
