@@ -20,8 +20,11 @@ if(CMAKE_CXX_COMPILER_ID STREQUAL "GNU" AND CMAKE_CXX_COMPILER_VERSION VERSION_G
 endif()
 
 if(MPIC_SANITIZE)
+  # -g1 (line tables only, after the build type's -g): sanitizer reports keep file:line for every
+  # frame, and the build -- CI's longest stage -- compiles ~25 % faster (openmpic/server.cc:
+  # 202 s with -g, 150 s with -g1, on 2 cores here).
   add_compile_options(-fsanitize=address,undefined -fno-omit-frame-pointer
-                      -fno-sanitize-recover=undefined)
+                      -fno-sanitize-recover=undefined -g1)
   add_link_options(-fsanitize=address,undefined)
   # OpenSSL at exit while gRPC's detached threads are still exiting (see the file): linked
   # into every executable and test of this build.
